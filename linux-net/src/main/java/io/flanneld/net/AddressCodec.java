@@ -1,0 +1,62 @@
+package io.flanneld.net;
+
+import static io.flanneld.net.NetlinkConstants.*;
+
+import java.nio.ByteBuffer;
+import java.util.Optional;
+
+/** Encodes RTM_{NEW,DEL,GET}ADDR requests for IPv4 and decodes RTM_NEWADDR replies. */
+final class AddressCodec {
+    /** RT_SCOPE_UNIVERSE: what `ip addr add` uses for an ordinary address. */
+    private static final int SCOPE_UNIVERSE = 0;
+
+    private AddressCodec() {
+    }
+
+    static ByteBuffer add(MessageWriter w, int linkIndex, Ipv4Prefix address, boolean replace) {
+        int flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | (replace ? NLM_F_REPLACE : NLM_F_EXCL);
+        return change(w.begin(RTM_NEWADDR, flags), linkIndex, address);
+    }
+
+    static ByteBuffer delete(MessageWriter w, int linkIndex, Ipv4Prefix address) {
+        return change(w.begin(RTM_DELADDR, NLM_F_REQUEST | NLM_F_ACK), linkIndex, address);
+    }
+
+    /**
+     * Like `ip addr add`: IFA_LOCAL is the interface's own address, and IFA_ADDRESS (the peer address on
+     * point-to-point links) is set to the same, which is what the kernel expects for a non-peer address.
+     */
+    private static ByteBuffer change(MessageWriter w, int linkIndex, Ipv4Prefix address) {
+        w.u8(AF_INET).u8(address.length()).u8(0).u8(SCOPE_UNIVERSE).u32(linkIndex);
+        byte[] bytes = address.address().getAddress();
+        w.attr(IFA_LOCAL, bytes);
+        w.attr(IFA_ADDRESS, bytes);
+        return w.finish();
+    }
+
+    static ByteBuffer dump(MessageWriter w) {
+        w.begin(RTM_GETADDR, NLM_F_REQUEST | NLM_F_DUMP).u8(AF_INET).u8(0).u8(0).u8(0).u32(0);
+        return w.finish();
+    }
+
+    /** The IPv4 address in an RTM_NEWADDR, or empty for other families. */
+    static Optional<LinkAddress> decode(NetlinkMessage message) {
+        if (message.type() != RTM_NEWADDR) {
+            throw new MalformedMessageException("expected RTM_NEWADDR, got " + message.typeName());
+        }
+        ByteBuffer header = message.requireStruct("ifaddrmsg", IFADDRMSG_LEN);
+        int family = Byte.toUnsignedInt(header.get(0));
+        if (family != AF_INET) {
+            return Optional.empty();
+        }
+        int prefixLength = Byte.toUnsignedInt(header.get(1));
+        if (prefixLength > 32) {
+            throw new MalformedMessageException("RTM_NEWADDR: IPv4 prefix length " + prefixLength);
+        }
+        int index = header.getInt(4);
+        Attributes attrs = message.attributesAfter("ifaddrmsg", IFADDRMSG_LEN);
+        // IFA_LOCAL is the interface's address; IFA_ADDRESS differs from it only on point-to-point peers.
+        return attrs.ipv4(IFA_LOCAL).or(() -> attrs.ipv4(IFA_ADDRESS))
+                .map(a -> new LinkAddress(index, new Ipv4Prefix(a, prefixLength)));
+    }
+}

@@ -1,0 +1,21 @@
+package io.flanneld.net;
+
+import java.util.List;
+
+/** The forwarding database of a VXLAN device: which remote VTEP each MAC lives behind. */
+public interface Fdb {
+    /** `bridge fdb add`: fails with EEXIST if the MAC has an entry. */
+    void add(FdbEntry entry);
+
+    /** `bridge fdb append`: adds a destination, keeping existing ones for the MAC. */
+    void append(FdbEntry entry);
+
+    /** `bridge fdb replace`: creates the entry or changes the MAC's destination. */
+    void replace(FdbEntry entry);
+
+    /** Deletes the entry for this MAC and destination. */
+    void delete(FdbEntry entry);
+
+    /** The device's own entries (NTF_SELF) that have an IPv4 destination. */
+    List<FdbEntry> list(int linkIndex);
+}

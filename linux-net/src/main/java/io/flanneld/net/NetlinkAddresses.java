@@ -1,0 +1,43 @@
+package io.flanneld.net;
+
+import java.util.List;
+import java.util.stream.Collectors;
+
+/** {@link Addresses} over an rtnetlink socket. */
+final class NetlinkAddresses implements Addresses {
+    private final NetlinkSocket socket;
+    private final NetlinkLinks links;
+
+    NetlinkAddresses(NetlinkSocket socket, NetlinkLinks links) {
+        this.socket = socket;
+        this.links = links;
+    }
+
+    @Override
+    public void add(int linkIndex, Ipv4Prefix address) {
+        socket.execute(w -> AddressCodec.add(w, linkIndex, address, false),
+                () -> "RTM_NEWADDR add " + address + " dev " + links.describe(linkIndex));
+    }
+
+    @Override
+    public void replace(int linkIndex, Ipv4Prefix address) {
+        socket.execute(w -> AddressCodec.add(w, linkIndex, address, true),
+                () -> "RTM_NEWADDR replace " + address + " dev " + links.describe(linkIndex));
+    }
+
+    @Override
+    public void delete(int linkIndex, Ipv4Prefix address) {
+        socket.execute(w -> AddressCodec.delete(w, linkIndex, address),
+                () -> "RTM_DELADDR " + address + " dev " + links.describe(linkIndex));
+    }
+
+    @Override
+    public List<LinkAddress> list() {
+        return socket.dump(AddressCodec::dump, () -> "RTM_GETADDR dump", AddressCodec::decode);
+    }
+
+    @Override
+    public List<LinkAddress> list(int linkIndex) {
+        return list().stream().filter(a -> a.linkIndex() == linkIndex).collect(Collectors.toList());
+    }
+}

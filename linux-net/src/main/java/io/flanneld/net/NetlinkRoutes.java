@@ -1,0 +1,58 @@
+package io.flanneld.net;
+
+import java.util.Comparator;
+import java.util.List;
+import java.util.Optional;
+import java.util.stream.Collectors;
+
+/** {@link Routes} over an rtnetlink socket. */
+final class NetlinkRoutes implements Routes {
+    private final NetlinkSocket socket;
+    private final NetlinkLinks links;
+
+    NetlinkRoutes(NetlinkSocket socket, NetlinkLinks links) {
+        this.socket = socket;
+        this.links = links;
+    }
+
+    @Override
+    public void add(Route route) {
+        socket.execute(w -> RouteCodec.add(w, route, false), () -> "RTM_NEWROUTE add " + describe(route));
+    }
+
+    @Override
+    public void replace(Route route) {
+        socket.execute(w -> RouteCodec.add(w, route, true), () -> "RTM_NEWROUTE replace " + describe(route));
+    }
+
+    @Override
+    public void delete(Route route) {
+        socket.execute(w -> RouteCodec.delete(w, route), () -> "RTM_DELROUTE " + describe(route));
+    }
+
+    @Override
+    public List<Route> list() {
+        return list(Route.TABLE_MAIN);
+    }
+
+    @Override
+    public List<Route> list(int table) {
+        // The kernel dumps every table; it filters by table only under strict checking, so filter here.
+        return socket.dump(RouteCodec::dump, () -> "RTM_GETROUTE dump", RouteCodec::decode).stream()
+                .filter(r -> r.table() == table).collect(Collectors.toList());
+    }
+
+    @Override
+    public Optional<Route> defaultRoute() {
+        return list().stream().filter(Route::isDefault).min(Comparator.comparingInt(Route::metric));
+    }
+
+    /** The route as `ip route` prints it, with the device's name rather than its index. */
+    private String describe(Route route) {
+        String text = route.describe();
+        if (route.outputIndex() == 0) {
+            return text;
+        }
+        return text.replace(" dev #" + route.outputIndex(), " dev " + links.describe(route.outputIndex()));
+    }
+}
