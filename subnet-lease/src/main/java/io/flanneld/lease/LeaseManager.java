@@ -1,0 +1,400 @@
+package io.flanneld.lease;
+
+import io.flanneld.schema.ConfigCodec;
+import io.flanneld.schema.ConfigException;
+import io.flanneld.schema.Ip4;
+import io.flanneld.schema.Ip4Net;
+import io.flanneld.schema.Lease;
+import io.flanneld.schema.LeaseAttrs;
+import io.flanneld.schema.NetworkConfig;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+import java.util.random.RandomGenerator;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * This host's lease: finds the config, acquires a subnet, renews it ahead of expiry and guards
+ * the key for as long as the process runs. It never moves a running host to another subnet: a
+ * vanished key is re-created with the same subnet, and if another host holds it the manager
+ * reports a fatal condition instead of breaking the containers already addressed from it.
+ */
+public final class LeaseManager implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(LeaseManager.class);
+    private static final int MAX_CONFLICTS = 200;
+
+    private final SubnetRegistry registry;
+    private final LeaseOptions options;
+    private final String endpoints;
+    private final Clock clock;
+    private final RandomGenerator random;
+    private final ScheduledExecutorService keeper;
+
+    private volatile Lease held;
+    private volatile LeaseAttrs heldAttrs;
+    private volatile Instant expiresAt;
+    private volatile Consumer<String> onFatal = message -> { };
+    private ScheduledFuture<?> nextRenewal;
+    private volatile boolean closed;
+
+    public LeaseManager(SubnetRegistry registry, LeaseOptions options, String endpointsForLogs) {
+        this(registry, options, endpointsForLogs, Clock.systemUTC(), RandomGenerator.getDefault());
+    }
+
+    LeaseManager(SubnetRegistry registry, LeaseOptions options, String endpointsForLogs, Clock clock, RandomGenerator random) {
+        this.registry = registry;
+        this.options = options;
+        this.endpoints = endpointsForLogs;
+        this.clock = clock;
+        this.random = random;
+        this.keeper = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "lease-keeper");
+            t.setDaemon(true);
+            return t;
+        });
+    }
+
+    public SubnetRegistry registry() {
+        return registry;
+    }
+
+    /**
+     * Reads the network config, waiting while etcd is unreachable, the key is missing or its
+     * value is invalid (an operator can fix it without restarting the daemon). Logs once per
+     * change of reason, naming the key, the endpoints or the bad field.
+     */
+    public NetworkConfig awaitConfig() throws InterruptedException {
+        Backoff backoff = new Backoff(options.retryMin(), options.retryMax());
+        String lastReason = null;
+        while (true) {
+            String reason;
+            try {
+                Optional<String> json = registry.getConfig();
+                if (json.isPresent()) {
+                    NetworkConfig config = ConfigCodec.parse(json.get());
+                    LOG.info("config {}: {}", registry.keys().config(), ConfigCodec.toJson(config));
+                    return config;
+                }
+                reason = "config key " + registry.keys().config() + " does not exist yet; waiting for it (e.g. etcdctl put "
+                        + registry.keys().config() + " '{\"Network\":\"10.244.0.0/16\",\"Backend\":{\"Type\":\"vxlan\"}}')";
+            } catch (ConfigException e) {
+                reason = "config key " + registry.keys().config() + " is invalid: " + e.getMessage() + "; waiting for a valid one";
+            } catch (EtcdUnavailableException e) {
+                reason = "etcd at " + endpoints + " is not answering (" + e.getMessage() + "); retrying";
+            }
+            if (!reason.equals(lastReason)) {
+                LOG.warn(reason);
+                lastReason = reason;
+            }
+            backoff.sleep();
+        }
+    }
+
+    /**
+     * Acquires a subnet for {@code attrs.publicIp()}: an existing lease with this PublicIP first,
+     * then the previous subnet if it is free (or is this host's own key under an old PublicIP),
+     * then a random free one, claimed with a create-if-absent transaction. Waits while etcd is
+     * unreachable.
+     */
+    public Lease acquire(NetworkConfig config, LeaseAttrs attrs, Optional<PreviousLease> previous)
+            throws SubnetExhaustedException, InterruptedException {
+        Backoff backoff = new Backoff(options.retryMin(), options.retryMax());
+        while (true) {
+            try {
+                Lease lease = tryAcquire(config, attrs, previous);
+                hold(lease, attrs, Duration.ofSeconds(options.ttl().toSeconds()));
+                return lease;
+            } catch (EtcdUnavailableException e) {
+                LOG.warn("etcd at {} is not answering while acquiring a lease ({}); retrying", endpoints, e.getMessage());
+                backoff.sleep();
+            }
+        }
+    }
+
+    private Lease tryAcquire(NetworkConfig config, LeaseAttrs attrs, Optional<PreviousLease> previous)
+            throws EtcdUnavailableException, SubnetExhaustedException, InterruptedException {
+        LeaseSnapshot snapshot = registry.listLeases();
+        long grantedLease = 0;
+        try {
+            for (int conflicts = 0; conflicts < MAX_CONFLICTS; conflicts++) {
+                Optional<Lease> reused = reuseExisting(config, attrs, previous, snapshot);
+                if (reused.isPresent()) {
+                    return reused.get();
+                }
+                List<Ip4Net> occupied = snapshot.occupied();
+                Ip4Net candidate = previousIfFree(config, previous, snapshot)
+                        .or(() -> SubnetAllocator.pickFree(config, occupied, random))
+                        .orElseThrow(() -> new SubnetExhaustedException("no free subnet left in " + config.describeRange()
+                                + ": every subnet is leased or reserved; widen Network/SubnetMin/SubnetMax or delete stale leases"));
+                if (grantedLease == 0) {
+                    grantedLease = registry.grant(options.ttl());
+                }
+                SubnetRegistry.CreateResult result = registry.create(candidate, attrs, grantedLease);
+                if (result instanceof SubnetRegistry.CreateResult.Created created) {
+                    LOG.info("lease {}: allocated to {} (etcd lease {}, TTL {} s)", candidate, attrs.publicIpText(),
+                            Long.toHexString(grantedLease), options.ttl().toSeconds());
+                    grantedLease = 0;
+                    return created.lease();
+                }
+                LOG.debug("lease {}: taken by another host meanwhile, choosing again", candidate);
+                snapshot = ((SubnetRegistry.CreateResult.Taken) result).snapshot();
+                Thread.sleep(random.nextInt(5));
+            }
+            throw new EtcdUnavailableException("gave up after " + MAX_CONFLICTS + " conflicting attempts to claim a subnet", null);
+        } finally {
+            if (grantedLease != 0) {
+                registry.revokeQuietly(grantedLease);
+            }
+        }
+    }
+
+    /** Step one: a lease already carrying this host's PublicIP (flannel's behaviour on restart). */
+    private Optional<Lease> reuseExisting(NetworkConfig config, LeaseAttrs attrs, Optional<PreviousLease> previous, LeaseSnapshot snapshot)
+            throws EtcdUnavailableException {
+        List<Lease> ours = snapshot.leases().stream().filter(l -> l.attrs().publicIp() == attrs.publicIp()).toList();
+        for (Lease lease : ours) {
+            if (!config.isLeasable(lease.subnet())) {
+                if (lease.isReservation()) {
+                    LOG.warn("lease {}: reserved for {} but outside {}; ignored", lease.subnet(), attrs.publicIpText(), config.describeRange());
+                } else {
+                    LOG.info("lease {}: held by {} but not compatible with the config ({}); deleting it", lease.subnet(),
+                            attrs.publicIpText(), config.describeRange());
+                    registry.delete(lease.subnet());
+                }
+            }
+        }
+        Optional<Lease> mine = ours.stream()
+                .filter(l -> config.isLeasable(l.subnet()))
+                .min(Comparator.comparing((Lease l) -> !(previous.isPresent() && previous.get().subnet().equals(l.subnet())))
+                        .thenComparing(l -> !l.isReservation()));
+        if (mine.isPresent()) {
+            Lease lease = mine.get();
+            LOG.info("lease {}: found for {}{}, reusing", lease.subnet(), attrs.publicIpText(), lease.isReservation() ? " (reservation)" : "");
+            return rewrite(lease, attrs);
+        }
+        // This host's own key, written when its PublicIP was another one.
+        if (previous.isPresent() && previous.get().etcdLeaseId() != 0) {
+            Optional<Lease> old = snapshot.find(previous.get().subnet())
+                    .filter(l -> l.etcdLeaseId() == previous.get().etcdLeaseId() && config.isLeasable(l.subnet()));
+            if (old.isPresent()) {
+                LOG.warn("lease {}: this host's PublicIP changed from {} to {}; updating the same lease", old.get().subnet(),
+                        old.get().attrs().publicIpText(), attrs.publicIpText());
+                return rewrite(old.get(), attrs);
+            }
+        }
+        return Optional.empty();
+    }
+
+    /** Puts {@code attrs} on an existing key, keeping it a reservation or extending its etcd lease. */
+    private Optional<Lease> rewrite(Lease lease, LeaseAttrs attrs) throws EtcdUnavailableException {
+        long leaseId = 0;
+        if (!lease.isReservation()) {
+            leaseId = registry.keepAlive(lease.etcdLeaseId()).isPresent() ? lease.etcdLeaseId() : registry.grant(options.ttl());
+        }
+        if (attrs.equals(lease.attrs()) && leaseId == lease.etcdLeaseId()) {
+            return Optional.of(lease);
+        }
+        Optional<Lease> written = registry.update(lease, attrs, leaseId);
+        if (written.isEmpty()) {
+            // Rare: the key was written between our read and our update; start over from a fresh read.
+            throw new EtcdUnavailableException("key " + registry.keys().subnet(lease.subnet()) + " changed while it was being updated", null);
+        }
+        return written;
+    }
+
+    private Optional<Ip4Net> previousIfFree(NetworkConfig config, Optional<PreviousLease> previous, LeaseSnapshot snapshot) {
+        if (previous.isEmpty()) {
+            return Optional.empty();
+        }
+        Ip4Net subnet = previous.get().subnet();
+        if (!config.isLeasable(subnet)) {
+            LOG.warn("lease {}: previous subnet is not compatible with the config ({}); ignoring it", subnet, config.describeRange());
+            return Optional.empty();
+        }
+        if (snapshot.occupied().stream().anyMatch(subnet::overlaps)) {
+            Optional<Lease> holder = snapshot.find(subnet);
+            LOG.warn("lease {}: previous subnet is now held by {}; choosing another", subnet,
+                    holder.map(l -> l.attrs().publicIpText()).orElse("another key"));
+            return Optional.empty();
+        }
+        LOG.info("lease {}: previous subnet is free, reusing it", subnet);
+        return Optional.of(subnet);
+    }
+
+    // ---- keeping the lease ----
+
+    /** The lease as last written or renewed. */
+    public Lease held() {
+        return held;
+    }
+
+    /** When the held lease expires unless renewed; {@link Instant#MAX} for a reservation. */
+    public Instant expiresAt() {
+        return expiresAt;
+    }
+
+    private void hold(Lease lease, LeaseAttrs attrs, Duration ttl) {
+        held = lease;
+        heldAttrs = attrs;
+        expiresAt = lease.isReservation() ? Instant.MAX : clock.instant().plus(ttl);
+    }
+
+    /**
+     * Starts renewing the held lease in the background. {@code onFatal} is called once, with an
+     * explanation, if the subnet is lost to another host and this host must stop.
+     */
+    public synchronized void startRenewing(Consumer<String> fatal) {
+        this.onFatal = fatal;
+        scheduleRenewal();
+    }
+
+    private synchronized void scheduleRenewal() {
+        if (closed || held.isReservation()) {
+            return;
+        }
+        Duration remaining = Duration.between(clock.instant(), expiresAt);
+        Duration delay = options.renewDelay(remaining.isNegative() ? Duration.ZERO : remaining);
+        schedule(delay);
+        LOG.debug("lease {}: renewal in {} s", held.subnet(), delay.toSeconds());
+    }
+
+    private synchronized void schedule(Duration delay) {
+        if (closed) {
+            return;
+        }
+        if (nextRenewal != null) {
+            nextRenewal.cancel(false);
+        }
+        nextRenewal = keeper.schedule(this::renew, delay.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    private void renew() {
+        Lease lease = held;
+        try {
+            Optional<Long> ttl = registry.keepAlive(lease.etcdLeaseId());
+            if (ttl.isPresent()) {
+                expiresAt = clock.instant().plusSeconds(ttl.get());
+                LOG.info("lease {}: renewed, expires {}", lease.subnet(), expiresAt);
+            } else {
+                LOG.warn("lease {}: etcd lost its etcd lease {} (expired or etcd's data was lost); re-creating the key",
+                        lease.subnet(), Long.toHexString(lease.etcdLeaseId()));
+                ensureOwnKey();
+            }
+            scheduleRenewal();
+        } catch (EtcdUnavailableException e) {
+            Duration remaining = Duration.between(clock.instant(), expiresAt);
+            long retryMillis = Math.max(1000, Math.min(60_000, remaining.toMillis() / 10));
+            LOG.warn("lease {}: renewal failed, etcd at {} is not answering ({}); retrying in {} s", lease.subnet(), endpoints,
+                    e.getMessage(), retryMillis / 1000);
+            schedule(Duration.ofMillis(retryMillis));
+        } catch (RuntimeException e) {
+            LOG.error("lease {}: unexpected error while renewing; retrying in 10 s", lease.subnet(), e);
+            schedule(Duration.ofSeconds(10));
+        }
+    }
+
+    /**
+     * Called by the watch when this host's own key changed: {@code current} is what the key holds
+     * now, empty when it was deleted or expired.
+     */
+    public void ownKeyChanged(Optional<Lease> current) {
+        if (closed) {
+            return;
+        }
+        keeper.execute(() -> {
+            try {
+                if (current.isEmpty()) {
+                    LOG.warn("lease {}: key {} was deleted or expired; re-creating it with the same subnet", held.subnet(),
+                            registry.keys().subnet(held.subnet()));
+                    ensureOwnKey();
+                    scheduleRenewal();
+                } else if (current.get().attrs().publicIp() != heldAttrs.publicIp()) {
+                    fatal(current.get());
+                } else {
+                    held = current.get();
+                }
+            } catch (EtcdUnavailableException e) {
+                LOG.warn("lease {}: could not check the key, etcd at {} is not answering ({}); the next renewal retries",
+                        held.subnet(), endpoints, e.getMessage());
+                schedule(Duration.ofSeconds(1));
+            }
+        });
+    }
+
+    /** Makes sure the key exists and is this host's; re-creates it when absent. */
+    private void ensureOwnKey() throws EtcdUnavailableException {
+        Lease lease = held;
+        Optional<Lease> now = registry.get(lease.subnet());
+        if (now.isPresent()) {
+            if (now.get().attrs().publicIp() == heldAttrs.publicIp()) {
+                hold(now.get(), heldAttrs, options.ttl());
+                return;
+            }
+            fatal(now.get());
+            return;
+        }
+        long leaseId = registry.grant(options.ttl());
+        SubnetRegistry.CreateResult result = registry.create(lease.subnet(), heldAttrs, leaseId);
+        if (result instanceof SubnetRegistry.CreateResult.Created created) {
+            hold(created.lease(), heldAttrs, options.ttl());
+            LOG.warn("lease {}: re-created for {} (etcd lease {})", lease.subnet(), heldAttrs.publicIpText(), Long.toHexString(leaseId));
+            return;
+        }
+        registry.revokeQuietly(leaseId);
+        Optional<Lease> holder = ((SubnetRegistry.CreateResult.Taken) result).snapshot().find(lease.subnet());
+        if (holder.isPresent() && holder.get().attrs().publicIp() == heldAttrs.publicIp()) {
+            hold(holder.get(), heldAttrs, options.ttl());
+        } else if (holder.isPresent()) {
+            fatal(holder.get());
+        } else {
+            throw new EtcdUnavailableException("key " + registry.keys().subnet(lease.subnet()) + " exists but its value is unreadable", null);
+        }
+    }
+
+    private void fatal(Lease holder) {
+        String message = "lease " + holder.subnet() + ": this host's subnet is now held by " + holder.attrs().publicIpText()
+                + " (this host is " + Ip4.format(heldAttrs.publicIp()) + "); refusing to move to another subnet under running containers. "
+                + "Stop one of the two hosts, delete its key (etcdctl del " + registry.keys().subnet(holder.subnet()) + ") and restart it.";
+        LOG.error(message);
+        closed = true;
+        onFatal.accept(message);
+    }
+
+    /** Stops renewing; the key stays in etcd so the next start reuses the subnet. */
+    @Override
+    public synchronized void close() {
+        closed = true;
+        if (nextRenewal != null) {
+            nextRenewal.cancel(false);
+        }
+        keeper.shutdownNow();
+    }
+
+    /** Exponential backoff with a cap, bounded per wait. */
+    static final class Backoff {
+        private final Duration max;
+        private Duration next;
+
+        Backoff(Duration min, Duration max) {
+            this.next = min;
+            this.max = max;
+        }
+
+        void sleep() throws InterruptedException {
+            Thread.sleep(next.toMillis());
+            next = next.multipliedBy(2);
+            if (next.compareTo(max) > 0) {
+                next = max;
+            }
+        }
+    }
+}

@@ -1,0 +1,295 @@
+package io.flanneld.lease;
+
+import io.etcd.jetcd.KeyValue;
+import io.etcd.jetcd.Watch;
+import io.etcd.jetcd.common.exception.CompactedException;
+import io.etcd.jetcd.options.WatchOption;
+import io.etcd.jetcd.watch.WatchEvent;
+import io.etcd.jetcd.watch.WatchResponse;
+import io.flanneld.backend.LeaseEvent;
+import io.flanneld.schema.Ip4Net;
+import io.flanneld.schema.Lease;
+import io.flanneld.schema.NetworkConfig;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Follows every lease key from a known revision and turns etcd's events into an ordered stream
+ * of {@link LeaseEvent}s about other hosts. After a disconnect it resumes from the last revision
+ * it saw; when etcd has compacted that revision away it re-lists and emits the difference, so a
+ * backend never misses a removal. Everything runs on one thread, which is what orders events.
+ */
+public final class LeaseWatcher implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(LeaseWatcher.class);
+
+    private final SubnetRegistry registry;
+    private final NetworkConfig config;
+    private final Ip4Net own;
+    private final Consumer<List<LeaseEvent>> sink;
+    private final Consumer<Optional<Lease>> ownKeyListener;
+    private final ScheduledExecutorService loop;
+    private final Map<Ip4Net, Lease> known = new HashMap<>();
+    private final AtomicLong resyncs = new AtomicLong();
+    private final AtomicLong reconnects = new AtomicLong();
+
+    private long nextRevision;
+    private long generation;
+    private Watch.Watcher watcher;
+    private Duration retry = Duration.ofMillis(250);
+    private volatile boolean closed;
+
+    /**
+     * @param sink receives other hosts' lease changes, in order, on the watcher's thread
+     * @param ownKeyListener receives what this host's own key holds after each change to it
+     */
+    public LeaseWatcher(SubnetRegistry registry, NetworkConfig config, Ip4Net own,
+                        Consumer<List<LeaseEvent>> sink, Consumer<Optional<Lease>> ownKeyListener) {
+        this.registry = registry;
+        this.config = config;
+        this.own = own;
+        this.sink = sink;
+        this.ownKeyListener = ownKeyListener;
+        this.loop = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "lease-watch");
+            t.setDaemon(true);
+            return t;
+        });
+    }
+
+    /**
+     * Starts watching after {@code initial}, whose other-host leases the caller has already
+     * handed to the backend.
+     */
+    public void start(LeaseSnapshot initial) {
+        loop.execute(() -> {
+            for (Lease lease : initial.leases()) {
+                if (acceptable(lease, "")) {
+                    known.put(lease.subnet(), lease);
+                }
+            }
+            nextRevision = initial.revision() + 1;
+            watch();
+        });
+    }
+
+    /** The other hosts' leases that the current stream reflects. */
+    public List<Lease> peers() {
+        return onLoop(() -> List.copyOf(known.values()));
+    }
+
+    /** Both for metrics and tests: how often the watch re-listed after a compaction, and resumed after a break. */
+    public long resyncCount() {
+        return resyncs.get();
+    }
+
+    public long reconnectCount() {
+        return reconnects.get();
+    }
+
+    /** The leases of other hosts in {@code snapshot} that a backend should program, skipping malformed or foreign ones. */
+    public static List<Lease> peersOf(LeaseSnapshot snapshot, NetworkConfig config, Ip4Net own) {
+        List<Lease> peers = new ArrayList<>();
+        for (Lease l : snapshot.leases()) {
+            if (!l.subnet().equals(own) && config.network().contains(l.subnet())) {
+                peers.add(l);
+            }
+        }
+        return peers;
+    }
+
+    private void watch() {
+        if (closed) {
+            return;
+        }
+        long gen = ++generation;
+        WatchOption option = WatchOption.builder()
+                .isPrefix(true)
+                .withRevision(nextRevision)
+                .withRequireLeader(true)
+                .build();
+        watcher = registry.client().getWatchClient().watch(SubnetRegistry.bytes(registry.keys().subnetsPrefix()), option,
+                Watch.listener(
+                        response -> loop.execute(() -> onResponse(gen, response)),
+                        error -> loop.execute(() -> onError(gen, error))));
+    }
+
+    private void onResponse(long gen, WatchResponse response) {
+        if (gen != generation || closed) {
+            return;
+        }
+        retry = Duration.ofMillis(250);
+        List<LeaseEvent> events = new ArrayList<>();
+        for (WatchEvent event : response.getEvents()) {
+            KeyValue kv = event.getKeyValue();
+            nextRevision = Math.max(nextRevision, kv.getModRevision() + 1);
+            String key = kv.getKey().toString(StandardCharsets.UTF_8);
+            Optional<Ip4Net> subnet = registry.keys().parseSubnetKey(key);
+            if (subnet.isEmpty()) {
+                LOG.warn("lease key {}: not a subnet key, skipped", key);
+                continue;
+            }
+            boolean put = event.getEventType() == WatchEvent.EventType.PUT;
+            if (subnet.get().equals(own)) {
+                ownKeyListener.accept(put ? registry.decode(key, subnet.get(), kv) : Optional.empty());
+                continue;
+            }
+            if (put) {
+                registry.decode(key, subnet.get(), kv).filter(l -> acceptable(l, key)).ifPresent(lease -> {
+                    Lease before = known.put(lease.subnet(), lease);
+                    if (before == null || !before.attrs().equals(lease.attrs())) {
+                        events.add(new LeaseEvent.Added(lease));
+                    }
+                });
+            } else if (event.getEventType() == WatchEvent.EventType.DELETE) {
+                Lease before = known.remove(subnet.get());
+                if (before != null) {
+                    events.add(new LeaseEvent.Removed(before));
+                }
+            }
+        }
+        deliver(events);
+    }
+
+    /** A lease a backend may program: inside the Network and not overlapping another host's subnet. */
+    private boolean acceptable(Lease lease, String key) {
+        String name = key.isEmpty() ? registry.keys().subnet(lease.subnet()) : key;
+        if (lease.subnet().equals(own)) {
+            return false;
+        }
+        if (!config.network().contains(lease.subnet())) {
+            LOG.warn("lease key {}: subnet {} is outside Network {}, skipped", name, lease.subnet(), config.network());
+            return false;
+        }
+        for (Ip4Net other : known.keySet()) {
+            if (!other.equals(lease.subnet()) && other.overlaps(lease.subnet())) {
+                LOG.warn("lease key {}: subnet {} overlaps the lease of {}, skipped", name, lease.subnet(), other);
+                return false;
+            }
+        }
+        if (lease.subnet().overlaps(own)) {
+            LOG.warn("lease key {}: subnet {} overlaps this host's subnet {}, skipped", name, lease.subnet(), own);
+            return false;
+        }
+        return true;
+    }
+
+    private void onError(long gen, Throwable error) {
+        if (gen != generation || closed) {
+            return;
+        }
+        generation++;
+        closeWatcher();
+        if (isCompaction(error)) {
+            LOG.warn("lease watch: revision {} was compacted away; re-listing all leases", nextRevision);
+            resync();
+            return;
+        }
+        reconnects.incrementAndGet();
+        LOG.warn("lease watch interrupted ({}); resuming from revision {} in {} ms", SubnetRegistry.describe(error), nextRevision,
+                retry.toMillis());
+        loop.schedule(this::watch, retry.toMillis(), TimeUnit.MILLISECONDS);
+        retry = retry.multipliedBy(2).compareTo(Duration.ofSeconds(5)) > 0 ? Duration.ofSeconds(5) : retry.multipliedBy(2);
+    }
+
+    private static boolean isCompaction(Throwable error) {
+        for (Throwable t = error; t != null; t = t.getCause()) {
+            if (t instanceof CompactedException || String.valueOf(t.getMessage()).contains("compacted")) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Re-lists every lease and emits what changed against what the backend was last told. */
+    private void resync() {
+        if (closed) {
+            return;
+        }
+        LeaseSnapshot snapshot;
+        try {
+            snapshot = registry.listLeases();
+        } catch (EtcdUnavailableException e) {
+            LOG.warn("lease watch: re-list failed ({}); retrying in {} ms", e.getMessage(), retry.toMillis());
+            loop.schedule(this::resync, retry.toMillis(), TimeUnit.MILLISECONDS);
+            return;
+        }
+        resyncs.incrementAndGet();
+        List<LeaseEvent> events = new ArrayList<>();
+        Map<Ip4Net, Lease> now = new HashMap<>();
+        for (Lease lease : snapshot.leases()) {
+            if (!lease.subnet().equals(own) && config.network().contains(lease.subnet())) {
+                now.put(lease.subnet(), lease);
+            }
+        }
+        for (Lease before : List.copyOf(known.values())) {
+            if (!now.containsKey(before.subnet())) {
+                known.remove(before.subnet());
+                events.add(new LeaseEvent.Removed(before));
+            }
+        }
+        for (Lease lease : now.values()) {
+            Lease before = known.get(lease.subnet());
+            if (before == null ? acceptable(lease, "") : !before.attrs().equals(lease.attrs())) {
+                known.put(lease.subnet(), lease);
+                events.add(new LeaseEvent.Added(lease));
+            }
+        }
+        ownKeyListener.accept(snapshot.find(own));
+        deliver(events);
+        nextRevision = snapshot.revision() + 1;
+        watch();
+    }
+
+    private void deliver(List<LeaseEvent> events) {
+        if (events.isEmpty()) {
+            return;
+        }
+        try {
+            sink.accept(List.copyOf(events));
+        } catch (RuntimeException e) {
+            LOG.error("lease watch: the backend failed to apply {} event(s)", events.size(), e);
+        }
+    }
+
+    private <T> T onLoop(java.util.concurrent.Callable<T> task) {
+        try {
+            return loop.submit(task).get(5, TimeUnit.SECONDS);
+        } catch (Exception e) {
+            throw new IllegalStateException("lease watch thread did not answer", e);
+        }
+    }
+
+    private void closeWatcher() {
+        if (watcher != null) {
+            try {
+                watcher.close();
+            } catch (RuntimeException e) {
+                LOG.debug("closing watcher", e);
+            }
+            watcher = null;
+        }
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+        try {
+            loop.submit(this::closeWatcher).get(2, TimeUnit.SECONDS);
+        } catch (Exception e) {
+            LOG.debug("closing lease watch", e);
+        }
+        loop.shutdownNow();
+    }
+}

@@ -1,0 +1,120 @@
+package io.flanneld.lease;
+
+import io.flanneld.schema.Ip4Net;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * Reads and writes subnet.env. Writes go to a temporary file in the same directory that is
+ * then renamed over the old one, so a reader (Docker starting, the CNI plugin) never sees half
+ * a file.
+ */
+public final class SubnetFile {
+    private SubnetFile() {
+    }
+
+    public static void write(Path file, SubnetEnv env) throws IOException {
+        writeAtomically(file, env.render());
+    }
+
+    /** Writes {@code text} to {@code file} through a rename, mode 0644, creating the directory if needed. */
+    public static void writeAtomically(Path file, String text) throws IOException {
+        Path dir = file.toAbsolutePath().getParent();
+        Files.createDirectories(dir);
+        Path tmp = Files.createTempFile(dir, "." + file.getFileName() + ".", ".tmp");
+        try {
+            Files.writeString(tmp, text, StandardCharsets.UTF_8);
+            Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rw-r--r--"));
+            try {
+                Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            } catch (AtomicMoveNotSupportedException e) {
+                Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING);
+            }
+        } finally {
+            Files.deleteIfExists(tmp);
+        }
+    }
+
+    /**
+     * Reads a subnet.env.
+     *
+     * @return empty when the file does not exist
+     * @throws SubnetFileException when it exists but a variable is missing or malformed; the message names it
+     */
+    public static Optional<SubnetEnv> read(Path file) throws SubnetFileException {
+        List<String> lines;
+        try {
+            lines = Files.readAllLines(file, StandardCharsets.UTF_8);
+        } catch (NoSuchFileException e) {
+            return Optional.empty();
+        } catch (IOException e) {
+            throw new SubnetFileException(file + ": cannot read: " + e.getMessage());
+        }
+        Map<String, String> vars = new HashMap<>();
+        for (String raw : lines) {
+            String line = raw.strip();
+            if (line.isEmpty() || line.startsWith("#")) {
+                continue;
+            }
+            if (line.startsWith("export ")) {
+                line = line.substring("export ".length()).strip();
+            }
+            int eq = line.indexOf('=');
+            if (eq <= 0) {
+                throw new SubnetFileException(file + ": not a VAR=value line: \"" + raw + "\"");
+            }
+            vars.put(line.substring(0, eq).strip(), unquote(line.substring(eq + 1).strip()));
+        }
+        Ip4Net network = net(file, vars, "FLANNEL_NETWORK", false);
+        Ip4Net subnet = net(file, vars, "FLANNEL_SUBNET", true);
+        String mtuText = require(file, vars, "FLANNEL_MTU");
+        int mtu;
+        try {
+            mtu = Integer.parseInt(mtuText);
+        } catch (NumberFormatException e) {
+            throw new SubnetFileException(file + ": FLANNEL_MTU is not a number: \"" + mtuText + "\"");
+        }
+        if (mtu < 68 || mtu > 65535) {
+            throw new SubnetFileException(file + ": FLANNEL_MTU " + mtu + " is outside 68..65535");
+        }
+        String masq = vars.getOrDefault("FLANNEL_IPMASQ", "false");
+        if (!masq.equals("true") && !masq.equals("false")) {
+            throw new SubnetFileException(file + ": FLANNEL_IPMASQ must be true or false, got \"" + masq + "\"");
+        }
+        return Optional.of(new SubnetEnv(network, subnet, mtu, Boolean.parseBoolean(masq)));
+    }
+
+    private static Ip4Net net(Path file, Map<String, String> vars, String name, boolean hostAddress) throws SubnetFileException {
+        String value = require(file, vars, name);
+        try {
+            return Ip4Net.parse(value, hostAddress);
+        } catch (IllegalArgumentException e) {
+            throw new SubnetFileException(file + ": " + name + " is not a network: " + e.getMessage());
+        }
+    }
+
+    private static String require(Path file, Map<String, String> vars, String name) throws SubnetFileException {
+        String value = vars.get(name);
+        if (value == null || value.isEmpty()) {
+            throw new SubnetFileException(file + ": " + name + " is missing");
+        }
+        return value;
+    }
+
+    private static String unquote(String value) {
+        if (value.length() >= 2 && (value.startsWith("\"") && value.endsWith("\"") || value.startsWith("'") && value.endsWith("'"))) {
+            return value.substring(1, value.length() - 1);
+        }
+        return value;
+    }
+}

@@ -1,0 +1,234 @@
+package io.flanneld.lease;
+
+import io.etcd.jetcd.ByteSequence;
+import io.etcd.jetcd.Client;
+import io.etcd.jetcd.KeyValue;
+import io.etcd.jetcd.common.exception.EtcdException;
+import io.etcd.jetcd.kv.GetResponse;
+import io.etcd.jetcd.kv.TxnResponse;
+import io.etcd.jetcd.lease.LeaseKeepAliveResponse;
+import io.etcd.jetcd.op.Cmp;
+import io.etcd.jetcd.op.CmpTarget;
+import io.etcd.jetcd.op.Op;
+import io.etcd.jetcd.options.GetOption;
+import io.etcd.jetcd.options.PutOption;
+import io.flanneld.schema.EtcdKeys;
+import io.flanneld.schema.Ip4Net;
+import io.flanneld.schema.Lease;
+import io.flanneld.schema.LeaseAttrs;
+import io.flanneld.schema.LeaseCodec;
+import io.flanneld.schema.MalformedLeaseException;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The etcd side of leasing: reads and writes flannel's keys with the few requests each step
+ * needs, and no policy. Every call is bounded by a request timeout and turns transport failures
+ * into {@link EtcdUnavailableException}.
+ */
+public final class SubnetRegistry {
+    private static final Logger LOG = LoggerFactory.getLogger(SubnetRegistry.class);
+
+    private final Client client;
+    private final EtcdKeys keys;
+    private final Duration requestTimeout;
+    private final RequestCounter counter;
+
+    public SubnetRegistry(Client client, EtcdKeys keys, Duration requestTimeout, RequestCounter counter) {
+        this.client = client;
+        this.keys = keys;
+        this.requestTimeout = requestTimeout;
+        this.counter = counter;
+    }
+
+    public SubnetRegistry(Client client, EtcdKeys keys) {
+        this(client, keys, Duration.ofSeconds(5), RequestCounter.NONE);
+    }
+
+    public EtcdKeys keys() {
+        return keys;
+    }
+
+    Client client() {
+        return client;
+    }
+
+    /** The raw config JSON, or empty when the key does not exist. */
+    public Optional<String> getConfig() throws EtcdUnavailableException {
+        GetResponse response = await("read " + keys.config(), client.getKVClient().get(bytes(keys.config())));
+        return response.getKvs().stream().findFirst().map(kv -> kv.getValue().toString(StandardCharsets.UTF_8));
+    }
+
+    /** One range read of every lease key. */
+    public LeaseSnapshot listLeases() throws EtcdUnavailableException {
+        GetResponse response = await("list " + keys.subnetsPrefix(),
+                client.getKVClient().get(bytes(keys.subnetsPrefix()), GetOption.builder().isPrefix(true).build()));
+        return snapshotOf(response.getKvs(), response.getHeader().getRevision());
+    }
+
+    LeaseSnapshot snapshotOf(List<KeyValue> kvs, long revision) {
+        List<Lease> leases = new ArrayList<>(kvs.size());
+        List<Ip4Net> occupied = new ArrayList<>(kvs.size());
+        for (KeyValue kv : kvs) {
+            String key = kv.getKey().toString(StandardCharsets.UTF_8);
+            Optional<Ip4Net> subnet = keys.parseSubnetKey(key);
+            if (subnet.isEmpty()) {
+                LOG.warn("lease key {}: not a subnet key (want <prefix>/subnets/a.b.c.d-len), skipped", key);
+                continue;
+            }
+            occupied.add(subnet.get());
+            decode(key, subnet.get(), kv).ifPresent(leases::add);
+        }
+        return new LeaseSnapshot(leases, occupied, revision);
+    }
+
+    /** The lease a key-value holds, or empty (with a warning naming the key) when its value is malformed. */
+    Optional<Lease> decode(String key, Ip4Net subnet, KeyValue kv) {
+        try {
+            LeaseAttrs attrs = LeaseCodec.parse(kv.getValue().toString(StandardCharsets.UTF_8));
+            return Optional.of(new Lease(subnet, attrs, kv.getLease(), kv.getModRevision()));
+        } catch (MalformedLeaseException e) {
+            LOG.warn("lease key {}: malformed value skipped: {}", key, e.getMessage());
+            return Optional.empty();
+        }
+    }
+
+    /** The outcome of trying to create a lease key that must not exist yet. */
+    public sealed interface CreateResult {
+        record Created(Lease lease) implements CreateResult {
+        }
+
+        /** Someone holds the key already; the snapshot is fresh, read in the same transaction. */
+        record Taken(LeaseSnapshot snapshot) implements CreateResult {
+        }
+    }
+
+    /**
+     * Creates the lease key only if it does not exist, bound to the etcd lease {@code leaseId}.
+     * On conflict the same transaction returns all leases, so a retry needs no extra read.
+     */
+    public CreateResult create(Ip4Net subnet, LeaseAttrs attrs, long leaseId) throws EtcdUnavailableException {
+        ByteSequence key = bytes(keys.subnet(subnet));
+        TxnResponse response = await("create " + keys.subnet(subnet), client.getKVClient().txn()
+                .If(new Cmp(key, Cmp.Op.EQUAL, CmpTarget.version(0)))
+                .Then(Op.put(key, bytes(LeaseCodec.toJson(attrs)), PutOption.builder().withLeaseId(leaseId).build()))
+                .Else(Op.get(bytes(keys.subnetsPrefix()), GetOption.builder().isPrefix(true).build()))
+                .commit());
+        if (response.isSucceeded()) {
+            long revision = response.getHeader().getRevision();
+            return new CreateResult.Created(new Lease(subnet, attrs, leaseId, revision));
+        }
+        GetResponse all = response.getGetResponses().get(0);
+        return new CreateResult.Taken(snapshotOf(all.getKvs(), response.getHeader().getRevision()));
+    }
+
+    /**
+     * Rewrites an existing lease key with new attributes, only if nobody wrote it since
+     * {@code seenModRevision}. A reservation stays a reservation: no etcd lease is attached.
+     *
+     * @return the lease as written, or empty when the key changed meanwhile
+     */
+    public Optional<Lease> update(Lease existing, LeaseAttrs attrs, long etcdLeaseId) throws EtcdUnavailableException {
+        ByteSequence key = bytes(keys.subnet(existing.subnet()));
+        PutOption put = etcdLeaseId == 0 ? PutOption.DEFAULT : PutOption.builder().withLeaseId(etcdLeaseId).build();
+        TxnResponse response = await("update " + keys.subnet(existing.subnet()), client.getKVClient().txn()
+                .If(new Cmp(key, Cmp.Op.EQUAL, CmpTarget.modRevision(existing.modRevision())))
+                .Then(Op.put(key, bytes(LeaseCodec.toJson(attrs)), put))
+                .commit());
+        if (!response.isSucceeded()) {
+            return Optional.empty();
+        }
+        return Optional.of(new Lease(existing.subnet(), attrs, etcdLeaseId, response.getHeader().getRevision()));
+    }
+
+    /** The current lease at {@code subnet}, or empty when the key is absent or unreadable. */
+    public Optional<Lease> get(Ip4Net subnet) throws EtcdUnavailableException {
+        String key = keys.subnet(subnet);
+        GetResponse response = await("read " + key, client.getKVClient().get(bytes(key)));
+        return response.getKvs().stream().findFirst().flatMap(kv -> decode(key, subnet, kv));
+    }
+
+    public void delete(Ip4Net subnet) throws EtcdUnavailableException {
+        await("delete " + keys.subnet(subnet), client.getKVClient().delete(bytes(keys.subnet(subnet))));
+    }
+
+    public long grant(Duration ttl) throws EtcdUnavailableException {
+        return await("grant a " + ttl.toSeconds() + " s lease", client.getLeaseClient().grant(ttl.toSeconds())).getID();
+    }
+
+    /**
+     * Extends an etcd lease to its full TTL.
+     *
+     * @return the new TTL in seconds, or empty when etcd no longer knows the lease (it expired or etcd lost its data)
+     */
+    public Optional<Long> keepAlive(long etcdLeaseId) throws EtcdUnavailableException {
+        try {
+            LeaseKeepAliveResponse response = await("renew lease " + Long.toHexString(etcdLeaseId),
+                    client.getLeaseClient().keepAliveOnce(etcdLeaseId));
+            return response.getTTL() <= 0 ? Optional.empty() : Optional.of(response.getTTL());
+        } catch (EtcdUnavailableException e) {
+            if (isLeaseNotFound(e.getCause())) {
+                return Optional.empty();
+            }
+            throw e;
+        }
+    }
+
+    private static boolean isLeaseNotFound(Throwable t) {
+        for (Throwable c = t; c != null; c = c.getCause()) {
+            String message = String.valueOf(c.getMessage());
+            if (message.contains("requested lease not found") || message.contains("NOT_FOUND")) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    void revokeQuietly(long etcdLeaseId) {
+        client.getLeaseClient().revoke(etcdLeaseId).exceptionally(t -> null);
+    }
+
+    <T> T await(String what, CompletableFuture<T> future) throws EtcdUnavailableException {
+        counter.request();
+        try {
+            return future.get(requestTimeout.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            future.cancel(true);
+            throw new EtcdUnavailableException(what + ": interrupted", e);
+        } catch (TimeoutException e) {
+            future.cancel(true);
+            throw new EtcdUnavailableException(what + ": no answer within " + requestTimeout.toMillis() + " ms", e);
+        } catch (ExecutionException e) {
+            Throwable cause = e.getCause() == null ? e : e.getCause();
+            throw new EtcdUnavailableException(what + ": " + describe(cause), cause);
+        }
+    }
+
+    static String describe(Throwable t) {
+        StringBuilder sb = new StringBuilder();
+        for (Throwable c = t; c != null && sb.length() < 400; c = c.getCause()) {
+            if (sb.length() > 0) {
+                sb.append(": ");
+            }
+            sb.append(c instanceof EtcdException ? "" : c.getClass().getSimpleName() + " ").append(c.getMessage());
+            if (c.getCause() == c) {
+                break;
+            }
+        }
+        return sb.toString();
+    }
+
+    static ByteSequence bytes(String text) {
+        return ByteSequence.from(text, StandardCharsets.UTF_8);
+    }
+}

@@ -1,0 +1,26 @@
+package io.flanneld.lease;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import java.time.Duration;
+import org.junit.jupiter.api.Test;
+
+class LeaseOptionsTest {
+    @Test
+    void renewsOneMarginBeforeExpiry() {
+        assertEquals(Duration.ofHours(23), LeaseOptions.defaults().renewDelay(Duration.ofHours(24)));
+    }
+
+    @Test
+    void aMarginLongerThanTheTtlRenewsAtAThird() {
+        LeaseOptions shortTtl = LeaseOptions.defaults().withTtl(Duration.ofSeconds(30), Duration.ofMinutes(60));
+        assertEquals(Duration.ofSeconds(10), shortTtl.renewDelay(Duration.ofSeconds(30)));
+    }
+
+    @Test
+    void refusesNonsense() {
+        assertThrows(IllegalArgumentException.class, () -> LeaseOptions.defaults().withTtl(Duration.ofSeconds(1), Duration.ZERO));
+        assertThrows(IllegalArgumentException.class, () -> LeaseOptions.defaults().withTtl(Duration.ofSeconds(10), Duration.ofSeconds(-1)));
+    }
+}
