@@ -1,9 +1,11 @@
 package io.flanneld.testkit;
 
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 
 /**
  * Ends process trees the kit started: SIGTERM to the process and every descendant, a bounded wait, then SIGKILL to
@@ -68,7 +70,7 @@ public final class Processes {
 
     private static void killAll(List<ProcessHandle> all) {
         for (ProcessHandle h : all) {
-            if (h.isAlive()) {
+            if (isRunning(h)) {
                 h.destroyForcibly();
             }
         }
@@ -77,19 +79,40 @@ public final class Processes {
         }
     }
 
-    /** Waits up to {@code timeout} for the process to exit; returns whether it did. */
+    /**
+     * Waits up to {@code timeout} for the process to exit; returns whether it did. Polls every 10 ms: the JDK's
+     * {@code onExit()} for a process that is not our direct child backs off to second-long sleeps.
+     */
     public static boolean awaitExit(ProcessHandle h, Duration timeout) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (isRunning(h)) {
+            if (System.nanoTime() - deadline >= 0) {
+                return false;
+            }
+            try {
+                Thread.sleep(10);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return !isRunning(h);
+            }
+        }
+        return true;
+    }
+
+    /**
+     * Whether the process is alive and not a zombie. A killed orphan stays a zombie until init reaps it, which can
+     * take over a second in a container, and the JDK counts a zombie as alive.
+     */
+    public static boolean isRunning(ProcessHandle h) {
         if (!h.isAlive()) {
-            return true;
+            return false;
         }
         try {
-            h.onExit().get(timeout.toMillis(), TimeUnit.MILLISECONDS);
-            return true;
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return !h.isAlive();
-        } catch (Exception e) {
-            return !h.isAlive();
+            String stat = Files.readString(Path.of("/proc/" + h.pid() + "/stat"));
+            int close = stat.lastIndexOf(')');
+            return close < 0 || close + 2 >= stat.length() || stat.charAt(close + 2) != 'Z';
+        } catch (IOException | RuntimeException e) {
+            return h.isAlive();
         }
     }
 }
