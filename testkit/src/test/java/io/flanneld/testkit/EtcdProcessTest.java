@@ -3,6 +3,7 @@ package io.flanneld.testkit;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Files;
@@ -66,5 +67,12 @@ class EtcdProcessTest {
         } finally {
             Files2.deleteTree(dir);
         }
+    }
+
+    @Test
+    void aServerThatCannotStartFailsWithItsLogAndLeavesNothing() throws Exception {
+        IllegalStateException e = assertThrows(IllegalStateException.class,
+                () -> EtcdProcess.builder().extraArgs("--no-such-flag").start());
+        assertTrue(e.getMessage().contains("no-such-flag"), e.getMessage());
     }
 }
