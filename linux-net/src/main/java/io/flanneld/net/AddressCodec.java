@@ -41,6 +41,15 @@ final class AddressCodec {
 
     /** The IPv4 address in an RTM_NEWADDR, or empty for other families. */
     static Optional<LinkAddress> decode(NetlinkMessage message) {
+        try {
+            return decodeFields(message);
+        } catch (IllegalArgumentException e) {
+            // a field outside the range its record allows (a VNI above 2^24, a negative metric): garbage, not a bug
+            throw new MalformedMessageException(message.typeName() + ": " + e.getMessage());
+        }
+    }
+
+    private static Optional<LinkAddress> decodeFields(NetlinkMessage message) {
         if (message.type() != RTM_NEWADDR) {
             throw new MalformedMessageException("expected RTM_NEWADDR, got " + message.typeName());
         }

@@ -71,6 +71,15 @@ final class LinkCodec {
     }
 
     static Link decode(NetlinkMessage message) {
+        try {
+            return decodeFields(message);
+        } catch (IllegalArgumentException e) {
+            // a field outside the range its record allows (a VNI above 2^24, a negative metric): garbage, not a bug
+            throw new MalformedMessageException(message.typeName() + ": " + e.getMessage());
+        }
+    }
+
+    private static Link decodeFields(NetlinkMessage message) {
         if (message.type() != RTM_NEWLINK) {
             throw new MalformedMessageException("expected RTM_NEWLINK, got " + message.typeName());
         }

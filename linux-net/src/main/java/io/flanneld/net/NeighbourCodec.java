@@ -81,6 +81,14 @@ final class NeighbourCodec {
      * families are skipped: they say nothing a caller managing permanent entries could act on.
      */
     static Optional<Neighbour> decodeNeighbour(NetlinkMessage message) {
+        try {
+            return decodeNeighbourFields(message);
+        } catch (IllegalArgumentException e) {
+            throw new MalformedMessageException(message.typeName() + ": " + e.getMessage());
+        }
+    }
+
+    private static Optional<Neighbour> decodeNeighbourFields(NetlinkMessage message) {
         Header h = header(message);
         if (h.family != AF_INET || h.attrs.length(NDA_DST) != 4 || h.attrs.length(NDA_LLADDR) != 6) {
             return Optional.empty();
@@ -94,6 +102,14 @@ final class NeighbourCodec {
      * ports and entries without a remote (local MACs) are skipped.
      */
     static Optional<FdbEntry> decodeFdb(NetlinkMessage message) {
+        try {
+            return decodeFdbFields(message);
+        } catch (IllegalArgumentException e) {
+            throw new MalformedMessageException(message.typeName() + ": " + e.getMessage());
+        }
+    }
+
+    private static Optional<FdbEntry> decodeFdbFields(NetlinkMessage message) {
         Header h = header(message);
         if (h.family != AF_BRIDGE || (h.flags & NTF_SELF) == 0 || h.attrs.length(NDA_DST) != 4
                 || h.attrs.length(NDA_LLADDR) != 6) {

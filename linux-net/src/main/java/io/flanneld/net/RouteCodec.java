@@ -59,6 +59,15 @@ final class RouteCodec {
      * consumers never manage. Multipath routes are skipped too.
      */
     static Optional<Route> decode(NetlinkMessage message) {
+        try {
+            return decodeFields(message);
+        } catch (IllegalArgumentException e) {
+            // a field outside the range its record allows (a VNI above 2^24, a negative metric): garbage, not a bug
+            throw new MalformedMessageException(message.typeName() + ": " + e.getMessage());
+        }
+    }
+
+    private static Optional<Route> decodeFields(NetlinkMessage message) {
         if (message.type() != RTM_NEWROUTE) {
             throw new MalformedMessageException("expected RTM_NEWROUTE, got " + message.typeName());
         }

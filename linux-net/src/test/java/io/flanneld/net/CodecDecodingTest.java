@@ -1,0 +1,199 @@
+package io.flanneld.net;
+
+import static org.junit.jupiter.api.Assertions.*;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.List;
+import java.util.Optional;
+import java.util.Random;
+import java.util.function.Function;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** Decoding of handcrafted kernel messages, and rejection of truncated or garbled ones with a clear exception. */
+class CodecDecodingTest {
+    /** RTM_NEWLINK for flannel.1 (ifindex 5, UP, mtu 1450) with a vxlan IFLA_LINKINFO, as the kernel sends it. */
+    static final String VXLAN_LINK =
+            "9c000000 1000 0200 07000000 00000000"                    // RTM_NEWLINK, NLM_F_MULTI, seq 7
+            + "00 00 0100 05000000 43100100 00000000"                 // ARPHRD_ETHER, index 5, flags UP|RUNNING...
+            + "0e00 0300 666c616e6e656c2e3100 0000"                   // IFLA_IFNAME
+            + "0800 0400 aa050000"                                    // IFLA_MTU 1450
+            + "0a00 0100 8e1f00aabbcc 0000"                           // IFLA_ADDRESS
+            + "0a00 0200 ffffffffffff 0000"                           // IFLA_BROADCAST (ignored)
+            + "4c00 1280"                                             // IFLA_LINKINFO (nested flag set)
+            + "  0a00 0100 76786c616e00 0000"                         // IFLA_INFO_KIND "vxlan"
+            + "  3c00 0280"                                           // IFLA_INFO_DATA
+            + "    0800 0100 01000000"                                // VNI 1
+            + "    0800 0300 02000000"                                // LINK 2
+            + "    0800 0400 c6120001"                                // LOCAL 198.18.0.1
+            + "    0600 0f00 2118 0000"                               // PORT 8472
+            + "    0500 0700 00 000000"                               // LEARNING 0
+            + "    0500 0500 00 000000"                               // TTL (ignored)
+            + "    0800 0800 2c010000";                               // AGEING (ignored)
+
+    @BeforeAll
+    static void littleEndianOnly() {
+        assumeTrue(ByteOrder.nativeOrder() == ByteOrder.LITTLE_ENDIAN);
+    }
+
+    private static NetlinkMessage single(String hex) {
+        List<NetlinkMessage> messages = NetlinkMessage.split(Hex.parse(hex));
+        assertEquals(1, messages.size());
+        return messages.get(0);
+    }
+
+    @Test
+    void decodesVxlanLink() {
+        NetlinkMessage m = single(VXLAN_LINK);
+        assertEquals(7, m.seq());
+        Link link = LinkCodec.decode(m);
+        assertEquals(new Link(5, "flannel.1", 0x11043, 1450, Optional.of(MacAddress.parse("8e:1f:00:aa:bb:cc")),
+                Optional.of("vxlan"), Optional.of(new VxlanAttributes(1, Optional.of(Ipv4.parse("198.18.0.1")), 2,
+                        8472, false))), link);
+        assertTrue(link.isUp());
+    }
+
+    @Test
+    void decodesLinkWithoutMacOrKind() {
+        Link tun = LinkCodec.decode(single("2d000000 1000 0000 00000000 00000000 00 00 fe01 09000000 91100000 00000000"
+                + "0d00 0300 666c616e6e656c3000"));                    // "flannel0\0" unpadded at the end
+        assertEquals(new Link(9, "flannel0", 0x1091, 0, Optional.empty(), Optional.empty(), Optional.empty()), tun);
+    }
+
+    @Test
+    void splitsSeveralMessagesOfOneDatagram() {
+        String done = "14000000 0300 0200 07000000 00000000 00000000";
+        List<NetlinkMessage> messages = NetlinkMessage.split(Hex.parse(VXLAN_LINK + VXLAN_LINK + done));
+        assertEquals(List.of(16, 16, 3), messages.stream().map(NetlinkMessage::type).toList());
+    }
+
+    @Test
+    void decodesAddressNeighbourFdbAndRoute() {
+        assertEquals(Optional.of(new LinkAddress(5, Ipv4Prefix.parse("198.19.1.0/32"))), AddressCodec.decode(single(
+                "28000000 1400 0200 00000000 00000000 02 20 80 00 05000000"
+                + "0800 0100 c6130100 0800 0200 c6130100")));
+        assertEquals(Optional.empty(), AddressCodec.decode(single(              // an IPv6 address is skipped
+                "18000000 1400 0200 00000000 00000000 0a 40 80 00 05000000")));
+
+        assertEquals(Optional.of(Neighbour.permanent(5, Ipv4.parse("198.19.2.0"), MacAddress.parse("8e:1f:00:aa:bb:cc"))),
+                NeighbourCodec.decodeNeighbour(single("30000000 1c00 0200 00000000 00000000 02 00 0000 05000000 8000 00 01"
+                        + "0800 0100 c6130200 0a00 0200 8e1f00aabbcc 0000")));
+        assertEquals(Optional.empty(), NeighbourCodec.decodeNeighbour(single(  // INCOMPLETE: no lladdr
+                "24000000 1c00 0200 00000000 00000000 02 00 0000 05000000 0100 00 01 0800 0100 c6130200")));
+
+        assertEquals(Optional.of(FdbEntry.permanent(5, MacAddress.parse("8e:1f:00:aa:bb:cc"), Ipv4.parse("198.18.0.2"))),
+                NeighbourCodec.decodeFdb(single("30000000 1c00 0200 00000000 00000000 07 00 0000 05000000 8000 02 00"
+                        + "0a00 0200 8e1f00aabbcc 0000 0800 0100 c6120002")));
+        assertEquals(Optional.empty(), NeighbourCodec.decodeFdb(single(        // a bridge port's entry: no NTF_SELF
+                "30000000 1c00 0200 00000000 00000000 07 00 0000 05000000 8000 04 00"
+                        + "0a00 0200 8e1f00aabbcc 0000 0800 0100 c6120002")));
+
+        assertEquals(Optional.of(new Route(Ipv4Prefix.parse("198.19.2.0/24"), Optional.of(Ipv4.parse("198.19.2.0")), 5,
+                        true, 254, 3, 0, 0)),
+                RouteCodec.decode(single("3c000000 1800 0200 00000000 00000000 02 18 00 00 fe 03 00 01 04000000"
+                        + "0800 0f00 fe000000 0800 0100 c6130200 0800 0500 c6130200 0800 0400 05000000")));
+        assertEquals(Optional.of(new Route(Ipv4Prefix.DEFAULT_ROUTE, Optional.of(Ipv4.parse("198.18.0.254")), 2,
+                        false, 254, 4, 0, 100)),                          // default route: no RTA_DST at all
+                RouteCodec.decode(single("3c000000 1800 0200 00000000 00000000 02 00 00 00 fe 04 00 01 00000000"
+                        + "0800 0f00 fe000000 0800 0600 64000000 0800 0500 c61200fe 0800 0400 02000000")));
+        assertEquals(Optional.empty(), RouteCodec.decode(single(              // RTN_LOCAL: not ours to manage
+                "34000000 1800 0200 00000000 00000000 02 20 00 00 ff 02 fe 02 00000000"
+                        + "0800 0f00 ff000000 0800 0100 7f000001 0800 0400 01000000")));
+    }
+
+    @Test
+    void errorAckCarriesErrnoAndExtendedAckText() {
+        // nlmsgerr: error -19, the capped request header, then NLMSGERR_ATTR_MSG; flags CAPPED | ACK_TLVS
+        NetlinkMessage ack = single("38000000 0200 0003 09000000 00000000 edffffff"
+                + "3c000000 1800 0506 09000000 00000000"              // the request's header only (capped)
+                + "1400 0100 4e6f2073756368206465766963652100");     // "No such device!\0", 20 bytes
+        NetlinkException e = assertThrows(NetlinkException.class,
+                () -> NetlinkSocket.throwIfError(ack, () -> "RTM_NEWROUTE add x"));
+        assertEquals(19, e.errno());
+        assertEquals("ENODEV", e.errnoName());
+        assertEquals("No such device!", e.kernelMessage());
+        assertEquals("RTM_NEWROUTE add x: ENODEV (No such device): " + e.kernelMessage(), e.getMessage());
+
+        NetlinkMessage ok = single("24000000 0200 0001 09000000 00000000 00000000 10000000 1800 0506 09000000 00000000");
+        NetlinkSocket.throwIfError(ok, () -> "fine"); // error 0 is the acknowledgement
+    }
+
+    @Test
+    void truncatedMessagesAreRejectedClearly() {
+        MalformedMessageException e = assertThrows(MalformedMessageException.class,
+                () -> NetlinkMessage.split(Hex.parse("ff000000 1000 0000 00000000 00000000 00")));
+        assertTrue(e.getMessage().contains("nlmsg_len 255"), e.getMessage());
+
+        assertThrows(MalformedMessageException.class, () -> NetlinkMessage.split(Hex.parse("08000000")));
+        assertThrows(MalformedMessageException.class,           // nlmsg_len smaller than the header itself
+                () -> NetlinkMessage.split(Hex.parse("04000000 1000 0000 00000000 00000000")));
+
+        e = assertThrows(MalformedMessageException.class, () -> LinkCodec.decode(single(
+                "18000000 1000 0000 00000000 00000000 00000000 00000000")));
+        assertTrue(e.getMessage().contains("shorter than struct ifinfomsg"), e.getMessage());
+
+        e = assertThrows(MalformedMessageException.class, () -> LinkCodec.decode(single(   // nla_len beyond the end
+                "28000000 1000 0000 00000000 00000000 00 00 0000 05000000 00000000 00000000 4000 0300 6c6f0000")));
+        assertTrue(e.getMessage().contains("nla_len 64"), e.getMessage());
+
+        e = assertThrows(MalformedMessageException.class, () -> LinkCodec.decode(single(   // IFLA_MTU of 2 bytes
+                "30000000 1000 0000 00000000 00000000 00 00 0000 05000000 00000000 00000000"
+                + "0700 0300 6c6f00 00 0600 0400 aa05 0000")));
+        assertTrue(e.getMessage().contains("attribute type 4 has 2 bytes, expected 4"), e.getMessage());
+
+        e = assertThrows(MalformedMessageException.class, () -> LinkCodec.decode(single(   // no IFLA_IFNAME
+                "20000000 1000 0000 00000000 00000000 00 00 0000 05000000 00000000 00000000")));
+        assertTrue(e.getMessage().contains("no IFLA_IFNAME"), e.getMessage());
+
+        e = assertThrows(MalformedMessageException.class, () -> RouteCodec.decode(single(  // dst_len 40
+                "1c000000 1800 0000 00000000 00000000 02 28 00 00 fe 03 00 01 00000000")));
+        assertTrue(e.getMessage().contains("destination length 40"), e.getMessage());
+
+        e = assertThrows(MalformedMessageException.class, () -> LinkCodec.decode(single(   // wrong type
+                "20000000 1800 0000 00000000 00000000 00 00 0000 05000000 00000000 00000000")));
+        assertTrue(e.getMessage().contains("expected RTM_NEWLINK, got RTM_NEWROUTE"), e.getMessage());
+    }
+
+    /**
+     * Random corruption of valid messages: each decoder must either decode or throw MalformedMessageException; any
+     * other exception (an index error, say) would mean an unchecked read.
+     */
+    @Test
+    void corruptedMessagesNeverEscapeAsOtherExceptions() {
+        List<String> samples = List.of(VXLAN_LINK,
+                "3c000000 1800 0200 00000000 00000000 02 18 00 00 fe 03 00 01 04000000"
+                        + "0800 0f00 fe000000 0800 0100 c6130200 0800 0500 c6130200 0800 0400 05000000",
+                "30000000 1c00 0200 00000000 00000000 07 00 0000 05000000 8000 02 00"
+                        + "0a00 0200 8e1f00aabbcc 0000 0800 0100 c6120002",
+                "28000000 1400 0200 00000000 00000000 02 20 80 00 05000000 0800 0100 c6130100 0800 0200 c6130100");
+        List<Function<NetlinkMessage, ?>> decoders = List.of(LinkCodec::decode, RouteCodec::decode,
+                NeighbourCodec::decodeFdb, NeighbourCodec::decodeNeighbour, AddressCodec::decode);
+        Random random = new Random(42);
+        for (int round = 0; round < 5_000; round++) {
+            ByteBuffer b = Hex.parse(samples.get(round % samples.size()));
+            byte[] bytes = new byte[b.remaining()];
+            b.get(bytes);
+            int corruptions = 1 + random.nextInt(4);
+            for (int i = 0; i < corruptions; i++) {
+                bytes[random.nextInt(bytes.length)] = (byte) random.nextInt(256);
+            }
+            int length = random.nextInt(4) == 0 ? random.nextInt(bytes.length + 1) : bytes.length;
+            ByteBuffer input = ByteBuffer.wrap(bytes, 0, length).order(ByteOrder.nativeOrder());
+            try {
+                for (NetlinkMessage m : NetlinkMessage.split(input)) {
+                    for (Function<NetlinkMessage, ?> decoder : decoders) {
+                        try {
+                            decoder.apply(m);
+                        } catch (MalformedMessageException expected) {
+                            // fine: the message is broken and said so
+                        }
+                    }
+                }
+            } catch (MalformedMessageException expected) {
+                // fine
+            }
+        }
+    }
+}
