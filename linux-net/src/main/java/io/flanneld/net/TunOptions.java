@@ -1,0 +1,50 @@
+package io.flanneld.net;
+
+import java.util.Objects;
+import java.util.OptionalInt;
+
+/**
+ * How to open a TUN device. The device is always layer 3 without the packet-information prefix (IFF_TUN | IFF_NO_PI):
+ * every read or write is exactly one IP packet, which is what flannel's UDP backend puts into a datagram.
+ *
+ * @param name the device name, e.g. "flannel0"; a pattern such as "tun%d" lets the kernel pick a number
+ * @param multiQueue IFF_MULTI_QUEUE: several fds (queues) can be attached to the device, one per forwarding thread
+ * @param vnetHeader IFF_VNET_HDR: each packet is preceded by a struct virtio_net_hdr (needed for offloads)
+ * @param offloadFlags TUN_F_* flags for TUNSETOFFLOAD, or empty to leave the kernel default
+ * @param nonBlocking open with O_NONBLOCK, for use with epoll; reads then return 0 when nothing is queued
+ */
+public record TunOptions(String name, boolean multiQueue, boolean vnetHeader, OptionalInt offloadFlags,
+                         boolean nonBlocking) {
+    public static final int TUN_F_CSUM = 0x01;
+    public static final int TUN_F_TSO4 = 0x02;
+    public static final int TUN_F_TSO6 = 0x04;
+    public static final int TUN_F_TSO_ECN = 0x08;
+    public static final int TUN_F_UFO = 0x10;
+
+    public TunOptions {
+        Objects.requireNonNull(name, "name");
+        Objects.requireNonNull(offloadFlags, "offloadFlags");
+        LinkNames.requireValid(name);
+    }
+
+    /** A single-queue, blocking device without offloads: flannel's flannel0. */
+    public static TunOptions named(String name) {
+        return new TunOptions(name, false, false, OptionalInt.empty(), false);
+    }
+
+    public TunOptions withMultiQueue(boolean enabled) {
+        return new TunOptions(name, enabled, vnetHeader, offloadFlags, nonBlocking);
+    }
+
+    public TunOptions withVnetHeader(boolean enabled) {
+        return new TunOptions(name, multiQueue, enabled, offloadFlags, nonBlocking);
+    }
+
+    public TunOptions withOffload(int flags) {
+        return new TunOptions(name, multiQueue, vnetHeader, OptionalInt.of(flags), nonBlocking);
+    }
+
+    public TunOptions withNonBlocking(boolean enabled) {
+        return new TunOptions(name, multiQueue, vnetHeader, offloadFlags, enabled);
+    }
+}

@@ -1,0 +1,109 @@
+package io.flanneld.net;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** Opens TUN devices in a scratch namespace, configures them through netlink, and passes a packet through one. */
+class TunKernelTest {
+    private ScratchNamespace ns;
+
+    @BeforeEach
+    void createNamespace() {
+        ns = ScratchNamespace.create("tun");
+    }
+
+    @AfterEach
+    void removeNamespace() {
+        ns.close();
+    }
+
+    @Test
+    void opensAndConfiguresFlannel0LikeTheUdpBackend() {
+        try (TunDevice tun = TunDevice.openInNamespace(ns.name, TunOptions.named("flannel0"));
+             Rtnetlink rtnl = Rtnetlink.openInNamespace(ns.name)) {
+            assertEquals("flannel0", tun.name());
+            assertTrue(tun.fd() >= 0);
+            Link link = rtnl.links().byName("flannel0").orElseThrow();
+            assertTrue(link.isKind("tun"), link.toString());
+            assertEquals(java.util.Optional.empty(), link.mac());
+
+            rtnl.addresses().add(link.index(), Ipv4Prefix.parse("198.19.1.0/16"));
+            rtnl.links().setMtu(link.index(), 1472);
+            rtnl.links().setUp(link.index());
+
+            String shown = ns.ip("addr", "show", "dev", "flannel0");
+            assertTrue(shown.contains("mtu 1472"), shown);
+            assertTrue(shown.contains("inet 198.19.1.0/16 scope global flannel0"), shown);
+            assertTrue(shown.contains("<POINTOPOINT,MULTICAST,NOARP,UP,LOWER_UP>"), shown);
+            assertTrue(ns.ip("-d", "link", "show", "flannel0").contains("tun type tun pi off vnet_hdr off"));
+        }
+        assertFalse(ns.ip("link", "show").contains("flannel0"), "closing the fd removes the device");
+    }
+
+    @Test
+    void packetWrittenToTunIsAnsweredBackThroughIt() {
+        try (TunDevice tun = TunDevice.openInNamespace(ns.name, TunOptions.named("flannel0").withNonBlocking(true));
+             Rtnetlink rtnl = Rtnetlink.openInNamespace(ns.name)) {
+            int index = rtnl.links().byName("flannel0").orElseThrow().index();
+            rtnl.addresses().add(index, Ipv4Prefix.parse("198.19.1.0/16"));
+            rtnl.links().setUp(index);
+
+            // An echo request from a "remote pod" 198.19.2.5 to our 198.19.1.0, as the UDP backend would inject it.
+            ByteBuffer request = ByteBuffer.allocateDirect(128);
+            request.put(IcmpPackets.echoRequest(Ipv4.parse("198.19.2.5"), Ipv4.parse("198.19.1.0"), 0x1234, 1)).flip();
+            assertEquals(request.remaining(), tun.write(request));
+
+            ByteBuffer reply = ByteBuffer.allocateDirect(2048);
+            boolean sawReply = false;
+            long deadline = System.nanoTime() + 3_000_000_000L;
+            for (int packets = 0; packets < 20 && !sawReply && System.nanoTime() < deadline; packets++) {
+                if (!tun.awaitReadable(500)) {
+                    continue;
+                }
+                reply.clear();
+                int n = tun.read(reply);
+                reply.flip();
+                sawReply = n > 0 && IcmpPackets.isEchoReply(reply, Ipv4.parse("198.19.1.0"), Ipv4.parse("198.19.2.5"),
+                        0x1234);
+            }
+            assertTrue(sawReply, "the kernel's echo reply came out of the TUN device");
+            reply.clear();
+            assertEquals(0, tun.read(reply), "non-blocking read with nothing queued returns 0");
+        }
+    }
+
+    @Test
+    void kernelPicksNameFromPatternAndMultiQueueWorks() {
+        TunOptions options = TunOptions.named("fjt%d").withMultiQueue(true).withVnetHeader(true)
+                .withOffload(TunOptions.TUN_F_CSUM);
+        try (TunDevice first = TunDevice.openInNamespace(ns.name, options)) {
+            assertEquals("fjt0", first.name());
+            try (TunDevice secondQueue = TunDevice.openInNamespace(ns.name,
+                    TunOptions.named("fjt0").withMultiQueue(true).withVnetHeader(true))) {
+                assertEquals("fjt0", secondQueue.name());
+                assertTrue(ns.ip("-d", "link", "show", "fjt0").contains("multi_queue"));
+            }
+        }
+    }
+
+    @Test
+    void unknownNamespaceFailsWithErrnoAndLeavesThreadWhereItWas() throws Exception {
+        String before = Files.readSymbolicLink(Path.of("/proc/thread-self/ns/net")).toString();
+        ErrnoException e = assertThrows(ErrnoException.class,
+                () -> Rtnetlink.openInNamespace("fjnl-does-not-exist-" + System.nanoTime()));
+        assertEquals("ENOENT", e.errnoName());
+        assertTrue(e.getMessage().contains("/var/run/netns/fjnl-does-not-exist-"), e.getMessage());
+        assertEquals(before, Files.readSymbolicLink(Path.of("/proc/thread-self/ns/net")).toString());
+
+        try (Rtnetlink inside = Rtnetlink.openInNamespace(ns.name)) {
+            assertEquals(before, Files.readSymbolicLink(Path.of("/proc/thread-self/ns/net")).toString());
+            assertEquals(1, inside.links().list().size(), "only lo exists in the scratch namespace");
+        }
+    }
+}
