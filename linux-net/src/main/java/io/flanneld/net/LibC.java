@@ -13,6 +13,9 @@ import jnr.ffi.types.ssize_t;
  * The libc calls this module makes, bound through jnr-ffi. {@code @SaveError} makes jnr capture errno right after
  * each call, before the JVM can overwrite it; read it with {@link Native#errno()}.
  *
+ * <p>Public only because jnr-ffi generates the implementation in its own class loader, which cannot implement a
+ * package-private interface; it is not part of this module's API.
+ *
  * <p>Buffers are passed as direct ByteBuffers (jnr hands the native address of position() to the callee, no copy)
  * or small byte/int arrays (copied in and out, cheap for sockaddr and ifreq sized structs).
  */
