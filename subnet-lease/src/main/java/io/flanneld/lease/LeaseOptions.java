@@ -31,10 +31,20 @@ public record LeaseOptions(Duration ttl, Duration renewMargin, Duration retryMin
         return new LeaseOptions(newTtl, newMargin, retryMin, retryMax);
     }
 
-    /** How long to wait before renewing a lease that has {@code remaining} left. */
+    /**
+     * How long to wait before renewing a lease that has {@code remaining} left: one margin before
+     * expiry, but never closer to expiry than a third of the time left (capped at a minute), so
+     * a zero margin does not race the expiry itself.
+     */
     public Duration renewDelay(Duration remaining) {
-        Duration byMargin = remaining.minus(renewMargin);
+        Duration guard = min(remaining.dividedBy(3), Duration.ofMinutes(1));
+        Duration margin = renewMargin.compareTo(guard) < 0 ? guard : renewMargin;
+        Duration byMargin = remaining.minus(margin);
         Duration floor = remaining.dividedBy(3);
         return byMargin.compareTo(floor) < 0 ? floor : byMargin;
+    }
+
+    private static Duration min(Duration a, Duration b) {
+        return a.compareTo(b) < 0 ? a : b;
     }
 }

@@ -19,6 +19,14 @@ class LeaseOptionsTest {
     }
 
     @Test
+    void aZeroMarginStillRenewsBeforeExpiry() {
+        LeaseOptions noMargin = LeaseOptions.defaults().withTtl(Duration.ofSeconds(3), Duration.ZERO);
+        assertEquals(Duration.ofSeconds(2), noMargin.renewDelay(Duration.ofSeconds(3)));
+        assertEquals(Duration.ofHours(24).minusMinutes(1),
+                LeaseOptions.defaults().withTtl(Duration.ofHours(24), Duration.ZERO).renewDelay(Duration.ofHours(24)));
+    }
+
+    @Test
     void refusesNonsense() {
         assertThrows(IllegalArgumentException.class, () -> LeaseOptions.defaults().withTtl(Duration.ofSeconds(1), Duration.ZERO));
         assertThrows(IllegalArgumentException.class, () -> LeaseOptions.defaults().withTtl(Duration.ofSeconds(10), Duration.ofSeconds(-1)));

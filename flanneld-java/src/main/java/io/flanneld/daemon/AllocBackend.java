@@ -1,0 +1,49 @@
+package io.flanneld.daemon;
+
+import io.flanneld.backend.Backend;
+import io.flanneld.backend.ExternalInterface;
+import io.flanneld.backend.LeaseEvent;
+import io.flanneld.schema.BackendConfig;
+import io.flanneld.schema.Lease;
+import java.util.List;
+
+/**
+ * flannel's {@code alloc} backend: leases a subnet and programs no data path, for clusters whose
+ * routing is done by something else. Pods use the interface MTU.
+ */
+final class AllocBackend implements Backend {
+    private final ExternalInterface iface;
+
+    AllocBackend(ExternalInterface iface) {
+        this.iface = iface;
+    }
+
+    @Override
+    public String type() {
+        return BackendConfig.ALLOC;
+    }
+
+    @Override
+    public String backendData() {
+        return null;
+    }
+
+    @Override
+    public int mtu() {
+        return iface.mtu();
+    }
+
+    @Override
+    public void start(Lease local, List<Lease> peers) {
+        // Nothing to program.
+    }
+
+    @Override
+    public void apply(List<LeaseEvent> events) {
+        // Nothing to program.
+    }
+
+    @Override
+    public void close() {
+    }
+}

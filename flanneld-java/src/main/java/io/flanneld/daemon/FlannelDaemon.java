@@ -1,0 +1,269 @@
+package io.flanneld.daemon;
+
+import io.etcd.jetcd.Client;
+import io.flanneld.backend.Backend;
+import io.flanneld.backend.ExternalInterface;
+import io.flanneld.lease.EtcdClients;
+import io.flanneld.lease.LeaseManager;
+import io.flanneld.lease.LeaseOptions;
+import io.flanneld.lease.LeaseRecordFile;
+import io.flanneld.lease.LeaseSnapshot;
+import io.flanneld.lease.LeaseWatcher;
+import io.flanneld.lease.PreviousLease;
+import io.flanneld.lease.SubnetEnv;
+import io.flanneld.lease.SubnetExhaustedException;
+import io.flanneld.lease.SubnetFile;
+import io.flanneld.lease.SubnetFileException;
+import io.flanneld.lease.SubnetRegistry;
+import io.flanneld.net.Rtnetlink;
+import io.flanneld.schema.EtcdKeys;
+import io.flanneld.schema.Lease;
+import io.flanneld.schema.LeaseAttrs;
+import io.flanneld.schema.NetworkConfig;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayDeque;
+import java.util.Deque;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Wires the parts together in flannel's order: interface → config → backend → lease →
+ * subnet.env → data path → watch and renew, then waits for SIGTERM. The only class that sees
+ * both etcd and the data path.
+ */
+final class FlannelDaemon {
+    private static final Logger LOG = LoggerFactory.getLogger("flanneld");
+
+    /** Exit codes: 0 clean stop, 1 a fatal condition (lease lost, subnets exhausted, setup failed), 2 bad flags. */
+    static final int EXIT_FATAL = 1;
+
+    private final DaemonOptions options;
+    /** What to close on the way out, newest first; touched only by the main thread. */
+    private final Deque<AutoCloseable> shutdownOrder = new ArrayDeque<>();
+    private final CountDownLatch stop = new CountDownLatch(1);
+    private final CountDownLatch stopped = new CountDownLatch(1);
+    private final Thread mainThread = Thread.currentThread();
+    private final AtomicInteger exitCode = new AtomicInteger(0);
+    private volatile boolean leaseHeld;
+    private volatile boolean backendRunning;
+
+    FlannelDaemon(DaemonOptions options) {
+        this.options = options;
+    }
+
+    int run() {
+        Thread hook = new Thread(this::onSignal, "shutdown");
+        Runtime.getRuntime().addShutdownHook(hook);
+        try {
+            start();
+            LOG.info("running; send SIGTERM to stop (the lease is kept for the next start)");
+            stop.await();
+        } catch (FatalException e) {
+            LOG.error(e.getMessage());
+            exitCode.set(EXIT_FATAL);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (RuntimeException e) {
+            LOG.error("unexpected failure during start-up", e);
+            exitCode.set(EXIT_FATAL);
+        } finally {
+            shutdown();
+            try {
+                Runtime.getRuntime().removeShutdownHook(hook);
+            } catch (IllegalStateException alreadyShuttingDown) {
+                // The hook is running and waits for us.
+            }
+        }
+        return exitCode.get();
+    }
+
+    private void start() throws InterruptedException {
+        ExternalInterface iface = selectInterface();
+        LOG.info("interface {}", iface);
+
+        Client client = EtcdClients.connect(options.etcd());
+        closeLater(client::close);
+        LOG.info("using {} with prefix {}", options.etcd(), options.etcdPrefix());
+        SubnetRegistry registry = new SubnetRegistry(client, new EtcdKeys(options.etcdPrefix()));
+        LeaseManager leases = new LeaseManager(registry, options.lease(), options.etcd().endpointList());
+        closeLater(leases);
+
+        NetworkConfig config = leases.awaitConfig();
+        Backend backend = create(config, iface);
+        closeLater(backend);
+
+        LeaseAttrs attrs = new LeaseAttrs(iface.publicIp(), backend.type(), backend.backendData());
+        Lease lease;
+        try {
+            lease = leases.acquire(config, attrs, previousLease());
+        } catch (SubnetExhaustedException e) {
+            throw new FatalException(e.getMessage());
+        }
+        leaseHeld = true;
+        writeSubnetFile(config, lease, backend.mtu());
+
+        if (options.ipMasq()) {
+            installIpMasq(config, lease);
+        }
+
+        LeaseSnapshot snapshot = listLeases(registry);
+        List<Lease> peers = LeaseWatcher.peersOf(snapshot, config, lease.subnet());
+        try {
+            backend.start(lease, peers);
+        } catch (Exception e) {
+            throw new FatalException("backend " + backend.type() + " failed to start: " + e.getMessage());
+        }
+        backendRunning = true;
+        LOG.info("backend {} started with {} peer(s)", backend.type(), peers.size());
+
+        LeaseWatcher watcher = new LeaseWatcher(registry, config, lease.subnet(), events -> {
+            try {
+                backend.apply(events);
+            } catch (Exception e) {
+                LOG.error("backend {} failed to apply {} lease change(s): {}", backend.type(), events.size(), e.getMessage(), e);
+            }
+        }, leases::ownKeyChanged);
+        closeLater(watcher);
+        watcher.start(snapshot);
+        leases.startRenewing(this::fatal);
+    }
+
+    private ExternalInterface selectInterface() {
+        try (Rtnetlink nl = Rtnetlink.open()) {
+            return InterfaceSelector.select(nl, options.ifaces(), options.publicIp());
+        } catch (InterfaceSelectionException e) {
+            throw new FatalException("cannot choose the interface: " + e.getMessage());
+        }
+    }
+
+    private static Backend create(NetworkConfig config, ExternalInterface iface) {
+        try {
+            return Backends.create(config, iface);
+        } catch (Backends.UnsupportedBackendException e) {
+            throw new FatalException(e.getMessage());
+        }
+    }
+
+    private Optional<PreviousLease> previousLease() {
+        Optional<SubnetEnv> env;
+        try {
+            env = SubnetFile.read(options.subnetFile());
+        } catch (SubnetFileException e) {
+            LOG.warn("ignoring the previous subnet file: {}", e.getMessage());
+            return Optional.empty();
+        }
+        if (env.isEmpty()) {
+            return Optional.empty();
+        }
+        long etcdLease = LeaseRecordFile.read(LeaseRecordFile.beside(options.subnetFile()))
+                .filter(r -> r.subnet().equals(env.get().subnet()))
+                .map(PreviousLease::etcdLeaseId)
+                .orElse(0L);
+        LOG.info("previous subnet {} (from {})", env.get().subnet(), options.subnetFile());
+        return Optional.of(new PreviousLease(env.get().subnet(), etcdLease));
+    }
+
+    private void writeSubnetFile(NetworkConfig config, Lease lease, int mtu) {
+        Path file = options.subnetFile();
+        try {
+            SubnetFile.write(file, new SubnetEnv(config.network(), lease.subnet(), mtu, options.ipMasq()));
+            LeaseRecordFile.write(LeaseRecordFile.beside(file), new PreviousLease(lease.subnet(), lease.etcdLeaseId()));
+        } catch (IOException e) {
+            throw new FatalException("cannot write " + file + ": " + e.getMessage());
+        }
+        LOG.info("wrote {}: subnet {}, MTU {}", file, lease.subnet(), mtu);
+    }
+
+    private void installIpMasq(NetworkConfig config, Lease lease) {
+        try {
+            IpMasq masq = IpMasq.withDetectedRandomFully(Iptables.local(), config.network(), lease.subnet());
+            masq.ensure();
+            closeLater(masq);
+            LOG.info("ip-masq: installed {} rule(s) in nat/{}", masq.rules().size(), IpMasq.CHAIN);
+        } catch (IptablesException e) {
+            throw new FatalException("--ip-masq: " + e.getMessage());
+        }
+    }
+
+    private LeaseSnapshot listLeases(SubnetRegistry registry) throws InterruptedException {
+        LeaseOptions lo = options.lease();
+        long waitMillis = lo.retryMin().toMillis();
+        while (true) {
+            try {
+                return registry.listLeases();
+            } catch (io.flanneld.lease.EtcdUnavailableException e) {
+                LOG.warn("etcd at {} is not answering while listing leases ({}); retrying", options.etcd().endpointList(), e.getMessage());
+                Thread.sleep(waitMillis);
+                waitMillis = Math.min(waitMillis * 2, lo.retryMax().toMillis());
+            }
+        }
+    }
+
+    /** The lease was lost to another host: stop, exit 1. The lease manager has logged why. */
+    private void fatal(String message) {
+        exitCode.set(EXIT_FATAL);
+        stop.countDown();
+    }
+
+    boolean healthy() {
+        return leaseHeld && backendRunning && stop.getCount() > 0;
+    }
+
+    String healthReason() {
+        if (!leaseHeld) {
+            return "lease not held yet";
+        }
+        if (!backendRunning) {
+            return "backend not running";
+        }
+        return stop.getCount() == 0 ? "shutting down" : "ok";
+    }
+
+    private void closeLater(AutoCloseable c) {
+        shutdownOrder.push(c);
+    }
+
+    /** SIGTERM/SIGINT: release the main thread, then wait for its clean-up before the JVM exits. */
+    private void onSignal() {
+        LOG.info("signal received, stopping");
+        stop.countDown();
+        mainThread.interrupt();
+        try {
+            if (!stopped.await(20, TimeUnit.SECONDS)) {
+                LOG.warn("clean-up did not finish within 20 s; exiting anyway");
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private void shutdown() {
+        Thread.interrupted();
+        while (!shutdownOrder.isEmpty()) {
+            AutoCloseable c = shutdownOrder.pop();
+            try {
+                c.close();
+            } catch (Exception e) {
+                LOG.warn("during shutdown: {}", e.getMessage());
+            }
+        }
+        backendRunning = false;
+        LOG.info("stopped{}", exitCode.get() == 0 ? "; lease kept for the next start" : "");
+        stopped.countDown();
+    }
+
+    /** A condition that ends the daemon with a message and exit code 1. */
+    static final class FatalException extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
+        FatalException(String message) {
+            super(message);
+        }
+    }
+}

@@ -1,0 +1,158 @@
+package io.flanneld.daemon;
+
+import io.flanneld.lease.EtcdOptions;
+import io.flanneld.lease.LeaseOptions;
+import io.flanneld.schema.EtcdKeys;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * The command line, with flanneld's flag names (each also accepted with a single dash, as Go's
+ * flag package does) and flanneld's FLANNELD_* environment variables as defaults.
+ */
+@Command(name = "flanneld-java", mixinStandardHelpOptions = true, versionProvider = Version.class, sortOptions = false,
+        usageHelpAutoWidth = true,
+        description = "Flannel-compatible overlay network daemon: leases this node a subnet of the cluster network in etcd, "
+                + "writes it to the subnet file and carries pod traffic between nodes.")
+public final class Main implements Callable<Integer> {
+
+    @Option(names = "--etcd-endpoints", paramLabel = "URLS",
+            defaultValue = "${env:FLANNELD_ETCD_ENDPOINTS:-http://127.0.0.1:2379}",
+            description = "Comma-separated etcd endpoints (default: ${DEFAULT-VALUE}).")
+    String etcdEndpoints;
+
+    @Option(names = "--etcd-prefix", paramLabel = "PATH",
+            defaultValue = "${env:FLANNELD_ETCD_PREFIX:-" + EtcdKeys.DEFAULT_PREFIX + "}",
+            description = "etcd prefix of the config and the leases (default: ${DEFAULT-VALUE}).")
+    String etcdPrefix;
+
+    @Option(names = "--etcd-certfile", paramLabel = "FILE", defaultValue = "${env:FLANNELD_ETCD_CERTFILE}",
+            description = "Client certificate for etcd TLS.")
+    Path etcdCertFile;
+
+    @Option(names = "--etcd-keyfile", paramLabel = "FILE", defaultValue = "${env:FLANNELD_ETCD_KEYFILE}",
+            description = "Client key for etcd TLS.")
+    Path etcdKeyFile;
+
+    @Option(names = "--etcd-cafile", paramLabel = "FILE", defaultValue = "${env:FLANNELD_ETCD_CAFILE}",
+            description = "CA bundle that signed etcd's server certificate.")
+    Path etcdCaFile;
+
+    @Option(names = "--etcd-username", paramLabel = "NAME", defaultValue = "${env:FLANNELD_ETCD_USERNAME}",
+            description = "etcd user name, with --etcd-password.")
+    String etcdUsername;
+
+    @Option(names = "--etcd-password", paramLabel = "PASSWORD", defaultValue = "${env:FLANNELD_ETCD_PASSWORD}",
+            description = "etcd password (prefer the FLANNELD_ETCD_PASSWORD variable: flags show in ps).")
+    String etcdPassword;
+
+    @Option(names = "--iface", paramLabel = "NAME|IP",
+            description = "Interface (name or IPv4 address) for traffic between hosts; repeatable, first match wins. "
+                    + "Default: the interface of the default route.")
+    List<String> ifaces = List.of();
+
+    @Option(names = "--public-ip", paramLabel = "IP", defaultValue = "${env:FLANNELD_PUBLIC_IP}",
+            description = "IPv4 address other hosts reach this one at (default: the interface's address).")
+    String publicIp;
+
+    @Option(names = "--subnet-file", paramLabel = "FILE",
+            defaultValue = "${env:FLANNELD_SUBNET_FILE:-/run/flannel/subnet.env}",
+            description = "Where to write the subnet environment (default: ${DEFAULT-VALUE}).")
+    Path subnetFile;
+
+    @Option(names = "--subnet-lease-renew-margin", paramLabel = "MINUTES",
+            defaultValue = "${env:FLANNELD_SUBNET_LEASE_RENEW_MARGIN:-60}",
+            description = "Renew the lease this many minutes before it expires (default: ${DEFAULT-VALUE}).")
+    int renewMarginMinutes;
+
+    @Option(names = "--subnet-lease-ttl", paramLabel = "DURATION",
+            defaultValue = "${env:FLANNELD_SUBNET_LEASE_TTL:-24h}",
+            description = "TTL of the etcd lease bound to this host's key, e.g. 24h, 30m, 90s (default: ${DEFAULT-VALUE}).")
+    String leaseTtl;
+
+    @Option(names = "--ip-masq", defaultValue = "${env:FLANNELD_IP_MASQ:-false}", fallbackValue = "true", arity = "0..1",
+            description = "Masquerade traffic leaving the overlay network (iptables), as flanneld does.")
+    boolean ipMasq;
+
+    @Option(names = "--healthz-ip", paramLabel = "IP", defaultValue = "${env:FLANNELD_HEALTHZ_IP:-0.0.0.0}",
+            description = "Address of the /healthz listener (default: ${DEFAULT-VALUE}).")
+    String healthzIp;
+
+    @Option(names = "--healthz-port", paramLabel = "PORT", defaultValue = "${env:FLANNELD_HEALTHZ_PORT:-0}",
+            description = "Port of the /healthz listener; 0 disables it (default: ${DEFAULT-VALUE}).")
+    int healthzPort;
+
+    public static void main(String[] args) {
+        CommandLine cli = new CommandLine(new Main());
+        args = acceptSingleDash(cli, args);
+        cli.setParameterExceptionHandler((ex, a) -> {
+            ex.getCommandLine().getErr().println("flanneld-java: " + ex.getMessage());
+            ex.getCommandLine().getErr().println("Run with --help for the list of flags.");
+            return 2;
+        });
+        System.exit(cli.execute(args));
+    }
+
+    /**
+     * Go's flag package, and so flanneld, takes {@code -etcd-endpoints} as well as
+     * {@code --etcd-endpoints}; unit files written for flanneld use either.
+     */
+    static String[] acceptSingleDash(CommandLine cli, String[] args) {
+        String[] out = args.clone();
+        for (int i = 0; i < out.length; i++) {
+            String a = out[i];
+            if (a.startsWith("-") && !a.startsWith("--") && a.length() > 2) {
+                String name = "-" + (a.contains("=") ? a.substring(0, a.indexOf('=')) : a);
+                if (cli.getCommandSpec().findOption(name) != null) {
+                    out[i] = "-" + a;
+                }
+            }
+        }
+        return out;
+    }
+
+    @Override
+    public Integer call() {
+        DaemonOptions options;
+        try {
+            options = options();
+        } catch (IllegalArgumentException e) {
+            System.err.println("flanneld-java: " + e.getMessage());
+            return 2;
+        }
+        return new FlannelDaemon(options).run();
+    }
+
+    DaemonOptions options() {
+        if (renewMarginMinutes < 0) {
+            throw new IllegalArgumentException("--subnet-lease-renew-margin: must not be negative, got " + renewMarginMinutes);
+        }
+        if (healthzPort < 0 || healthzPort > 65535) {
+            throw new IllegalArgumentException("--healthz-port: " + healthzPort + " is not a TCP port");
+        }
+        Duration ttl = DaemonOptions.parseDuration("--subnet-lease-ttl", leaseTtl);
+        LeaseOptions lease;
+        try {
+            lease = LeaseOptions.defaults().withTtl(ttl, Duration.ofMinutes(renewMarginMinutes));
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("--subnet-lease-ttl: " + e.getMessage());
+        }
+        EtcdOptions etcd = new EtcdOptions(EtcdOptions.parseEndpoints(etcdEndpoints), etcdCertFile, etcdKeyFile, etcdCaFile,
+                emptyToNull(etcdUsername), emptyToNull(etcdPassword));
+        try {
+            new EtcdKeys(etcdPrefix);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("--etcd-prefix: " + e.getMessage());
+        }
+        return new DaemonOptions(etcd, etcdPrefix, ifaces, emptyToNull(publicIp), subnetFile, lease, ipMasq, healthzIp, healthzPort);
+    }
+
+    private static String emptyToNull(String s) {
+        return s == null || s.isEmpty() ? null : s;
+    }
+}

@@ -1,0 +1,327 @@
+package io.flanneld.lease;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.etcd.jetcd.Client;
+import io.flanneld.schema.ConfigCodec;
+import io.flanneld.schema.EtcdKeys;
+import io.flanneld.schema.Ip4;
+import io.flanneld.schema.Ip4Net;
+import io.flanneld.schema.Lease;
+import io.flanneld.schema.LeaseAttrs;
+import io.flanneld.schema.NetworkConfig;
+import io.flanneld.testkit.EtcdProcess;
+import io.flanneld.testkit.Wait;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInfo;
+import org.junit.jupiter.api.Timeout;
+
+/** The lease manager against a real etcd process; every test uses its own key prefix. */
+@Timeout(value = 120, unit = TimeUnit.SECONDS)
+class LeaseManagerIT {
+    private static final LeaseOptions FAST = new LeaseOptions(Duration.ofSeconds(60), Duration.ofSeconds(10),
+            Duration.ofMillis(100), Duration.ofSeconds(1));
+    private static EtcdProcess etcd;
+    private static Client client;
+
+    private EtcdKeys keys;
+    private final List<AutoCloseable> closeables = new ArrayList<>();
+
+    @BeforeAll
+    static void startEtcd() {
+        etcd = EtcdProcess.start();
+        client = EtcdClients.connect(EtcdOptions.plain(etcd.endpoint()));
+    }
+
+    @AfterAll
+    static void stopEtcd() {
+        if (client != null) {
+            client.close();
+        }
+        if (etcd != null) {
+            etcd.close();
+        }
+    }
+
+    @BeforeEach
+    void prefix(TestInfo info) {
+        keys = new EtcdKeys("/test/" + info.getTestMethod().orElseThrow().getName());
+    }
+
+    @AfterEach
+    void closeAll() throws Exception {
+        for (AutoCloseable c : closeables) {
+            c.close();
+        }
+    }
+
+    private void putConfig(String json) {
+        etcd.etcdctl("put", keys.config(), json).check();
+    }
+
+    private LeaseManager manager() {
+        LeaseManager m = new LeaseManager(new SubnetRegistry(client, keys), FAST, etcd.endpoint());
+        closeables.add(m);
+        return m;
+    }
+
+    private static LeaseAttrs attrs(String ip) {
+        return new LeaseAttrs(Ip4.parse(ip), "alloc", null);
+    }
+
+    private String etcdValue(String key) {
+        return etcd.etcdctl("get", key, "--print-value-only").check().stdout().strip();
+    }
+
+    @Test
+    void hostsGetDistinctSubnetsStoredAsFlannelStoresThem() throws Exception {
+        putConfig("{\"Network\":\"198.19.0.0/16\",\"Backend\":{\"Type\":\"alloc\"}}");
+        Set<Ip4Net> subnets = new HashSet<>();
+        for (int i = 1; i <= 3; i++) {
+            LeaseManager m = manager();
+            NetworkConfig config = m.awaitConfig();
+            Lease lease = m.acquire(config, attrs("198.18.0." + i), Optional.empty());
+            assertTrue(config.isLeasable(lease.subnet()), lease.subnet() + " is outside the range");
+            assertFalse(lease.isReservation(), "an acquired lease is bound to an etcd lease");
+            subnets.add(lease.subnet());
+            assertEquals("{\"PublicIP\":\"198.18.0." + i + "\",\"BackendType\":\"alloc\"}", etcdValue(keys.subnet(lease.subnet())));
+            String ttl = etcd.etcdctl("lease", "timetolive", Long.toHexString(lease.etcdLeaseId())).check().stdout();
+            assertTrue(ttl.contains("remaining("), "the key's etcd lease should be alive: " + ttl);
+        }
+        assertEquals(3, subnets.size(), "three hosts, three subnets: " + subnets);
+    }
+
+    @Test
+    void twoHundredManagersStartedAtOnceAllGetDistinctSubnets() throws Exception {
+        putConfig("{\"Network\":\"198.19.0.0/16\",\"Backend\":{\"Type\":\"alloc\"}}");
+        NetworkConfig config = ConfigCodec.parse("{\"Network\":\"198.19.0.0/16\",\"Backend\":{\"Type\":\"alloc\"}}");
+        int hosts = 200;
+        RequestCounter.Total requests = new RequestCounter.Total();
+        List<Client> clients = new ArrayList<>();
+        for (int i = 0; i < 4; i++) {
+            clients.add(EtcdClients.connect(EtcdOptions.plain(etcd.endpoint())));
+        }
+        ExecutorService pool = Executors.newFixedThreadPool(hosts);
+        try {
+            CompletableFuture<Void> go = new CompletableFuture<>();
+            List<Future<Lease>> results = new ArrayList<>();
+            for (int i = 0; i < hosts; i++) {
+                String ip = "198.18." + (1 + i / 250) + "." + (1 + i % 250);
+                SubnetRegistry registry = new SubnetRegistry(clients.get(i % clients.size()), keys, Duration.ofSeconds(10), requests);
+                LeaseManager m = new LeaseManager(registry, FAST, etcd.endpoint());
+                closeables.add(m);
+                results.add(pool.submit(() -> {
+                    go.join();
+                    return m.acquire(config, attrs(ip), Optional.empty());
+                }));
+            }
+            go.complete(null);
+            Set<Ip4Net> subnets = new HashSet<>();
+            for (Future<Lease> f : results) {
+                subnets.add(f.get(90, TimeUnit.SECONDS).subnet());
+            }
+            assertEquals(hosts, subnets.size(), "every host must hold its own subnet");
+            String listing = etcd.etcdctl("get", "--prefix", keys.subnetsPrefix(), "--keys-only").check().stdout();
+            assertEquals(hosts, listing.lines().filter(l -> !l.isBlank()).count(), "etcd holds exactly one key per host");
+            System.out.printf("200 concurrent acquisitions: %.1f etcd requests per host%n", requests.total() / (double) hosts);
+        } finally {
+            pool.shutdownNow();
+            clients.forEach(Client::close);
+        }
+    }
+
+    @Test
+    void aRestartKeepsTheSubnet() throws Exception {
+        putConfig("{\"Network\":\"198.19.0.0/16\"}");
+        LeaseManager first = manager();
+        NetworkConfig config = first.awaitConfig();
+        Lease before = first.acquire(config, attrs("198.18.0.9"), Optional.empty());
+        first.close();
+        Lease after = manager().acquire(config, attrs("198.18.0.9"), Optional.empty());
+        assertEquals(before.subnet(), after.subnet());
+        assertEquals(before.etcdLeaseId(), after.etcdLeaseId(), "the live etcd lease is extended, not replaced");
+    }
+
+    @Test
+    void thePreviousSubnetIsReusedWhenItsKeyIsGone() throws Exception {
+        putConfig("{\"Network\":\"198.19.0.0/16\"}");
+        NetworkConfig config = ConfigCodec.parse("{\"Network\":\"198.19.0.0/16\"}");
+        Ip4Net previous = Ip4Net.parse("198.19.77.0/24");
+        Lease lease = manager().acquire(config, attrs("198.18.0.10"), Optional.of(new PreviousLease(previous, 0)));
+        assertEquals(previous, lease.subnet());
+    }
+
+    @Test
+    void aChangedPublicIpUpdatesTheSameLease() throws Exception {
+        putConfig("{\"Network\":\"198.19.0.0/16\"}");
+        NetworkConfig config = ConfigCodec.parse("{\"Network\":\"198.19.0.0/16\"}");
+        Lease old = manager().acquire(config, attrs("198.18.0.11"), Optional.empty());
+        Lease moved = manager().acquire(config, attrs("198.18.0.111"),
+                Optional.of(new PreviousLease(old.subnet(), old.etcdLeaseId())));
+        assertEquals(old.subnet(), moved.subnet());
+        assertTrue(etcdValue(keys.subnet(old.subnet())).contains("\"PublicIP\":\"198.18.0.111\""));
+        // Without proof of ownership, a previous subnet held under another IP is another host's: never taken over.
+        Lease other = manager().acquire(config, attrs("198.18.0.12"), Optional.of(new PreviousLease(old.subnet(), 0)));
+        assertNotEquals(old.subnet(), other.subnet());
+        assertTrue(etcdValue(keys.subnet(old.subnet())).contains("198.18.0.111"));
+    }
+
+    @Test
+    void aDeletedKeyIsRecreatedWithTheSameSubnet() throws Exception {
+        putConfig("{\"Network\":\"198.19.0.0/16\"}");
+        LeaseManager m = manager();
+        NetworkConfig config = m.awaitConfig();
+        Lease lease = m.acquire(config, attrs("198.18.0.13"), Optional.empty());
+        AtomicReference<String> fatal = new AtomicReference<>();
+        m.startRenewing(fatal::set);
+        LeaseWatcher watcher = new LeaseWatcher(m.registry(), config, lease.subnet(), events -> { }, m::ownKeyChanged);
+        closeables.add(watcher);
+        watcher.start(m.registry().listLeases());
+
+        etcd.etcdctl("del", keys.subnet(lease.subnet())).check();
+        Wait.until(Duration.ofSeconds(10), Duration.ofMillis(50), "key re-created",
+                () -> etcdValue(keys.subnet(lease.subnet())).contains("198.18.0.13"));
+        assertEquals(null, fatal.get());
+        assertNotEquals(lease.etcdLeaseId(), m.held().etcdLeaseId(), "the re-created key is bound to a fresh etcd lease");
+
+        // Another host overwriting the key is fatal: the host must not be moved under its containers.
+        etcd.etcdctl("put", keys.subnet(lease.subnet()), "{\"PublicIP\":\"198.18.0.99\",\"BackendType\":\"alloc\"}").check();
+        Wait.until(Duration.ofSeconds(10), Duration.ofMillis(50), "fatal report", () -> fatal.get() != null);
+        assertTrue(fatal.get().contains("198.18.0.99") && fatal.get().contains(lease.subnet().toString()), fatal.get());
+    }
+
+    @Test
+    void anExpiredEtcdLeaseIsRenewedByRecreatingTheKey() throws Exception {
+        putConfig("{\"Network\":\"198.19.0.0/16\"}");
+        LeaseManager m = new LeaseManager(new SubnetRegistry(client, keys), FAST.withTtl(Duration.ofSeconds(3), Duration.ZERO), etcd.endpoint());
+        closeables.add(m);
+        NetworkConfig config = m.awaitConfig();
+        Lease lease = m.acquire(config, attrs("198.18.0.14"), Optional.empty());
+        m.startRenewing(message -> { });
+        // Revoking the etcd lease deletes the key, as an expiry during an outage would.
+        etcd.etcdctl("lease", "revoke", Long.toHexString(lease.etcdLeaseId())).check();
+        Wait.until(Duration.ofSeconds(10), Duration.ofMillis(100), "key back after renewal",
+                () -> etcdValue(keys.subnet(lease.subnet())).contains("198.18.0.14"));
+        // From then on, renewal keeps the same etcd lease alive past several TTLs.
+        long renewed = m.held().etcdLeaseId();
+        Thread.sleep(7000);
+        assertTrue(etcdValue(keys.subnet(lease.subnet())).contains("198.18.0.14"));
+        assertEquals(renewed, m.held().etcdLeaseId(), "renewals must extend the etcd lease, not let it lapse and re-create the key");
+    }
+
+    @Test
+    void aReservationIsHonouredForItsPublicIpAndNeverTouched() throws Exception {
+        putConfig("{\"Network\":\"198.19.0.0/16\",\"SubnetMin\":\"198.19.1.0\",\"SubnetMax\":\"198.19.2.0\"}");
+        String reservedKey = keys.subnet(Ip4Net.parse("198.19.1.0/24"));
+        etcd.etcdctl("put", reservedKey, "{\"PublicIP\":\"198.18.0.20\"}").check();
+        LeaseManager other = manager();
+        NetworkConfig config = other.awaitConfig();
+        assertEquals(Ip4Net.parse("198.19.2.0/24"), other.acquire(config, attrs("198.18.0.21"), Optional.empty()).subnet(),
+                "the only free subnet, the other one being reserved");
+        Lease reserved = manager().acquire(config, attrs("198.18.0.20"), Optional.empty());
+        assertEquals(Ip4Net.parse("198.19.1.0/24"), reserved.subnet());
+        assertTrue(reserved.isReservation());
+        String keyInfo = etcd.etcdctl("get", reservedKey, "-w", "json").check().stdout();
+        assertFalse(keyInfo.contains("\"lease\""), "a reservation must stay without an etcd lease: " + keyInfo);
+    }
+
+    @Test
+    void exhaustionNamesTheRange() throws Exception {
+        putConfig("{\"Network\":\"198.19.0.0/16\",\"SubnetMin\":\"198.19.5.0\",\"SubnetMax\":\"198.19.5.0\"}");
+        LeaseManager m = manager();
+        NetworkConfig config = m.awaitConfig();
+        m.acquire(config, attrs("198.18.0.30"), Optional.empty());
+        SubnetExhaustedException e = assertThrows(SubnetExhaustedException.class,
+                () -> manager().acquire(config, attrs("198.18.0.31"), Optional.empty()));
+        assertTrue(e.getMessage().contains("198.19.5.0") && e.getMessage().contains("198.19.0.0/16"), e.getMessage());
+    }
+
+    @Test
+    void configIsAwaitedWhileMissingOrInvalid() throws Exception {
+        LeaseManager m = manager();
+        CompletableFuture<NetworkConfig> config = CompletableFuture.supplyAsync(() -> {
+            try {
+                return m.awaitConfig();
+            } catch (InterruptedException e) {
+                throw new IllegalStateException(e);
+            }
+        });
+        Thread.sleep(500);
+        assertFalse(config.isDone(), "no config key yet");
+        putConfig("{\"Network\":\"198.19.0.0/16\",\"SubnetLen\":33}");
+        Thread.sleep(1500);
+        assertFalse(config.isDone(), "an invalid config is not used");
+        putConfig("{\"Network\":\"198.19.0.0/16\",\"SubnetLen\":26}");
+        assertEquals(26, config.get(10, TimeUnit.SECONDS).subnetLen());
+    }
+
+    @Test
+    void leaseCountsStayLowInTheCommonCase() throws Exception {
+        putConfig("{\"Network\":\"198.19.0.0/16\"}");
+        RequestCounter.Total requests = new RequestCounter.Total();
+        LeaseManager m = new LeaseManager(new SubnetRegistry(client, keys, Duration.ofSeconds(5), requests), FAST, etcd.endpoint());
+        closeables.add(m);
+        NetworkConfig config = m.awaitConfig();
+        long before = requests.total();
+        m.acquire(config, attrs("198.18.0.40"), Optional.empty());
+        assertEquals(3, requests.total() - before, "one range read, one grant, one transaction");
+    }
+
+    @Test
+    void concurrentHostsNeverShareAKeyEvenInATinyRange() throws Exception {
+        putConfig("{\"Network\":\"198.19.0.0/16\",\"SubnetMin\":\"198.19.1.0\",\"SubnetMax\":\"198.19.8.0\"}");
+        NetworkConfig config = ConfigCodec.parse("{\"Network\":\"198.19.0.0/16\",\"SubnetMin\":\"198.19.1.0\",\"SubnetMax\":\"198.19.8.0\"}");
+        ExecutorService pool = Executors.newFixedThreadPool(12);
+        AtomicInteger exhausted = new AtomicInteger();
+        try {
+            List<Future<Optional<Lease>>> results = new ArrayList<>();
+            for (int i = 0; i < 12; i++) {
+                LeaseManager m = manager();
+                String ip = "198.18.1." + (i + 1);
+                results.add(pool.submit(() -> {
+                    try {
+                        return Optional.of(m.acquire(config, attrs(ip), Optional.empty()));
+                    } catch (SubnetExhaustedException e) {
+                        exhausted.incrementAndGet();
+                        return Optional.empty();
+                    }
+                }));
+            }
+            Set<Ip4Net> subnets = new HashSet<>();
+            int held = 0;
+            for (Future<Optional<Lease>> f : results) {
+                Optional<Lease> l = f.get(60, TimeUnit.SECONDS);
+                if (l.isPresent()) {
+                    held++;
+                    subnets.add(l.get().subnet());
+                }
+            }
+            assertEquals(8, held, "eight subnets, eight winners");
+            assertEquals(8, subnets.size());
+            assertEquals(4, exhausted.get());
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+}

@@ -1,0 +1,148 @@
+package io.flanneld.lease;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.etcd.jetcd.Client;
+import io.flanneld.backend.LeaseEvent;
+import io.flanneld.schema.ConfigCodec;
+import io.flanneld.schema.EtcdKeys;
+import io.flanneld.schema.Ip4Net;
+import io.flanneld.schema.Lease;
+import io.flanneld.schema.NetworkConfig;
+import io.flanneld.testkit.EtcdProcess;
+import io.flanneld.testkit.Wait;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/** The lease watch against a real etcd: order, resilience to junk, resume and resync. */
+@Timeout(value = 90, unit = TimeUnit.SECONDS)
+class LeaseWatcherIT {
+    private static final Ip4Net OWN = Ip4Net.parse("198.19.1.0/24");
+    private EtcdProcess etcd;
+    private Client client;
+    private LeaseWatcher watcher;
+    private final EtcdKeys keys = EtcdKeys.defaults();
+    private final List<String> seen = Collections.synchronizedList(new ArrayList<>());
+    private final List<Optional<Lease>> ownSeen = Collections.synchronizedList(new ArrayList<>());
+    private NetworkConfig config;
+    private SubnetRegistry registry;
+
+    @BeforeEach
+    void start() throws Exception {
+        etcd = EtcdProcess.start();
+        client = EtcdClients.connect(EtcdOptions.plain(etcd.endpoint()));
+        registry = new SubnetRegistry(client, keys);
+        config = ConfigCodec.parse("{\"Network\":\"198.19.0.0/16\"}");
+    }
+
+    @AfterEach
+    void stop() {
+        if (watcher != null) {
+            watcher.close();
+        }
+        if (client != null) {
+            client.close();
+        }
+        if (etcd != null) {
+            etcd.close();
+        }
+    }
+
+    private void startWatcher(LeaseSnapshot from) {
+        watcher = new LeaseWatcher(registry, config, OWN, events -> {
+            for (LeaseEvent e : events) {
+                seen.add((e instanceof LeaseEvent.Added ? "+" : "-") + e.lease().subnet() + "@" + e.lease().attrs().publicIpText());
+            }
+        }, ownSeen::add);
+        watcher.start(from);
+    }
+
+    private void put(String subnetName, String value) {
+        etcd.etcdctl("put", keys.subnetsPrefix() + subnetName, value).check();
+    }
+
+    private static String lease(String ip) {
+        return "{\"PublicIP\":\"" + ip + "\",\"BackendType\":\"alloc\"}";
+    }
+
+    private void awaitSeen(List<String> expected) {
+        Wait.until(Duration.ofSeconds(10), Duration.ofMillis(20), "events " + expected, () -> seen.size() >= expected.size());
+        assertEquals(expected, List.copyOf(seen));
+    }
+
+    @Test
+    void deliversOtherHostsChangesInOrderAndNeverTheOwnLease() throws Exception {
+        startWatcher(registry.listLeases());
+        put("198.19.2.0-24", lease("198.18.0.2"));
+        put("198.19.1.0-24", lease("198.18.0.1"));
+        put("198.19.3.0-24", lease("198.18.0.3"));
+        put("198.19.2.0-24", lease("198.18.0.22"));
+        put("198.19.2.0-24", lease("198.18.0.22"));
+        etcd.etcdctl("del", keys.subnetsPrefix() + "198.19.3.0-24").check();
+        awaitSeen(List.of("+198.19.2.0/24@198.18.0.2", "+198.19.3.0/24@198.18.0.3", "+198.19.2.0/24@198.18.0.22",
+                "-198.19.3.0/24@198.18.0.3"));
+        Wait.until(Duration.ofSeconds(5), Duration.ofMillis(20), "own key reported", () -> !ownSeen.isEmpty());
+        assertEquals(OWN, ownSeen.get(0).orElseThrow().subnet());
+    }
+
+    @Test
+    void malformedForeignAndOverlappingValuesAreSkippedAndTheWatchGoesOn() throws Exception {
+        startWatcher(registry.listLeases());
+        put("198.19.4.0-24", "this is not json");
+        put("198.19.5.0-24", "{\"PublicIP\":\"not an ip\"}");
+        put("198.20.5.0-24", lease("198.18.0.9"));
+        put("garbage-key", lease("198.18.0.9"));
+        put("198.19.6.0-24", lease("198.18.0.6"));
+        put("198.19.6.128-25", lease("198.18.0.7"));
+        put("198.19.7.0-24", lease("198.18.0.8"));
+        awaitSeen(List.of("+198.19.6.0/24@198.18.0.6", "+198.19.7.0/24@198.18.0.8"));
+    }
+
+    @Test
+    void resumesFromTheLastRevisionAfterEtcdRestarts() throws Exception {
+        startWatcher(registry.listLeases());
+        put("198.19.2.0-24", lease("198.18.0.2"));
+        awaitSeen(List.of("+198.19.2.0/24@198.18.0.2"));
+        etcd.stop();
+        Thread.sleep(1500);
+        etcd.restart();
+        put("198.19.3.0-24", lease("198.18.0.3"));
+        etcd.etcdctl("del", keys.subnetsPrefix() + "198.19.2.0-24").check();
+        awaitSeen(List.of("+198.19.2.0/24@198.18.0.2", "+198.19.3.0/24@198.18.0.3", "-198.19.2.0/24@198.18.0.2"));
+        assertTrue(watcher.reconnectCount() > 0, "the watch should have noticed the outage");
+    }
+
+    @Test
+    void resyncsAndEmitsTheDifferenceWhenItsRevisionWasCompacted() throws Exception {
+        put("198.19.2.0-24", lease("198.18.0.2"));
+        put("198.19.3.0-24", lease("198.18.0.3"));
+        LeaseSnapshot old = registry.listLeases();
+        // While this host was not looking: one host left, one joined, one changed its IP; then etcd compacted.
+        etcd.etcdctl("del", keys.subnetsPrefix() + "198.19.2.0-24").check();
+        put("198.19.4.0-24", lease("198.18.0.4"));
+        put("198.19.3.0-24", lease("198.18.0.33"));
+        LeaseSnapshot now = registry.listLeases();
+        etcd.etcdctl("compact", Long.toString(now.revision())).check();
+
+        startWatcher(old);
+        Wait.until(Duration.ofSeconds(10), Duration.ofMillis(20), "resync", () -> seen.size() >= 3);
+        assertEquals(List.of("-198.19.2.0/24@198.18.0.2"), seen.subList(0, 1), "removals first");
+        assertEquals(
+                java.util.Set.of("+198.19.3.0/24@198.18.0.33", "+198.19.4.0/24@198.18.0.4"),
+                java.util.Set.copyOf(seen.subList(1, 3)));
+        assertEquals(1, watcher.resyncCount());
+        put("198.19.5.0-24", lease("198.18.0.5"));
+        Wait.until(Duration.ofSeconds(10), Duration.ofMillis(20), "watch after resync", () -> seen.size() >= 4);
+        assertEquals("+198.19.5.0/24@198.18.0.5", seen.get(3));
+        assertEquals(3, watcher.peers().size());
+    }
+}
