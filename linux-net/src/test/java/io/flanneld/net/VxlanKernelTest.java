@@ -198,6 +198,51 @@ class VxlanKernelTest {
     }
 
     @Test
+    void dumpsSpanningManyDatagramsAreCollectedWhole() {
+        int dev = createFlannel1().index();
+        int peers = 1000; // ~1000 route, neighbour and FDB messages: several datagrams per dump
+        for (int i = 0; i < peers; i++) {
+            // 198.19.2.0 .. 198.19.6.199, as /32 routes: there are not 1000 /24s in the 198.19.0.0/16 test range
+            Inet4Address gateway = Ipv4.fromInt(0xC6130000 + ((2 + i / 200) << 8) + i % 200);
+            MacAddress mac = new MacAddress(0x0e0000000000L | i);
+            rtnl.routes().add(Route.onlinkVia(new Ipv4Prefix(gateway, 32), gateway, dev));
+            rtnl.neighbours().replace(Neighbour.permanent(dev, gateway, mac));
+            rtnl.fdb().replace(FdbEntry.permanent(dev, mac, Ipv4.fromInt(0xC6120100 + i)));
+        }
+        assertEquals(peers, rtnl.routes().list().stream().filter(r -> r.outputIndex() == dev && r.onlink()).count());
+        assertEquals(peers, rtnl.neighbours().list(dev).size());
+        assertEquals(peers, rtnl.fdb().list(dev).size());
+    }
+
+    @Test
+    void oneConnectionIsSafeToShareBetweenThreads() throws Exception {
+        int dev = createFlannel1().index();
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(4);
+        try {
+            List<java.util.concurrent.Future<?>> done = new java.util.ArrayList<>();
+            for (int t = 0; t < 4; t++) {
+                int thread = t;
+                done.add(pool.submit(() -> {
+                    for (int i = 0; i < 50; i++) {
+                        Inet4Address ip = Ipv4.fromInt(0xC6130000 + ((2 + thread) << 8) + i);
+                        rtnl.neighbours().replace(Neighbour.permanent(dev, ip, new MacAddress(thread << 8 | i)));
+                        assertFalse(rtnl.neighbours().list(dev).isEmpty());
+                        assertTrue(rtnl.links().byIndex(dev).isPresent());
+                    }
+                    return null;
+                }));
+            }
+            for (java.util.concurrent.Future<?> f : done) {
+                f.get(20, java.util.concurrent.TimeUnit.SECONDS);
+            }
+        } finally {
+            pool.shutdownNow();
+            assertTrue(pool.awaitTermination(10, java.util.concurrent.TimeUnit.SECONDS));
+        }
+        assertEquals(200, rtnl.neighbours().list(dev).size());
+    }
+
+    @Test
     void findsDefaultRouteInterface() {
         assertEquals(Optional.empty(), rtnl.defaultRouteLink());
         rtnl.routes().add(Route.via(Ipv4Prefix.DEFAULT_ROUTE, Ipv4.parse("198.18.0.254")));
