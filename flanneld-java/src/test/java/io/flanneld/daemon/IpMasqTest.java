@@ -187,10 +187,9 @@ class IpMasqTest {
     }
 
     /**
-     * Packets: host a holds "pod" address 198.19.1.5, host b holds 198.19.2.1 and routes a's subnet back to it. A
-     * ping from the pod to b's underlay address must arrive from a's underlay address (masqueraded; b has no route
-     * to 198.19.1.5 on that path otherwise it would not matter), while a ping to b's pod address keeps its source.
-     * b counts what arrives by source in its INPUT chain.
+     * Packets: host a holds "pod" address 198.19.1.5, host b holds 198.19.2.1 and routes a's subnet back to a. A
+     * ping from the pod to b's underlay address must arrive from a's underlay address (masqueraded), while a ping
+     * to b's pod address keeps the pod's source. b counts the echo requests by source in its INPUT chain.
      */
     @Test
     void podTrafficLeavingTheOverlayIsMasqueradedAndOverlayTrafficIsNot() throws Exception {
