@@ -31,6 +31,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import sun.misc.Signal;
 
 /**
  * Wires the parts together in flannel's order: interface → config → backend → lease →
@@ -58,6 +59,15 @@ final class FlannelDaemon {
     }
 
     int run() {
+        // SIGTERM and SIGINT are handled, not left to the JVM's shutdown, so that a requested stop
+        // exits 0 after clean-up; the hook still covers any other way the JVM is told to exit.
+        for (String name : new String[] {"TERM", "INT"}) {
+            Signal.handle(new Signal(name), signal -> {
+                LOG.info("SIG{} received, stopping", name);
+                stop.countDown();
+                mainThread.interrupt();
+            });
+        }
         Thread hook = new Thread(this::onSignal, "shutdown");
         Runtime.getRuntime().addShutdownHook(hook);
         try {
@@ -229,9 +239,8 @@ final class FlannelDaemon {
         shutdownOrder.push(c);
     }
 
-    /** SIGTERM/SIGINT: release the main thread, then wait for its clean-up before the JVM exits. */
+    /** JVM shutdown by other means: release the main thread, then wait for its clean-up. */
     private void onSignal() {
-        LOG.info("signal received, stopping");
         stop.countDown();
         mainThread.interrupt();
         try {

@@ -1,0 +1,100 @@
+package io.flanneld.daemon;
+
+import io.flanneld.testkit.NetnsFabric;
+import io.flanneld.testkit.Wait;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/** Starts the packaged daemon jar inside a test host's namespace and reads what it leaves behind. */
+final class Daemons {
+    static final Path JAR = Path.of("target", "flanneld-java.jar").toAbsolutePath();
+
+    private Daemons() {
+    }
+
+    /** One daemon process on one host, with its own subnet file and log. */
+    record Running(NetnsFabric.Host host, Process process, Path subnetFile, Path log) {
+        String logText() {
+            try {
+                return Files.exists(log) ? Files.readString(log) : "";
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+
+        String subnetEnv() {
+            try {
+                return Files.readString(subnetFile);
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+
+        /** FLANNEL_SUBNET's value, e.g. 198.19.7.1/24. */
+        String subnet() {
+            return subnetEnv().lines().filter(l -> l.startsWith("FLANNEL_SUBNET=")).findFirst().orElseThrow().substring(15);
+        }
+
+        /** The lease key name, e.g. 198.19.7.0-24. */
+        String keyName() {
+            String s = subnet();
+            String ip = s.substring(0, s.indexOf('/'));
+            return ip.substring(0, ip.lastIndexOf('.')) + ".0-" + s.substring(s.indexOf('/') + 1);
+        }
+
+        void awaitSubnetFile() {
+            Wait.until(Duration.ofSeconds(30), Duration.ofMillis(100), host.name() + " writes " + subnetFile + "; log:\n" + logText(),
+                    () -> Files.exists(subnetFile) || !process.isAlive());
+            if (!Files.exists(subnetFile)) {
+                throw new AssertionError(host.name() + "'s daemon exited " + process.exitValue() + " without writing the subnet file:\n" + logText());
+            }
+        }
+
+        void awaitLog(String text) {
+            Wait.until(Duration.ofSeconds(20), Duration.ofMillis(100), host.name() + " logs \"" + text + "\"; log:\n" + logText(),
+                    () -> logText().contains(text));
+        }
+
+        /** SIGTERM, then the exit code. */
+        int stop() throws InterruptedException {
+            process.destroy();
+            if (!process.waitFor(20, TimeUnit.SECONDS)) {
+                process.destroyForcibly();
+                throw new AssertionError(host.name() + "'s daemon did not stop within 20 s of SIGTERM:\n" + logText());
+            }
+            return process.exitValue();
+        }
+
+        void kill() throws InterruptedException {
+            process.destroyForcibly();
+            process.waitFor(10, TimeUnit.SECONDS);
+        }
+
+        int awaitExit() throws InterruptedException {
+            if (!process.waitFor(30, TimeUnit.SECONDS)) {
+                throw new AssertionError(host.name() + "'s daemon is still running:\n" + logText());
+            }
+            return process.exitValue();
+        }
+    }
+
+    static Running start(NetnsFabric.Host host, Path dir, String etcdEndpoint, String... extra) {
+        try {
+            Files.createDirectories(dir);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        Path subnetFile = dir.resolve("subnet.env");
+        Path log = dir.resolve("flanneld-" + System.nanoTime() + ".log");
+        List<String> cmd = new ArrayList<>(List.of("java", "-Xmx256m", "-jar", JAR.toString(),
+                "--etcd-endpoints", etcdEndpoint, "--iface", host.iface(), "--subnet-file", subnetFile.toString()));
+        cmd.addAll(List.of(extra));
+        return new Running(host, host.start(cmd, log), subnetFile, log);
+    }
+}
