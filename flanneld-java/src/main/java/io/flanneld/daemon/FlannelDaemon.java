@@ -94,6 +94,9 @@ final class FlannelDaemon {
     }
 
     private void start() throws InterruptedException {
+        if (options.healthzPort() > 0) {
+            startHealthServer();
+        }
         ExternalInterface iface = selectInterface();
         LOG.info("interface {}", iface);
 
@@ -142,6 +145,18 @@ final class FlannelDaemon {
         closeLater(watcher);
         watcher.start(snapshot);
         leases.startRenewing(this::fatal);
+    }
+
+    private void startHealthServer() {
+        try {
+            HealthServer server = HealthServer.start(options.healthzIp(), options.healthzPort(),
+                    () -> new HealthStatus(healthy(), healthReason()));
+            closeLater(server);
+            LOG.info("health: http://{}:{}/healthz", options.healthzIp(), server.port());
+        } catch (IOException | IllegalArgumentException e) {
+            throw new FatalException("--healthz-ip/--healthz-port: cannot listen on " + options.healthzIp() + ":" + options.healthzPort()
+                    + ": " + e.getMessage());
+        }
     }
 
     private ExternalInterface selectInterface() {

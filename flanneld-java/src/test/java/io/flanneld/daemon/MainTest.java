@@ -1,0 +1,98 @@
+package io.flanneld.daemon;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.time.Duration;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+import picocli.CommandLine;
+
+class MainTest {
+
+    private static DaemonOptions parse(String... args) {
+        Main main = new Main();
+        CommandLine cli = new CommandLine(main);
+        cli.parseArgs(Main.acceptSingleDash(cli, args));
+        return main.options();
+    }
+
+    @Test
+    void defaultsAreFlanneldsDefaults() {
+        DaemonOptions o = parse();
+        assertEquals("http://127.0.0.1:2379", o.etcd().endpointList());
+        assertEquals("/coreos.com/network", o.etcdPrefix());
+        assertEquals("/run/flannel/subnet.env", o.subnetFile().toString());
+        assertEquals(Duration.ofHours(24), o.lease().ttl());
+        assertEquals(Duration.ofMinutes(60), o.lease().renewMargin());
+        assertEquals(false, o.ipMasq());
+        assertEquals(0, o.healthzPort());
+    }
+
+    @Test
+    void acceptsFlanneldStyleSingleDashFlags() {
+        DaemonOptions o = parse("-etcd-endpoints=http://198.18.0.100:2379,http://198.18.0.101:2379", "-iface", "eth0",
+                "-ip-masq", "--subnet-lease-renew-margin", "30", "--subnet-lease-ttl", "90s", "--public-ip", "198.18.0.1");
+        assertEquals("http://198.18.0.100:2379,http://198.18.0.101:2379", o.etcd().endpointList());
+        assertEquals(java.util.List.of("eth0"), o.ifaces());
+        assertEquals(true, o.ipMasq());
+        assertEquals(Duration.ofMinutes(30), o.lease().renewMargin());
+        assertEquals(Duration.ofSeconds(90), o.lease().ttl());
+        assertEquals("198.18.0.1", o.publicIp());
+        String[] untouched = {"-x", "--iface", "-e"};
+        CommandLine cli = new CommandLine(new Main());
+        assertArrayEquals(untouched, Main.acceptSingleDash(cli, untouched));
+    }
+
+    @ParameterizedTest
+    @CsvSource(delimiter = '|', value = {
+        "--etcd-endpoints=ftp://198.18.0.1:2379 | --etcd-endpoints",
+        "--etcd-endpoints=http://198.18.0.1     | needs a host and a port",
+        "--subnet-lease-ttl=5x                  | --subnet-lease-ttl",
+        "--subnet-lease-ttl=1s                  | --subnet-lease-ttl",
+        "--subnet-lease-renew-margin=-5         | --subnet-lease-renew-margin",
+        "--healthz-port=70000                   | --healthz-port",
+        "--etcd-prefix=relative                 | --etcd-prefix",
+        "--etcd-certfile=/tmp/c.pem             | --etcd-keyfile",
+        "--etcd-username=root                   | --etcd-password",
+    })
+    void badFlagsAreNamed(String arg, String named) {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> parse(arg));
+        assertTrue(e.getMessage().contains(named), e.getMessage());
+    }
+
+    @Test
+    void unknownFlagsExitTwoWithAHint() {
+        StringWriter err = new StringWriter();
+        CommandLine cli = new CommandLine(new Main());
+        cli.setErr(new PrintWriter(err));
+        cli.setParameterExceptionHandler((ex, a) -> {
+            ex.getCommandLine().getErr().println("flanneld-java: " + ex.getMessage());
+            return 2;
+        });
+        assertEquals(2, cli.execute("--no-such-flag"));
+        assertTrue(err.toString().contains("--no-such-flag"), err.toString());
+    }
+
+    @Test
+    void versionAndHelpWork() {
+        StringWriter out = new StringWriter();
+        CommandLine cli = new CommandLine(new Main());
+        cli.setOut(new PrintWriter(out));
+        assertEquals(0, cli.execute("--help"));
+        for (String flag : new String[] {"--etcd-endpoints", "--etcd-prefix", "--etcd-certfile", "--etcd-keyfile", "--etcd-cafile",
+            "--etcd-username", "--etcd-password", "--iface", "--public-ip", "--subnet-file", "--subnet-lease-renew-margin",
+            "--ip-masq", "--healthz-ip", "--healthz-port", "--version"}) {
+            assertTrue(out.toString().contains(flag), "--help lists " + flag);
+        }
+        StringWriter version = new StringWriter();
+        cli.setOut(new PrintWriter(version));
+        assertEquals(0, cli.execute("--version"));
+        assertTrue(version.toString().startsWith("flanneld-java "), version.toString());
+    }
+}
