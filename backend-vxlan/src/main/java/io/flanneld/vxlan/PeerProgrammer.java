@@ -1,0 +1,214 @@
+package io.flanneld.vxlan;
+
+import io.flanneld.net.FdbEntry;
+import io.flanneld.net.Ipv4;
+import io.flanneld.net.Ipv4Prefix;
+import io.flanneld.net.MacAddress;
+import io.flanneld.net.Neighbour;
+import io.flanneld.net.NetlinkException;
+import io.flanneld.net.Route;
+import io.flanneld.net.Rtnetlink;
+import io.flanneld.schema.Ip4Net;
+import java.net.Inet4Address;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Keeps the kernel's per-peer state on one VXLAN device in line with the peers' leases: ARP, FDB and route for each
+ * tunnelled peer, a plain underlay route for each directly routed one. Every write uses replace semantics, so
+ * programming a peer twice changes nothing; {@link #reconcile} removes whatever no current peer accounts for, which
+ * is how a restart after a crash cleans up. Not thread-safe: the backend serializes calls.
+ */
+final class PeerProgrammer {
+    private static final Logger log = LoggerFactory.getLogger(PeerProgrammer.class);
+
+    private final Rtnetlink nl;
+    private final int vtepIndex;
+    private final int underlayIndex;
+    /** What was last asked for each peer subnet, whether or not the kernel accepted all of it. */
+    private final Map<Ip4Net, PeerEntries> peers = new HashMap<>();
+    /** Subnets whose last programming failed part-way; not counted as programmed. */
+    private final Set<Ip4Net> failed = new HashSet<>();
+
+    PeerProgrammer(Rtnetlink nl, int vtepIndex, int underlayIndex) {
+        this.nl = nl;
+        this.vtepIndex = vtepIndex;
+        this.underlayIndex = underlayIndex;
+    }
+
+    /** Peers whose entries are all in place. */
+    int programmedCount() {
+        return peers.size() - failed.size();
+    }
+
+    Optional<PeerEntries> known(Ip4Net subnet) {
+        return Optional.ofNullable(peers.get(subnet));
+    }
+
+    /** Forgets every peer (not the kernel's entries): start() rebuilds the picture from the leases it is given. */
+    void forgetAll() {
+        peers.clear();
+        failed.clear();
+    }
+
+    /**
+     * Installs a peer's entries, or changes them when the peer's attributes changed, then removes what the previous
+     * attributes needed and the new ones do not (the FDB entry of an old VtepMAC or PublicIP, the tunnel entries of a
+     * peer that became directly routable).
+     */
+    void program(PeerEntries want) {
+        Ip4Net subnet = want.subnet();
+        // Remember the intent before touching the kernel, so a later removal also clears a half-made peer.
+        PeerEntries old = peers.put(subnet, want);
+        failed.add(subnet);
+        if (!want.direct()) {
+            // L2 first, route last: traffic is only steered into the tunnel once it can be encapsulated.
+            nl.neighbours().replace(Neighbour.permanent(vtepIndex, want.gateway(), want.vtepMac()));
+            nl.fdb().replace(FdbEntry.permanent(vtepIndex, want.vtepMac(), want.publicAddress()));
+        }
+        // Same destination, table and metric either way, so a tunnel route and a direct one replace each other.
+        nl.routes().replace(want.route(vtepIndex, underlayIndex));
+        if (old != null && !old.direct()) {
+            if (want.direct()) {
+                deleteIgnoringMissing(() -> nl.neighbours().delete(vtepIndex, old.gateway()),
+                        "ARP entry " + Ipv4.format(old.gateway()));
+            }
+            if (!old.sameVtep(want)) {
+                deleteFdbUnlessShared(old);
+            }
+        }
+        failed.remove(subnet);
+        if (old == null) {
+            log.info("Programmed peer {}", want);
+        } else if (!old.equals(want)) {
+            log.info("Changed peer {} (was {})", want, old);
+        } else {
+            log.debug("Re-applied peer {}", want);
+        }
+    }
+
+    /**
+     * Removes a peer's entries. {@code fromLease} describes them when this process never programmed the subnet (e.g.
+     * it was skipped); what was programmed takes precedence. Entries already gone are fine.
+     */
+    void remove(Ip4Net subnet, Optional<PeerEntries> fromLease) {
+        PeerEntries had = peers.remove(subnet);
+        failed.remove(subnet);
+        PeerEntries gone = had != null ? had : fromLease.orElse(null);
+        if (gone == null) {
+            log.debug("Removed lease {} had nothing programmed", subnet);
+            return;
+        }
+        // Route first, so nothing is steered at a tunnel endpoint that is being taken apart.
+        Route route = gone.route(vtepIndex, underlayIndex);
+        deleteIgnoringMissing(() -> nl.routes().delete(route), "route " + route.describe());
+        if (!gone.direct()) {
+            deleteIgnoringMissing(() -> nl.neighbours().delete(vtepIndex, gone.gateway()),
+                    "ARP entry " + Ipv4.format(gone.gateway()));
+            deleteFdbUnlessShared(gone);
+        }
+        log.info("Removed peer {}", gone);
+    }
+
+    /**
+     * Deletes every ARP entry, FDB entry and route on the VXLAN device that no known peer accounts for, and with
+     * direct routing every gateway route into {@code network} through the underlay that none accounts for (never
+     * the local subnet's). Each deletion that fails is recorded and the rest still run.
+     *
+     * @return how many entries were removed
+     */
+    int reconcile(Ip4Net localSubnet, Ip4Net network, boolean directRouting, List<PeerProgrammingException.Failure> failures) {
+        Set<NeighKey> wantNeigh = new HashSet<>();
+        Set<FdbKey> wantFdb = new HashSet<>();
+        Set<RouteKey> wantRoutes = new HashSet<>();
+        for (PeerEntries p : peers.values()) {
+            if (!p.direct()) {
+                wantNeigh.add(new NeighKey(p.gateway(), p.vtepMac()));
+                wantFdb.add(new FdbKey(p.vtepMac(), p.publicAddress()));
+            }
+            wantRoutes.add(RouteKey.of(p.route(vtepIndex, underlayIndex)));
+        }
+        int removed = 0;
+        for (Neighbour n : nl.neighbours().list(vtepIndex)) {
+            if (!wantNeigh.contains(new NeighKey(n.address(), n.mac()))) {
+                removed += stale(() -> nl.neighbours().delete(vtepIndex, n.address()),
+                        "ARP entry " + Ipv4.format(n.address()) + " lladdr " + n.mac(), failures);
+            }
+        }
+        for (FdbEntry e : nl.fdb().list(vtepIndex)) {
+            if (!wantFdb.contains(new FdbKey(e.mac(), e.destination()))) {
+                removed += stale(() -> nl.fdb().delete(e),
+                        "FDB entry " + e.mac() + " dst " + Ipv4.format(e.destination()), failures);
+            }
+        }
+        Ipv4Prefix local = Ipv4Prefix.of(Ipv4.fromInt(localSubnet.address()), localSubnet.prefixLength());
+        for (Route r : nl.routes().list()) {
+            boolean ours = r.outputIndex() == vtepIndex && r.protocol() != Route.PROTOCOL_KERNEL;
+            boolean direct = directRouting && r.outputIndex() == underlayIndex && r.gateway().isPresent()
+                    && !r.destination().network().equals(local)
+                    && network.contains(Ip4Net.containing(Ipv4.toInt(r.destination().address()), r.destination().length()));
+            if ((ours || direct) && !wantRoutes.contains(RouteKey.of(r))) {
+                removed += stale(() -> nl.routes().delete(r), "route " + r.describe(), failures);
+            }
+        }
+        return removed;
+    }
+
+    private int stale(Runnable delete, String what, List<PeerProgrammingException.Failure> failures) {
+        try {
+            delete.run();
+            log.info("Removed stale {} (no current lease backs it)", what);
+            return 1;
+        } catch (NetlinkException e) {
+            if (e.notFound()) {
+                log.debug("Stale {} already gone", what);
+                return 0;
+            }
+            log.error("Could not remove stale {}: {}", what, e.getMessage());
+            failures.add(new PeerProgrammingException.Failure("stale " + what, e));
+            return 0;
+        }
+    }
+
+    /** Two leases of one host (an old and a new subnet) share one FDB entry; it goes only with the last of them. */
+    private void deleteFdbUnlessShared(PeerEntries gone) {
+        boolean shared = peers.values().stream().anyMatch(p -> p.sameVtep(gone));
+        if (shared) {
+            log.debug("FDB entry {} dst {} still used by another lease; kept", gone.vtepMac(),
+                    Ipv4.format(gone.publicAddress()));
+            return;
+        }
+        deleteIgnoringMissing(() -> nl.fdb().delete(FdbEntry.permanent(vtepIndex, gone.vtepMac(), gone.publicAddress())),
+                "FDB entry " + gone.vtepMac() + " dst " + Ipv4.format(gone.publicAddress()));
+    }
+
+    private static void deleteIgnoringMissing(Runnable delete, String what) {
+        try {
+            delete.run();
+        } catch (NetlinkException e) {
+            if (!e.notFound()) {
+                throw e;
+            }
+            log.debug("{} was already gone: {}", what, e.getMessage());
+        }
+    }
+
+    private record NeighKey(Inet4Address address, MacAddress mac) {
+    }
+
+    private record FdbKey(MacAddress mac, Inet4Address destination) {
+    }
+
+    /** A route's identity for reconciling: destination, gateway and device (protocol and flags do not matter). */
+    private record RouteKey(Ipv4Prefix destination, Optional<Inet4Address> gateway, int outputIndex) {
+        static RouteKey of(Route r) {
+            return new RouteKey(r.destination().network(), r.gateway(), r.outputIndex());
+        }
+    }
+}

@@ -1,0 +1,268 @@
+package io.flanneld.vxlan;
+
+import io.flanneld.backend.Backend;
+import io.flanneld.backend.ExternalInterface;
+import io.flanneld.backend.LeaseEvent;
+import io.flanneld.net.Ipv4;
+import io.flanneld.net.Ipv4Prefix;
+import io.flanneld.net.LinkAddress;
+import io.flanneld.net.MacAddress;
+import io.flanneld.net.NetlinkException;
+import io.flanneld.net.Rtnetlink;
+import io.flanneld.schema.Ip4Net;
+import io.flanneld.schema.Lease;
+import io.flanneld.schema.NetworkConfig;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * flannel's vxlan backend: the kernel encapsulates pod traffic in VXLAN on device {@code flannel.<VNI>}, and this
+ * class keeps that device's per-peer ARP, FDB and route entries in line with the other hosts' leases. The kernel does
+ * all packet work; nothing here is on the data path.
+ *
+ * <p>Lifecycle: {@link #create} registers (creates or reuses the device, so {@link #backendData()} can be published
+ * in the lease), {@link #start} addresses the device and programs the peers known so far, {@link #apply} follows
+ * lease changes, {@link #close} leaves the device and its entries in place so pods keep working while the daemon
+ * restarts. The {@link Rtnetlink} connection stays the caller's to close. Calls are serialized.
+ */
+public final class VxlanBackend implements Backend {
+    public static final String TYPE = "vxlan";
+    public static final int DEFAULT_VNI = 1;
+    /** The Linux kernel's historical VXLAN port, which flannel uses rather than IANA's 4789. */
+    public static final int DEFAULT_PORT = 8472;
+    /** Outer IPv4 (20) + UDP (8) + VXLAN (8) + inner Ethernet (14) headers. */
+    public static final int ENCAP_OVERHEAD = 50;
+
+    private static final Logger log = LoggerFactory.getLogger(VxlanBackend.class);
+
+    private final Rtnetlink nl;
+    private final ExternalInterface iface;
+    private final NetworkConfig config;
+    private final int vni;
+    private final int port;
+    private final VxlanDevice device;
+    private final PeerProgrammer peers;
+    /** The underlay's networks when DirectRouting is on (read at start), else null. */
+    private UnderlayNetworks directRouting;
+    private Lease local;
+    private boolean closed;
+
+    private VxlanBackend(Rtnetlink nl, ExternalInterface iface, NetworkConfig config, int vni, int port,
+                         VxlanDevice device) {
+        this.nl = nl;
+        this.iface = iface;
+        this.config = config;
+        this.vni = vni;
+        this.port = port;
+        this.device = device;
+        this.peers = new PeerProgrammer(nl, device.index(), iface.index());
+    }
+
+    /**
+     * Registers on this host: creates {@code flannel.<VNI>} on {@code iface} (or keeps a matching one, with its MAC)
+     * with MTU = underlay MTU − 50.
+     *
+     * @param nl a connection in the host's namespace; it stays open after {@link #close()}
+     * @throws io.flanneld.net.NetlinkException if the kernel refuses (e.g. no vxlan module, port in use)
+     */
+    public static VxlanBackend create(Rtnetlink nl, ExternalInterface iface, NetworkConfig config) {
+        Objects.requireNonNull(nl, "nl");
+        Objects.requireNonNull(iface, "iface");
+        Objects.requireNonNull(config, "config");
+        int vni = config.backend().vniOr(DEFAULT_VNI);
+        int port = config.backend().portOr(DEFAULT_PORT);
+        int mtu = iface.mtu() - ENCAP_OVERHEAD;
+        if (mtu < 68) {
+            throw new IllegalArgumentException("underlay " + iface + " leaves VXLAN an MTU of " + mtu
+                    + ", below IPv4's minimum of 68");
+        }
+        VxlanDevice device = VxlanDevice.ensure(nl.links(), new VxlanDevice.Config(VxlanDevice.nameFor(vni), vni,
+                port, Ipv4.fromInt(iface.address()), iface.index(), mtu));
+        return new VxlanBackend(nl, iface, config, vni, port, device);
+    }
+
+    /**
+     * Deletes {@code flannel.<vni>} (and with it every entry on it) if it exists: for tests and for operators tearing
+     * a host down; the daemon never calls it. Returns whether there was a device.
+     */
+    public static boolean deleteDevice(Rtnetlink nl, int vni) {
+        Optional<io.flanneld.net.Link> link = nl.links().byName(VxlanDevice.nameFor(vni));
+        link.ifPresent(l -> nl.links().delete(l.index()));
+        return link.isPresent();
+    }
+
+    @Override
+    public String type() {
+        return TYPE;
+    }
+
+    @Override
+    public String backendData() {
+        return new VtepData(vni, device.mac()).toJson();
+    }
+
+    @Override
+    public int mtu() {
+        return device.mtu();
+    }
+
+    /**
+     * Gives the device the local subnet's first address as a /32 (removing any other), brings it up, programs every
+     * peer and then removes entries no peer backs. Peers that fail do not stop the others.
+     *
+     * @throws PeerProgrammingException after everything else was done, if some peers or stale entries failed
+     */
+    @Override
+    public synchronized void start(Lease local, List<Lease> peerLeases) {
+        requireOpen();
+        this.local = Objects.requireNonNull(local, "local");
+        configureDevice(local.subnet());
+        if (config.backend().directRouting()) {
+            directRouting = UnderlayNetworks.of(nl.addresses().list(iface.index()).stream()
+                    .map(LinkAddress::address).toList());
+            log.info("DirectRouting on: peers in {} are routed via {} without VXLAN", directRouting, iface.name());
+        }
+        List<PeerProgrammingException.Failure> failures = new ArrayList<>();
+        peers.forgetAll();
+        for (Lease peer : peerLeases) {
+            if (peer.subnet().equals(local.subnet())) {
+                log.warn("Ignoring a peer lease for the local subnet {}", local.subnet());
+                continue;
+            }
+            added(peer, failures);
+        }
+        int stale = peers.reconcile(local.subnet(), config.network(), directRouting != null, failures);
+        log.info("{} started for {}: {} peer(s) programmed, {} stale entr{} removed", device.name(), local.subnet(),
+                peers.programmedCount(), stale, stale == 1 ? "y" : "ies");
+        throwIfAny(failures);
+    }
+
+    /**
+     * Applies lease changes in order. A failing peer is logged and the rest still applied.
+     *
+     * @throws PeerProgrammingException after the whole batch, if some peers failed
+     */
+    @Override
+    public synchronized void apply(List<LeaseEvent> events) {
+        requireOpen();
+        if (local == null) {
+            throw new IllegalStateException("apply() before start()");
+        }
+        List<PeerProgrammingException.Failure> failures = new ArrayList<>();
+        for (LeaseEvent event : events) {
+            if (event.lease().subnet().equals(local.subnet())) {
+                log.warn("Ignoring an event for the local subnet {}", local.subnet());
+                continue;
+            }
+            if (event instanceof LeaseEvent.Added added) {
+                added(added.lease(), failures);
+            } else if (event instanceof LeaseEvent.Removed removed) {
+                removed(removed.lease(), failures);
+            }
+        }
+        throwIfAny(failures);
+    }
+
+    /** Leaves the device and every entry in place: flannel keeps them so pods keep working across a restart. */
+    @Override
+    public synchronized void close() {
+        closed = true;
+    }
+
+    /** Peers whose entries are all in place. */
+    public synchronized int peerCount() {
+        return peers.programmedCount();
+    }
+
+    public String deviceName() {
+        return device.name();
+    }
+
+    public int deviceIndex() {
+        return device.index();
+    }
+
+    public MacAddress deviceMac() {
+        return device.mac();
+    }
+
+    public int vni() {
+        return vni;
+    }
+
+    public int port() {
+        return port;
+    }
+
+    private void configureDevice(Ip4Net subnet) {
+        Ipv4Prefix own = Ipv4Prefix.of(Ipv4.fromInt(subnet.address()), 32);
+        for (LinkAddress a : nl.addresses().list(device.index())) {
+            if (!a.address().equals(own)) {
+                // Left over from a previous lease: keeping it would answer for a subnet now someone else's.
+                log.info("Removing old address {} from {}", a.address(), device.name());
+                try {
+                    nl.addresses().delete(device.index(), a.address());
+                } catch (NetlinkException e) {
+                    if (!e.notFound()) {
+                        throw e;
+                    }
+                }
+            }
+        }
+        nl.addresses().replace(device.index(), own);
+        nl.links().setUp(device.index());
+    }
+
+    private void added(Lease lease, List<PeerProgrammingException.Failure> failures) {
+        Ip4Net subnet = lease.subnet();
+        PeerEntries want;
+        try {
+            want = PeerEntries.fromLease(lease, directRouting);
+        } catch (PeerEntries.UnusableLeaseException e) {
+            log.warn("Skipping peer {}: {}", subnet, e.getMessage());
+            if (peers.known(subnet).isPresent()) {
+                // The host switched backend or broke its lease: what it had is wrong now.
+                removed(lease, failures);
+            }
+            return;
+        }
+        try {
+            peers.program(want);
+        } catch (RuntimeException e) {
+            log.error("Could not program peer {}: {}", subnet, e.getMessage());
+            failures.add(new PeerProgrammingException.Failure("peer " + subnet, e));
+        }
+    }
+
+    private void removed(Lease lease, List<PeerProgrammingException.Failure> failures) {
+        Ip4Net subnet = lease.subnet();
+        Optional<PeerEntries> fromLease;
+        try {
+            fromLease = Optional.of(PeerEntries.fromLease(lease, directRouting));
+        } catch (PeerEntries.UnusableLeaseException e) {
+            fromLease = Optional.empty();
+        }
+        try {
+            peers.remove(subnet, fromLease);
+        } catch (RuntimeException e) {
+            log.error("Could not remove peer {}: {}", subnet, e.getMessage());
+            failures.add(new PeerProgrammingException.Failure("removing peer " + subnet, e));
+        }
+    }
+
+    private static void throwIfAny(List<PeerProgrammingException.Failure> failures) {
+        if (!failures.isEmpty()) {
+            throw new PeerProgrammingException(failures);
+        }
+    }
+
+    private void requireOpen() {
+        if (closed) {
+            throw new IllegalStateException(device.name() + " backend is closed");
+        }
+    }
+}

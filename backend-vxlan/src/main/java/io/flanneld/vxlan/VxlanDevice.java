@@ -1,0 +1,111 @@
+package io.flanneld.vxlan;
+
+import io.flanneld.net.Ipv4;
+import io.flanneld.net.Link;
+import io.flanneld.net.Links;
+import io.flanneld.net.MacAddress;
+import io.flanneld.net.VxlanAttributes;
+import io.flanneld.net.VxlanSpec;
+import java.net.Inet4Address;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The VXLAN device {@code flannel.<VNI>} as this host uses it. {@link #ensure} keeps an existing device whose
+ * settings match, so its MAC (published in the lease as VtepMAC) and the peers' entries on it survive a daemon
+ * restart and pods keep talking meanwhile; a device that does not match is replaced, as flannel does.
+ */
+public record VxlanDevice(String name, int index, MacAddress mac, int mtu) {
+    private static final Logger log = LoggerFactory.getLogger(VxlanDevice.class);
+
+    public VxlanDevice {
+        Objects.requireNonNull(name, "name");
+        Objects.requireNonNull(mac, "mac");
+    }
+
+    /**
+     * The device wanted: {@code ip link add <name> type vxlan id <vni> local <local> dev <underlay> dstport <port>
+     * nolearning}, with the given MTU.
+     */
+    public record Config(String name, int vni, int port, Inet4Address local, int underlayIndex, int mtu) {
+        public Config {
+            Objects.requireNonNull(name, "name");
+            Objects.requireNonNull(local, "local");
+        }
+
+        VxlanSpec spec() {
+            return VxlanSpec.flannel(name, vni, local, underlayIndex, port).withMtu(mtu);
+        }
+    }
+
+    /** The device's name for a VNI, as flannel names it. */
+    public static String nameFor(int vni) {
+        return "flannel." + vni;
+    }
+
+    /** Creates the device, or reuses the existing one if it matches {@code want}; sets the MTU either way. */
+    public static VxlanDevice ensure(Links links, Config want) {
+        Optional<Link> existing = links.byName(want.name());
+        Link link;
+        if (existing.isPresent()) {
+            List<String> mismatches = mismatches(existing.get(), want);
+            if (mismatches.isEmpty()) {
+                link = existing.get();
+                log.info("Reusing {} (index {}, MAC {})", want.name(), link.index(),
+                        link.mac().map(MacAddress::toString).orElse("none"));
+            } else {
+                log.warn("{} exists but {}; deleting and re-creating it", want.name(), String.join(", ", mismatches));
+                links.delete(existing.get().index());
+                link = create(links, want);
+            }
+        } else {
+            link = create(links, want);
+        }
+        if (link.mtu() != want.mtu()) {
+            links.setMtu(link.index(), want.mtu());
+        }
+        MacAddress mac = link.mac().orElseThrow(() -> new IllegalStateException(
+                want.name() + " (index " + link.index() + ") has no MAC address"));
+        return new VxlanDevice(link.name(), link.index(), mac, want.mtu());
+    }
+
+    private static Link create(Links links, Config want) {
+        Link link = links.createVxlan(want.spec());
+        log.info("Created {} (index {}, VNI {}, port {}, local {}, underlay index {}, MAC {})", want.name(),
+                link.index(), want.vni(), want.port(), Ipv4.format(want.local()), want.underlayIndex(),
+                link.mac().map(MacAddress::toString).orElse("none"));
+        return link;
+    }
+
+    /** How an existing link differs from the wanted device; empty when it can be kept. */
+    static List<String> mismatches(Link link, Config want) {
+        List<String> out = new ArrayList<>();
+        if (!link.isKind("vxlan") || link.vxlan().isEmpty()) {
+            out.add("is of kind " + link.kind().orElse("unknown") + ", not vxlan");
+            return out;
+        }
+        VxlanAttributes have = link.vxlan().get();
+        if (have.vni() != want.vni()) {
+            out.add("has VNI " + have.vni() + " instead of " + want.vni());
+        }
+        if (have.port() != want.port()) {
+            out.add("has port " + have.port() + " instead of " + want.port());
+        }
+        if (!have.local().equals(Optional.of(want.local()))) {
+            out.add("has local address " + have.local().map(Ipv4::format).orElse("none") + " instead of "
+                    + Ipv4.format(want.local()));
+        }
+        if (have.underlayIndex() != want.underlayIndex()) {
+            out.add("has underlay index " + have.underlayIndex() + " instead of " + want.underlayIndex());
+        }
+        if (have.learning()) {
+            // flannel programs every FDB entry itself; a learning device would also add its own.
+            out.add("has learning on");
+        }
+        return out;
+    }
+}
