@@ -74,10 +74,8 @@ public final class LeaseWatcher implements AutoCloseable {
      */
     public void start(LeaseSnapshot initial) {
         loop.execute(() -> {
-            for (Lease lease : initial.leases()) {
-                if (acceptable(lease, "")) {
-                    known.put(lease.subnet(), lease);
-                }
+            for (Lease lease : peersOf(initial, config, own)) {
+                known.put(lease.subnet(), lease);
             }
             nextRevision = initial.revision() + 1;
             watch();
@@ -98,12 +96,18 @@ public final class LeaseWatcher implements AutoCloseable {
         return reconnects.get();
     }
 
-    /** The leases of other hosts in {@code snapshot} that a backend should program, skipping malformed or foreign ones. */
+    /**
+     * The leases of other hosts in {@code snapshot} that a backend should program: inside the
+     * Network and overlapping neither this host's subnet nor an earlier one; the rest are skipped
+     * with a warning naming the key.
+     */
     public static List<Lease> peersOf(LeaseSnapshot snapshot, NetworkConfig config, Ip4Net own) {
         List<Lease> peers = new ArrayList<>();
-        for (Lease l : snapshot.leases()) {
-            if (!l.subnet().equals(own) && config.network().contains(l.subnet())) {
-                peers.add(l);
+        List<Ip4Net> subnets = new ArrayList<>();
+        for (Lease lease : snapshot.leases()) {
+            if (acceptable(lease, config, own, subnets, "")) {
+                peers.add(lease);
+                subnets.add(lease.subnet());
             }
         }
         return peers;
@@ -162,25 +166,29 @@ public final class LeaseWatcher implements AutoCloseable {
         deliver(events);
     }
 
-    /** A lease a backend may program: inside the Network and not overlapping another host's subnet. */
     private boolean acceptable(Lease lease, String key) {
-        String name = key.isEmpty() ? registry.keys().subnet(lease.subnet()) : key;
+        return acceptable(lease, config, own, known.keySet(), key);
+    }
+
+    /** A lease a backend may program: another host's, inside the Network, overlapping no other host's subnet. */
+    private static boolean acceptable(Lease lease, NetworkConfig config, Ip4Net own, java.util.Collection<Ip4Net> others, String key) {
         if (lease.subnet().equals(own)) {
             return false;
         }
+        String name = key.isEmpty() ? lease.subnet().toString() : key;
         if (!config.network().contains(lease.subnet())) {
             LOG.warn("lease key {}: subnet {} is outside Network {}, skipped", name, lease.subnet(), config.network());
             return false;
         }
-        for (Ip4Net other : known.keySet()) {
+        if (lease.subnet().overlaps(own)) {
+            LOG.warn("lease key {}: subnet {} overlaps this host's subnet {}, skipped", name, lease.subnet(), own);
+            return false;
+        }
+        for (Ip4Net other : others) {
             if (!other.equals(lease.subnet()) && other.overlaps(lease.subnet())) {
                 LOG.warn("lease key {}: subnet {} overlaps the lease of {}, skipped", name, lease.subnet(), other);
                 return false;
             }
-        }
-        if (lease.subnet().overlaps(own)) {
-            LOG.warn("lease key {}: subnet {} overlaps this host's subnet {}, skipped", name, lease.subnet(), own);
-            return false;
         }
         return true;
     }
