@@ -31,15 +31,19 @@ final class PeerProgrammer {
     private final Rtnetlink nl;
     private final int vtepIndex;
     private final int underlayIndex;
+    private final String vtepName;
+    private final String underlayName;
     /** What was last asked for each peer subnet, whether or not the kernel accepted all of it. */
     private final Map<Ip4Net, PeerEntries> peers = new HashMap<>();
     /** Subnets whose last programming failed part-way; not counted as programmed. */
     private final Set<Ip4Net> failed = new HashSet<>();
 
-    PeerProgrammer(Rtnetlink nl, int vtepIndex, int underlayIndex) {
+    PeerProgrammer(Rtnetlink nl, int vtepIndex, String vtepName, int underlayIndex, String underlayName) {
         this.nl = nl;
         this.vtepIndex = vtepIndex;
         this.underlayIndex = underlayIndex;
+        this.vtepName = vtepName;
+        this.underlayName = underlayName;
     }
 
     /** Peers whose entries are all in place. */
@@ -107,7 +111,7 @@ final class PeerProgrammer {
         }
         // Route first, so nothing is steered at a tunnel endpoint that is being taken apart.
         Route route = gone.route(vtepIndex, underlayIndex);
-        deleteIgnoringMissing(() -> nl.routes().delete(route), "route " + route.describe());
+        deleteIgnoringMissing(() -> nl.routes().delete(route), "route " + describe(route));
         if (!gone.direct()) {
             deleteIgnoringMissing(() -> nl.neighbours().delete(vtepIndex, gone.gateway()),
                     "ARP entry " + Ipv4.format(gone.gateway()));
@@ -154,10 +158,16 @@ final class PeerProgrammer {
                     && !r.destination().network().equals(local)
                     && network.contains(Ip4Net.containing(Ipv4.toInt(r.destination().address()), r.destination().length()));
             if ((ours || direct) && !wantRoutes.contains(RouteKey.of(r))) {
-                removed += stale(() -> nl.routes().delete(r), "route " + r.describe(), failures);
+                removed += stale(() -> nl.routes().delete(r), "route " + describe(r), failures);
             }
         }
         return removed;
+    }
+
+    /** A route as `ip route` prints it, with our devices named. */
+    private String describe(Route r) {
+        return r.describe().replace(" dev #" + vtepIndex, " dev " + vtepName)
+                .replace(" dev #" + underlayIndex, " dev " + underlayName);
     }
 
     private int stale(Runnable delete, String what, List<PeerProgrammingException.Failure> failures) {

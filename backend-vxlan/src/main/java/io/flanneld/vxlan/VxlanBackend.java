@@ -59,7 +59,7 @@ public final class VxlanBackend implements Backend {
         this.vni = vni;
         this.port = port;
         this.device = device;
-        this.peers = new PeerProgrammer(nl, device.index(), iface.index());
+        this.peers = new PeerProgrammer(nl, device.index(), device.name(), iface.index(), iface.name());
     }
 
     /**
