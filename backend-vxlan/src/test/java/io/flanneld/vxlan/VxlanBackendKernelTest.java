@@ -8,10 +8,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.flanneld.backend.LeaseEvent;
 import io.flanneld.net.MacAddress;
+import io.flanneld.schema.BackendConfig;
 import io.flanneld.schema.Ip4;
 import io.flanneld.schema.Ip4Net;
 import io.flanneld.schema.Lease;
 import io.flanneld.schema.LeaseAttrs;
+import io.flanneld.schema.NetworkConfig;
 import java.util.List;
 import java.util.Set;
 import org.junit.jupiter.api.AfterEach;
@@ -225,16 +227,16 @@ class VxlanBackendKernelTest {
         assertEquals(b1.deviceMac().toString(), h1.run("cat", "/sys/class/net/flannel.1/address").strip());
 
         // Another port in the config is a mismatch too.
-        VxlanBackend otherPort = io.flanneld.vxlan.VxlanBackend.create(h1.nl(), h1.iface(),
-                new io.flanneld.schema.NetworkConfig(KernelCluster.NETWORK, 24, Ip4.parse("198.19.1.0"),
-                        Ip4.parse("198.19.255.0"), new io.flanneld.schema.BackendConfig("vxlan", 4789, 0, false)));
+        VxlanBackend otherPort = VxlanBackend.create(h1.nl(), h1.iface(),
+                new NetworkConfig(KernelCluster.NETWORK, 24, Ip4.parse("198.19.1.0"),
+                        Ip4.parse("198.19.255.0"), new BackendConfig("vxlan", 4789, 0, false)));
         assertTrue(h1.run("ip", "-d", "link", "show", "flannel.1").contains("dstport 4789"));
         assertEquals(4789, otherPort.port());
 
         // Another VNI names another device, and leaves flannel.1 alone.
         VxlanBackend vni2 = VxlanBackend.create(h1.nl(), h1.iface(),
-                new io.flanneld.schema.NetworkConfig(KernelCluster.NETWORK, 24, Ip4.parse("198.19.1.0"),
-                        Ip4.parse("198.19.255.0"), new io.flanneld.schema.BackendConfig("vxlan", 0, 2, false)));
+                new NetworkConfig(KernelCluster.NETWORK, 24, Ip4.parse("198.19.1.0"),
+                        Ip4.parse("198.19.255.0"), new BackendConfig("vxlan", 0, 2, false)));
         assertEquals("flannel.2", vni2.deviceName());
         assertEquals("{\"VNI\":2,\"VtepMAC\":\"" + vni2.deviceMac() + "\"}", vni2.backendData());
         assertTrue(VxlanBackend.deleteDevice(h1.nl(), 2));
@@ -264,6 +266,30 @@ class VxlanBackendKernelTest {
 
         b1.apply(List.of(new LeaseEvent.Removed(l2)));
         assertEquals(Set.of("198.19.50.0/24 via 198.19.50.0 dev flannel.1 onlink"), h1.overlayRoutes());
+
+        // The far peer moves onto this segment: its tunnel entries give way to a direct route.
+        Lease near = new Lease(far.subnet(), new LeaseAttrs(Ip4.parse("198.18.0.50"), "vxlan",
+                far.attrs().backendData()), 1, 2);
+        b1.apply(List.of(new LeaseEvent.Added(near)));
+        assertEquals(Set.of("198.19.50.0/24 via 198.18.0.50 dev eth0"), h1.overlayRoutes());
+        assertEquals(Set.of(), h1.neighbours());
+        assertEquals(Set.of(), h1.fdb());
+    }
+
+    @Test
+    void restartWithDirectRoutingTurnedOnReplacesTheTunnelEntries() {
+        VxlanBackend b1 = h1.backend(false);
+        VxlanBackend b2 = h2.backend(false);
+        Lease l1 = h1.lease(b1);
+        Lease l2 = h2.lease(b2);
+        b1.start(l1, List.of(l2));
+        assertEquals(Set.of(route(h2)), h1.overlayRoutes());
+
+        VxlanBackend direct = h1.backend(true);
+        direct.start(l1, List.of(l2));
+        assertEquals(Set.of("198.19.2.0/24 via 198.18.0.2 dev eth0"), h1.overlayRoutes());
+        assertEquals(Set.of(), h1.neighbours());
+        assertEquals(Set.of(), h1.fdb());
     }
 
     @Test
