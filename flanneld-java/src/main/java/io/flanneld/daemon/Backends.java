@@ -3,19 +3,25 @@ package io.flanneld.daemon;
 import io.flanneld.backend.Backend;
 import io.flanneld.backend.ExternalInterface;
 import io.flanneld.schema.BackendConfig;
+import io.flanneld.net.Rtnetlink;
 import io.flanneld.schema.NetworkConfig;
+import io.flanneld.vxlan.VxlanBackend;
 
 /** Chooses the data path named by the config's Backend.Type. */
 final class Backends {
     private Backends() {
     }
 
-    static Backend create(NetworkConfig config, ExternalInterface iface) {
+    /**
+     * @param netlink this host's rtnetlink connection; the caller closes it after the backend
+     */
+    static Backend create(NetworkConfig config, ExternalInterface iface, Rtnetlink netlink) {
         String type = config.backend().type();
         return switch (type) {
             case BackendConfig.ALLOC -> new AllocBackend(iface);
+            case BackendConfig.VXLAN -> VxlanBackend.create(netlink, iface, config);
             default -> throw new UnsupportedBackendException("Backend.Type \"" + type
-                    + "\" has no data path in this build; use \"alloc\"");
+                    + "\" has no data path in this build; use \"vxlan\" or \"alloc\"");
         };
     }
 

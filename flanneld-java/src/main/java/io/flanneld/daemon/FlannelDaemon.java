@@ -15,6 +15,7 @@ import io.flanneld.lease.SubnetExhaustedException;
 import io.flanneld.lease.SubnetFile;
 import io.flanneld.lease.SubnetFileException;
 import io.flanneld.lease.SubnetRegistry;
+import io.flanneld.net.NetlinkException;
 import io.flanneld.net.Rtnetlink;
 import io.flanneld.schema.EtcdKeys;
 import io.flanneld.schema.Lease;
@@ -108,7 +109,9 @@ final class FlannelDaemon {
         closeLater(leases);
 
         NetworkConfig config = leases.awaitConfig();
-        Backend backend = create(config, iface);
+        Rtnetlink netlink = Rtnetlink.open();
+        closeLater(netlink);
+        Backend backend = create(config, iface, netlink);
         closeLater(backend);
 
         LeaseAttrs attrs = new LeaseAttrs(iface.publicIp(), backend.type(), backend.backendData());
@@ -138,8 +141,11 @@ final class FlannelDaemon {
         LeaseWatcher watcher = new LeaseWatcher(registry, config, lease.subnet(), events -> {
             try {
                 backend.apply(events);
+            } catch (RuntimeException e) {
+                // Kernel refusals are expected failures, already naming the peer and the errno: no stack trace.
+                LOG.error("backend {} failed to apply {} lease change(s): {}", backend.type(), events.size(), e.getMessage());
             } catch (Exception e) {
-                LOG.error("backend {} failed to apply {} lease change(s): {}", backend.type(), events.size(), e.getMessage(), e);
+                LOG.error("backend {} failed to apply {} lease change(s)", backend.type(), events.size(), e);
             }
         }, leases::ownKeyChanged);
         closeLater(watcher);
@@ -167,11 +173,11 @@ final class FlannelDaemon {
         }
     }
 
-    private static Backend create(NetworkConfig config, ExternalInterface iface) {
+    private static Backend create(NetworkConfig config, ExternalInterface iface, Rtnetlink netlink) {
         try {
-            return Backends.create(config, iface);
-        } catch (Backends.UnsupportedBackendException e) {
-            throw new FatalException(e.getMessage());
+            return Backends.create(config, iface, netlink);
+        } catch (Backends.UnsupportedBackendException | NetlinkException e) {
+            throw new FatalException("backend " + config.backend().type() + ": " + e.getMessage());
         }
     }
 
