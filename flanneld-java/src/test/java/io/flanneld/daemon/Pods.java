@@ -1,0 +1,56 @@
+package io.flanneld.daemon;
+
+import io.flanneld.testkit.Cmd;
+import io.flanneld.testkit.NetnsFabric;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * "Pods" for end-to-end tests: a namespace per pod plugged into a bridge on its host that holds
+ * the first address of the host's FLANNEL_SUBNET, as Docker does with --bip. Removes its
+ * namespaces on close.
+ */
+final class Pods implements AutoCloseable {
+    private static final Duration T = Duration.ofSeconds(10);
+    private final List<String> namespaces = new ArrayList<>();
+
+    /** A pod on {@code host} using {@code daemon}'s subnet.env; returns the pod's namespace and address. */
+    record Pod(String netns, String ip) {
+        Cmd.Result ping(String dst, int count) {
+            return Cmd.run(Duration.ofSeconds(count + 5L), "ip", "netns", "exec", netns, "ping", "-c", Integer.toString(count),
+                    "-i", "0.2", "-W", "1", "-q", dst);
+        }
+    }
+
+    Pod attach(NetnsFabric.Host host, Daemons.Running daemon) {
+        String subnet = daemon.subnet();
+        String env = daemon.subnetEnv();
+        String mtu = env.lines().filter(l -> l.startsWith("FLANNEL_MTU=")).findFirst().orElseThrow().substring(12);
+        String gw = subnet.substring(0, subnet.indexOf('/'));
+        String ip = gw.substring(0, gw.lastIndexOf('.')) + ".2";
+        String len = subnet.substring(subnet.indexOf('/') + 1);
+        String ns = "p" + host.name() + "-" + host.fabric().suffix();
+        host.exec("sysctl", "-qw", "net.ipv4.ip_forward=1").check();
+        host.exec("ip", "link", "add", "cni0", "type", "bridge").check();
+        host.exec("ip", "addr", "add", subnet, "dev", "cni0").check();
+        host.exec("ip", "link", "set", "cni0", "mtu", mtu, "up").check();
+        Cmd.run(T, "ip", "netns", "add", ns).check();
+        namespaces.add(ns);
+        host.exec("ip", "link", "add", "vpod", "mtu", mtu, "type", "veth", "peer", "name", "eth0", "netns", ns).check();
+        host.exec("ip", "link", "set", "vpod", "master", "cni0", "up").check();
+        Cmd.run(T, "ip", "-n", ns, "link", "set", "lo", "up").check();
+        Cmd.run(T, "ip", "-n", ns, "link", "set", "eth0", "mtu", mtu, "up").check();
+        Cmd.run(T, "ip", "-n", ns, "addr", "add", ip + "/" + len, "dev", "eth0").check();
+        Cmd.run(T, "ip", "-n", ns, "route", "add", "default", "via", gw).check();
+        return new Pod(ns, ip);
+    }
+
+    @Override
+    public void close() {
+        for (String ns : namespaces) {
+            Cmd.run(T, "ip", "netns", "del", ns);
+        }
+        namespaces.clear();
+    }
+}

@@ -1,0 +1,143 @@
+package io.flanneld.daemon;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.flanneld.testkit.Cmd;
+import io.flanneld.testkit.EtcdProcess;
+import io.flanneld.testkit.NetnsFabric;
+import io.flanneld.testkit.Wait;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Pods on different namespace hosts reach each other through daemons running the vxlan backend. */
+@Timeout(value = 240, unit = TimeUnit.SECONDS)
+class VxlanDaemonIT {
+    private static final String PREFIX = "/coreos.com/network";
+    private NetnsFabric fabric;
+    private EtcdProcess etcd;
+    private final Pods pods = new Pods();
+
+    @TempDir
+    Path dir;
+
+    @BeforeEach
+    void fabric() {
+        fabric = NetnsFabric.create();
+        NetnsFabric.Host etcdHost = fabric.addHost("etcd", "198.18.0.100/16");
+        etcd = fabric.own(EtcdProcess.startInNamespace(etcdHost.netns(), etcdHost.ip()));
+        etcd.etcdctl("put", PREFIX + "/config", "{\"Network\":\"198.19.0.0/16\",\"Backend\":{\"Type\":\"vxlan\"}}").check();
+    }
+
+    @AfterEach
+    void teardown() {
+        try {
+            pods.close();
+        } finally {
+            fabric.close();
+        }
+    }
+
+    private Daemons.Running daemon(String name) {
+        return Daemons.start(fabric.host(name), dir.resolve(name), etcd.endpoint());
+    }
+
+    private static String flannelMac(NetnsFabric.Host host) {
+        String out = host.exec("ip", "-o", "link", "show", "flannel.1").check().stdout();
+        return out.replaceAll("(?s).*link/ether ([0-9a-f:]+).*", "$1");
+    }
+
+    private static void assertAllReachEachOther(Map<String, Pods.Pod> all) {
+        for (var from : all.entrySet()) {
+            for (var to : all.entrySet()) {
+                if (!from.getKey().equals(to.getKey())) {
+                    Cmd.Result r = from.getValue().ping(to.getValue().ip(), 2);
+                    assertTrue(r.ok(), from.getKey() + " -> " + to.getKey() + " (" + to.getValue().ip() + "): " + r.stdout() + r.stderr());
+                }
+            }
+        }
+    }
+
+    @Test
+    void podsReachEachOtherAcrossHostsAndTheKernelFollowsTheLeases() throws Exception {
+        Map<String, Daemons.Running> daemons = new LinkedHashMap<>();
+        for (int i = 1; i <= 3; i++) {
+            fabric.addHost("h" + i, "198.18.0." + i + "/16");
+            daemons.put("h" + i, daemon("h" + i));
+        }
+        Map<String, Pods.Pod> all = new LinkedHashMap<>();
+        for (var e : daemons.entrySet()) {
+            e.getValue().awaitSubnetFile();
+            assertTrue(e.getValue().subnetEnv().contains("FLANNEL_MTU=1450"), "VXLAN MTU = 1500 - 50");
+            String lease = etcd.etcdctl("get", PREFIX + "/subnets/" + e.getValue().keyName(), "--print-value-only").check().stdout();
+            assertTrue(lease.matches("(?s)\\{\"PublicIP\":\"198\\.18\\.0\\.\\d\",\"BackendType\":\"vxlan\",\"BackendData\":\\{\"VNI\":1,\"VtepMAC\":\"[0-9a-f:]{17}\"}}\\s*"), lease);
+            all.put(e.getKey(), pods.attach(fabric.host(e.getKey()), e.getValue()));
+        }
+        for (String h : daemons.keySet()) {
+            daemons.get(h).awaitLog("backend vxlan started");
+        }
+        Wait.until(Duration.ofSeconds(10), Duration.ofMillis(100), "every host has routes to the two others",
+                () -> daemons.keySet().stream().allMatch(h ->
+                        fabric.host(h).exec("ip", "route", "show", "dev", "flannel.1").stdout().lines().count() == 2));
+        assertAllReachEachOther(all);
+
+        // A fourth host joins: everyone reaches its pod and it reaches everyone.
+        fabric.addHost("h4", "198.18.0.4/16");
+        Daemons.Running h4 = daemon("h4");
+        h4.awaitSubnetFile();
+        h4.awaitLog("backend vxlan started");
+        all.put("h4", pods.attach(fabric.host("h4"), h4));
+        String h4Net = h4.keyName().replace('-', '/');
+        Wait.until(Duration.ofSeconds(10), Duration.ofMillis(50), "h1..h3 route to h4",
+                () -> daemons.keySet().stream().allMatch(h -> !fabric.host(h).exec("ip", "route", "show", h4Net).stdout().isBlank()));
+        assertAllReachEachOther(all);
+
+        // Its lease deleted (its daemon stopped first, or it would put the key back): gone everywhere within 2 s.
+        String h4Mac = flannelMac(fabric.host("h4"));
+        assertEquals(0, h4.stop());
+        long t0 = System.nanoTime();
+        etcd.etcdctl("del", PREFIX + "/subnets/" + h4.keyName()).check();
+        String h4Gw = h4Net.substring(0, h4Net.indexOf('/'));
+        Wait.until(Duration.ofSeconds(2), Duration.ofMillis(20), "h4's ARP, FDB and route removed from h1..h3",
+                () -> daemons.keySet().stream().allMatch(h -> {
+                    NetnsFabric.Host host = fabric.host(h);
+                    return host.exec("ip", "route", "show", h4Net).stdout().isBlank()
+                            && !host.exec("ip", "neigh", "show", "dev", "flannel.1").stdout().contains(h4Gw + " ")
+                            && !host.exec("bridge", "fdb", "show", "dev", "flannel.1").stdout().contains(h4Mac);
+                }));
+        System.out.printf("lease deletion to removal on three hosts: %d ms%n", (System.nanoTime() - t0) / 1_000_000);
+
+        // SIGKILL and restart: same subnet, same device, and established pod traffic is not interrupted.
+        Daemons.Running h1 = daemons.get("h1");
+        String subnet = h1.subnet();
+        String mac = flannelMac(fabric.host("h1"));
+        Process ping = new ProcessBuilder("ip", "netns", "exec", all.get("h2").netns(), "ping", "-c", "40", "-i", "0.1", "-W", "1", "-q",
+                all.get("h1").ip()).redirectErrorStream(true).start();
+        Thread.sleep(500);
+        h1.kill();
+        Daemons.Running h1Again = daemon("h1");
+        h1Again.awaitLog("backend vxlan started");
+        assertEquals(subnet, h1Again.subnet());
+        assertEquals(mac, flannelMac(fabric.host("h1")), "the device and its MAC survive the restart");
+        assertTrue(ping.waitFor(15, TimeUnit.SECONDS));
+        String pingOut = new String(ping.getInputStream().readAllBytes());
+        assertTrue(pingOut.contains(" 0% packet loss"), "no packet lost while the daemon restarted: " + pingOut);
+        assertEquals(2, fabric.host("h1").exec("ip", "route", "show", "dev", "flannel.1").stdout().lines().count(),
+                "no stale or duplicate routes after the restart");
+        List<String> neigh = new ArrayList<>(fabric.host("h1").exec("ip", "neigh", "show", "dev", "flannel.1").stdout().lines().toList());
+        assertEquals(2, neigh.size(), "ARP entries for h2 and h3 only: " + neigh);
+        assertFalse(fabric.host("h1").exec("bridge", "fdb", "show", "dev", "flannel.1").stdout().contains(h4Mac));
+        assertAllReachEachOther(Map.of("h1", all.get("h1"), "h2", all.get("h2"), "h3", all.get("h3")));
+    }
+}
