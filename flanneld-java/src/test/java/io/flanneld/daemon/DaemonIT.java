@@ -35,8 +35,7 @@ class DaemonIT {
     @BeforeEach
     void fabric() {
         fabric = NetnsFabric.create();
-        NetnsFabric.Host etcdHost = fabric.addHost("etcd", "198.18.0.100/16");
-        etcd = fabric.own(EtcdProcess.startInNamespace(etcdHost.netns(), etcdHost.ip()));
+        etcd = Daemons.etcdHost(fabric);
         endpoint = etcd.endpoint();
     }
 
