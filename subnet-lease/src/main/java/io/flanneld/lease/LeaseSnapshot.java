@@ -20,8 +20,4 @@ public record LeaseSnapshot(List<Lease> leases, List<Ip4Net> occupied, long revi
     public Optional<Lease> find(Ip4Net subnet) {
         return leases.stream().filter(l -> l.subnet().equals(subnet)).findFirst();
     }
-
-    public boolean isOccupied(Ip4Net subnet) {
-        return occupied.contains(subnet);
-    }
 }
