@@ -7,6 +7,7 @@ import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.atomic.LongAdder;
 import java.util.function.Function;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
@@ -21,6 +22,8 @@ import org.slf4j.LoggerFactory;
  * requests synchronously, so silence means something is badly wrong, not that it is slow.
  */
 final class NetlinkSocket implements AutoCloseable {
+    private final LongAdder requests = new LongAdder();
+    private final LongAdder errors = new LongAdder();
     private static final Logger LOG = LoggerFactory.getLogger(NetlinkSocket.class);
 
     private static final int SOCK_RAW = 3;
@@ -114,8 +117,23 @@ final class NetlinkSocket implements AutoCloseable {
      * Sends a request (built with NLM_F_ACK) and waits for the kernel's acknowledgement. The request is built by
      * {@code request} into the socket's buffer while the socket is locked, so concurrent callers cannot clobber it.
      */
+    /** Requests sent and requests that failed, for the daemon's metrics. */
+    long requestCount() {
+        return requests.sum();
+    }
+
+    long errorCount() {
+        return errors.sum();
+    }
+
     synchronized void execute(Function<MessageWriter, ByteBuffer> request, Supplier<String> operation) {
-        exchange(request.apply(writer), operation, message -> null);
+        requests.increment();
+        try {
+            exchange(request.apply(writer), operation, message -> null);
+        } catch (RuntimeException e) {
+            errors.increment();
+            throw e;
+        }
     }
 
     /**
@@ -124,6 +142,7 @@ final class NetlinkSocket implements AutoCloseable {
      */
     synchronized <T> Optional<T> get(Function<MessageWriter, ByteBuffer> request, Supplier<String> operation,
                                      int absentErrno, Function<NetlinkMessage, T> decoder) {
+        requests.increment();
         try {
             List<T> replies = exchange(request.apply(writer), operation, decoder);
             if (replies.size() != 1) {
@@ -134,6 +153,10 @@ final class NetlinkSocket implements AutoCloseable {
             if (e.errno() == absentErrno) {
                 return Optional.empty();
             }
+            errors.increment();
+            throw e;
+        } catch (RuntimeException e) {
+            errors.increment();
             throw e;
         }
     }
@@ -144,6 +167,17 @@ final class NetlinkSocket implements AutoCloseable {
      */
     synchronized <T> List<T> dump(Function<MessageWriter, ByteBuffer> request, Supplier<String> operation,
                                   Function<NetlinkMessage, Optional<T>> decoder) {
+        requests.increment();
+        try {
+            return dumpConsistent(request, operation, decoder);
+        } catch (RuntimeException e) {
+            errors.increment();
+            throw e;
+        }
+    }
+
+    private <T> List<T> dumpConsistent(Function<MessageWriter, ByteBuffer> request, Supplier<String> operation,
+                                       Function<NetlinkMessage, Optional<T>> decoder) {
         for (int attempt = 1; ; attempt++) {
             DumpResult<T> result = dumpOnce(request.apply(writer), operation, decoder);
             if (!result.interrupted) {

@@ -42,6 +42,16 @@ public final class Rtnetlink implements AutoCloseable {
         return NetworkNamespaces.callIn(name, Rtnetlink::open);
     }
 
+    /** Netlink requests sent on this connection so far. */
+    public long requestCount() {
+        return socket.requestCount();
+    }
+
+    /** Requests the kernel refused or that could not be completed (an expected "not found" of a lookup excluded). */
+    public long errorCount() {
+        return socket.errorCount();
+    }
+
     public Links links() {
         return links;
     }

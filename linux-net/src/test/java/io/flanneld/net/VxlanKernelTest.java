@@ -253,7 +253,13 @@ class VxlanKernelTest {
     @Test
     void routeForNonexistentDeviceRaisesNetlinkExceptionNamingOperationAndErrno() {
         Route bogus = Route.onlinkVia(PEER_SUBNET, PEER_GATEWAY, 9999);
+        long requests = rtnl.requestCount();
+        long errors = rtnl.errorCount();
         NetlinkException e = assertThrows(NetlinkException.class, () -> rtnl.routes().add(bogus));
+        assertTrue(rtnl.requestCount() > requests, "the failed request is counted");
+        assertEquals(errors + 1, rtnl.errorCount(), "and counted as an error");
+        rtnl.links().byName("no-such-link");
+        assertEquals(errors + 1, rtnl.errorCount(), "a lookup that finds nothing is not an error");
         assertEquals("ENODEV", e.errnoName());
         assertEquals(Errno.ENODEV, e.errno());
         assertTrue(e.operation().startsWith("RTM_NEWROUTE add 198.19.2.0/24 via 198.19.2.0 dev #9999 onlink"),
