@@ -174,6 +174,7 @@ public final class VxlanBackend implements Backend {
     }
 
     /** Peers whose entries are all in place. */
+    @Override
     public synchronized int peerCount() {
         return peers.programmedCount();
     }

@@ -26,6 +26,9 @@ public interface Backend extends AutoCloseable {
     /** Applies a batch of other hosts' lease changes, in order. */
     void apply(List<LeaseEvent> events) throws Exception;
 
+    /** How many other hosts the data path is currently programmed for (0 for a backend that programs nothing). */
+    int peerCount();
+
     @Override
     void close();
 }

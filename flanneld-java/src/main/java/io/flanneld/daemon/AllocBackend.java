@@ -44,6 +44,11 @@ final class AllocBackend implements Backend {
     }
 
     @Override
+    public int peerCount() {
+        return 0;
+    }
+
+    @Override
     public void close() {
     }
 }

@@ -23,6 +23,7 @@ import io.flanneld.schema.LeaseAttrs;
 import io.flanneld.schema.NetworkConfig;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.Deque;
 import java.util.List;
@@ -95,8 +96,10 @@ final class FlannelDaemon {
     }
 
     private void start() throws InterruptedException {
+        DaemonMetrics metrics = new DaemonMetrics();
+        closeLater(metrics);
         if (options.healthzPort() > 0) {
-            startHealthServer();
+            startHealthServer(metrics);
         }
         ExternalInterface iface = selectInterface();
         LOG.info("interface {}", iface);
@@ -104,15 +107,19 @@ final class FlannelDaemon {
         Client client = EtcdClients.connect(options.etcd());
         closeLater(client::close);
         LOG.info("using {} with prefix {}", options.etcd(), options.etcdPrefix());
-        SubnetRegistry registry = new SubnetRegistry(client, new EtcdKeys(options.etcdPrefix()));
+        SubnetRegistry registry = new SubnetRegistry(client, new EtcdKeys(options.etcdPrefix()), Duration.ofSeconds(5),
+                metrics.etcdRequests());
         LeaseManager leases = new LeaseManager(registry, options.lease(), options.etcd().endpointList());
         closeLater(leases);
+        metrics.lease(leases, () -> leaseHeld);
 
         NetworkConfig config = leases.awaitConfig();
         Rtnetlink netlink = Rtnetlink.open();
         closeLater(netlink);
+        metrics.netlink(netlink);
         Backend backend = create(config, iface, netlink);
         closeLater(backend);
+        metrics.backend(backend);
 
         LeaseAttrs attrs = new LeaseAttrs(iface.publicIp(), backend.type(), backend.backendData());
         Lease lease;
@@ -149,16 +156,18 @@ final class FlannelDaemon {
             }
         }, leases::ownKeyChanged);
         closeLater(watcher);
+        metrics.watch(watcher);
         watcher.start(snapshot);
         leases.startRenewing(this::fatal);
     }
 
-    private void startHealthServer() {
+    private void startHealthServer(DaemonMetrics metrics) {
         try {
             HealthServer server = HealthServer.start(options.healthzIp(), options.healthzPort(),
                     () -> new HealthStatus(healthy(), healthReason()));
             closeLater(server);
-            LOG.info("health: http://{}:{}/healthz", options.healthzIp(), server.port());
+            server.addHandler("/metrics", metrics.handler());
+            LOG.info("health: http://{}:{}/healthz, metrics: /metrics", options.healthzIp(), server.port());
         } catch (IOException | IllegalArgumentException e) {
             throw new FatalException("--healthz-ip/--healthz-port: cannot listen on " + options.healthzIp() + ":" + options.healthzPort()
                     + ": " + e.getMessage());

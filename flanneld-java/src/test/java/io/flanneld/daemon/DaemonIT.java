@@ -127,22 +127,26 @@ class DaemonIT {
         assertTrue(d.process().isAlive());
     }
 
-    private static String httpGet(NetnsFabric.Host host, int port, String path) {
-        return host.exec("bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/" + port + " && printf 'GET " + path
-                + " HTTP/1.0\\r\\n\\r\\n' >&3 && cat <&3").stdout();
-    }
-
     @Test
     void healthzSaysWhyUntilTheLeaseIsHeld() throws Exception {
         NetnsFabric.Host h = fabric.addHost("h1", "198.18.0.1/16");
         Daemons.Running d = daemon("h1", "--healthz-ip", "127.0.0.1", "--healthz-port", "8471");
         d.awaitLog("does not exist yet");
-        String waiting = httpGet(h, 8471, "/healthz");
+        String waiting = Daemons.httpGet(h, 8471, "/healthz");
         assertTrue(waiting.startsWith("HTTP/1.1 503") && waiting.contains("lease not held"), waiting);
         config("{\"Network\":\"198.19.0.0/16\",\"Backend\":{\"Type\":\"alloc\"}}");
         d.awaitLog("backend alloc started");
-        String ok = httpGet(h, 8471, "/healthz");
+        String ok = Daemons.httpGet(h, 8471, "/healthz");
         assertTrue(ok.startsWith("HTTP/1.1 200") && ok.strip().endsWith("ok"), ok);
+        String metrics = Daemons.httpGet(h, 8471, "/metrics");
+        assertTrue(metrics.startsWith("HTTP/1.1 200"), metrics);
+        assertEquals(1.0, Daemons.metric(metrics, "flannel_lease_held"), metrics);
+        assertTrue(Daemons.metric(metrics, "flannel_lease_expiry_seconds") > 23 * 3600, "a fresh 24 h lease");
+        assertTrue(Daemons.metric(metrics, "flannel_etcd_request_seconds_count") >= 3, "config read, list, grant, create...");
+        assertTrue(Daemons.metric(metrics, "flannel_etcd_request_errors_total") >= 0);
+        assertEquals(0.0, Daemons.metric(metrics, "flannel_backend_peers{backend=\"alloc\"}"));
+        assertTrue(metrics.contains("\njvm_memory_used_bytes{area=\"heap\"") && metrics.contains("\nprocess_uptime_seconds "),
+                "JVM metrics are served too");
     }
 
     @Test

@@ -85,6 +85,21 @@ final class Daemons {
         }
     }
 
+    /** An HTTP/1.0 GET to 127.0.0.1:{@code port} inside the host's namespace (no curl needed): status line, headers, body. */
+    static String httpGet(NetnsFabric.Host host, int port, String path) {
+        return host.exec("bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/" + port + " && printf 'GET " + path
+                + " HTTP/1.0\\r\\n\\r\\n' >&3 && cat <&3").stdout();
+    }
+
+    /** The value of one sample in a Prometheus text page, e.g. {@code flannel_lease_held}; fails if absent. */
+    static double metric(String page, String sample) {
+        return page.lines()
+                .filter(l -> l.startsWith(sample + " "))
+                .mapToDouble(l -> Double.parseDouble(l.substring(sample.length() + 1).trim()))
+                .findFirst()
+                .orElseThrow(() -> new AssertionError("no sample " + sample + " in:\n" + page));
+    }
+
     /** etcd on its own host of the fabric, at 198.18.0.100, owned (and stopped) by the fabric. */
     static EtcdProcess etcdHost(NetnsFabric fabric) {
         NetnsFabric.Host etcdHost = fabric.addHost("etcd", "198.18.0.100/16");

@@ -49,7 +49,7 @@ class VxlanDaemonIT {
     }
 
     private Daemons.Running daemon(String name) {
-        return Daemons.start(fabric.host(name), dir.resolve(name), etcd.endpoint());
+        return Daemons.start(fabric.host(name), dir.resolve(name), etcd.endpoint(), "--healthz-ip", "127.0.0.1", "--healthz-port", "8471");
     }
 
     private static String flannelMac(NetnsFabric.Host host) {
@@ -90,6 +90,10 @@ class VxlanDaemonIT {
                 () -> daemons.keySet().stream().allMatch(h ->
                         fabric.host(h).exec("ip", "route", "show", "dev", "flannel.1").stdout().lines().count() == 2));
         assertAllReachEachOther(all);
+        String metrics = Daemons.httpGet(fabric.host("h1"), 8471, "/metrics");
+        assertEquals(2.0, Daemons.metric(metrics, "flannel_backend_peers{backend=\"vxlan\"}"), metrics);
+        assertTrue(Daemons.metric(metrics, "flannel_netlink_requests_total") > 0);
+        assertEquals(0.0, Daemons.metric(metrics, "flannel_netlink_errors_total"));
 
         // A fourth host joins: everyone reaches its pod and it reaches everyone.
         fabric.addHost("h4", "198.18.0.4/16");
@@ -101,6 +105,7 @@ class VxlanDaemonIT {
         Wait.until(Duration.ofSeconds(10), Duration.ofMillis(50), "h1..h3 route to h4",
                 () -> daemons.keySet().stream().allMatch(h -> !fabric.host(h).exec("ip", "route", "show", h4Net).stdout().isBlank()));
         assertAllReachEachOther(all);
+        assertEquals(3.0, Daemons.metric(Daemons.httpGet(fabric.host("h1"), 8471, "/metrics"), "flannel_backend_peers{backend=\"vxlan\"}"));
 
         // Its lease deleted (its daemon stopped first, or it would put the key back): gone everywhere within 2 s.
         String h4Mac = flannelMac(fabric.host("h4"));

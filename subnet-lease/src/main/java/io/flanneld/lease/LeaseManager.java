@@ -17,6 +17,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 import java.util.random.RandomGenerator;
 import org.slf4j.Logger;
@@ -44,6 +45,8 @@ public final class LeaseManager implements AutoCloseable {
     private volatile Instant expiresAt;
     private volatile Consumer<String> onFatal = message -> { };
     private ScheduledFuture<?> nextRenewal;
+    private final AtomicLong renewals = new AtomicLong();
+    private final AtomicLong renewalFailures = new AtomicLong();
     private volatile boolean closed;
 
     public LeaseManager(SubnetRegistry registry, LeaseOptions options, String endpointsForLogs) {
@@ -242,6 +245,16 @@ public final class LeaseManager implements AutoCloseable {
         return expiresAt;
     }
 
+    /** Successful renewals since start, for metrics. */
+    public long renewalCount() {
+        return renewals.get();
+    }
+
+    /** Renewals that failed because etcd did not answer (each is retried). */
+    public long renewalFailureCount() {
+        return renewalFailures.get();
+    }
+
     private void hold(Lease lease, LeaseAttrs attrs, Duration ttl) {
         held = lease;
         heldAttrs = attrs;
@@ -282,6 +295,7 @@ public final class LeaseManager implements AutoCloseable {
         try {
             Optional<Long> ttl = registry.keepAlive(lease.etcdLeaseId());
             if (ttl.isPresent()) {
+                renewals.incrementAndGet();
                 expiresAt = clock.instant().plusSeconds(ttl.get());
                 LOG.info("lease {}: renewed, expires {}", lease.subnet(), expiresAt);
             } else {
@@ -291,6 +305,7 @@ public final class LeaseManager implements AutoCloseable {
             }
             scheduleRenewal();
         } catch (EtcdUnavailableException e) {
+            renewalFailures.incrementAndGet();
             Duration remaining = Duration.between(clock.instant(), expiresAt);
             long retryMillis = Math.max(1000, Math.min(60_000, remaining.toMillis() / 10));
             LOG.warn("lease {}: renewal failed, etcd at {} is not answering ({}); retrying in {} s", lease.subnet(), endpoints,

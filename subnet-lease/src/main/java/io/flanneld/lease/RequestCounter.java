@@ -2,11 +2,19 @@ package io.flanneld.lease;
 
 import java.util.concurrent.atomic.LongAdder;
 
-/** Counts etcd requests, so the cost of leasing can be measured per node rather than guessed. */
+/**
+ * Observes etcd requests: counts them, so the cost of leasing can be measured per node rather than
+ * guessed, and (for metrics) how long each took and whether it failed.
+ */
 public interface RequestCounter {
     RequestCounter NONE = () -> { };
 
+    /** A request is about to be sent. */
     void request();
+
+    /** The request ended after {@code nanos}; {@code failed} when etcd did not answer or refused it. */
+    default void completed(long nanos, boolean failed) {
+    }
 
     /** A counter that keeps its total. */
     final class Total implements RequestCounter {

@@ -199,8 +199,12 @@ public final class SubnetRegistry {
 
     <T> T await(String what, CompletableFuture<T> future) throws EtcdUnavailableException {
         counter.request();
+        long start = System.nanoTime();
+        boolean failed = true;
         try {
-            return future.get(requestTimeout.toMillis(), TimeUnit.MILLISECONDS);
+            T result = future.get(requestTimeout.toMillis(), TimeUnit.MILLISECONDS);
+            failed = false;
+            return result;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             future.cancel(true);
@@ -211,6 +215,8 @@ public final class SubnetRegistry {
         } catch (ExecutionException e) {
             Throwable cause = e.getCause() == null ? e : e.getCause();
             throw new EtcdUnavailableException(what + ": " + describe(cause), cause);
+        } finally {
+            counter.completed(System.nanoTime() - start, failed);
         }
     }
 

@@ -1,0 +1,124 @@
+package io.flanneld.daemon;
+
+import com.sun.net.httpserver.HttpHandler;
+import io.flanneld.backend.Backend;
+import io.flanneld.lease.LeaseManager;
+import io.flanneld.lease.LeaseWatcher;
+import io.flanneld.lease.RequestCounter;
+import io.flanneld.net.Rtnetlink;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.FunctionCounter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.Timer;
+import io.micrometer.core.instrument.binder.jvm.ClassLoaderMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
+import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
+import io.micrometer.core.instrument.binder.system.UptimeMetrics;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+
+/**
+ * The daemon's Prometheus metrics (served at /metrics beside /healthz). The parts expose plain
+ * counters; this class is the only one that knows micrometer, so the lease manager and the
+ * backends stay free of it. Names follow Prometheus conventions: {@code flannel_} prefix,
+ * {@code _total} for counters, base units in seconds.
+ */
+final class DaemonMetrics implements AutoCloseable {
+    private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    private final JvmGcMetrics gc = new JvmGcMetrics();
+
+    DaemonMetrics() {
+        new JvmMemoryMetrics().bindTo(registry);
+        gc.bindTo(registry);
+        new JvmThreadMetrics().bindTo(registry);
+        new ClassLoaderMetrics().bindTo(registry);
+        new ProcessorMetrics().bindTo(registry);
+        new UptimeMetrics().bindTo(registry);
+    }
+
+    /** Times every etcd request and counts those that failed. */
+    RequestCounter etcdRequests() {
+        Timer latency = Timer.builder("flannel.etcd.request").description("etcd requests and their latency").register(registry);
+        Counter errors = Counter.builder("flannel.etcd.request.errors")
+                .description("etcd requests that failed (no answer, timeout, refused)").register(registry);
+        return new RequestCounter() {
+            @Override
+            public void request() {
+            }
+
+            @Override
+            public void completed(long nanos, boolean failed) {
+                latency.record(nanos, TimeUnit.NANOSECONDS);
+                if (failed) {
+                    errors.increment();
+                }
+            }
+        };
+    }
+
+    void lease(LeaseManager leases, BooleanSupplier held) {
+        Gauge.builder("flannel.lease.held", () -> held.getAsBoolean() ? 1 : 0)
+                .description("1 while this host holds its subnet lease").register(registry);
+        Gauge.builder("flannel.lease.expiry", () -> secondsUntil(leases.expiresAt()))
+                .baseUnit("seconds").description("seconds until the lease expires unless renewed (+Inf for a reservation)")
+                .register(registry);
+        FunctionCounter.builder("flannel.lease.renewals", leases, LeaseManager::renewalCount)
+                .description("successful lease renewals").register(registry);
+        FunctionCounter.builder("flannel.lease.renewal.failures", leases, LeaseManager::renewalFailureCount)
+                .description("lease renewals that failed and were retried").register(registry);
+    }
+
+    private static double secondsUntil(Instant expiry) {
+        if (expiry == null) {
+            return Double.NaN;
+        }
+        if (expiry.equals(Instant.MAX)) {
+            return Double.POSITIVE_INFINITY;
+        }
+        return Duration.between(Instant.now(), expiry).toMillis() / 1000.0;
+    }
+
+    void watch(LeaseWatcher watcher) {
+        FunctionCounter.builder("flannel.watch.resyncs", watcher, LeaseWatcher::resyncCount)
+                .description("full re-lists of the leases after etcd compacted the watched revision").register(registry);
+        FunctionCounter.builder("flannel.watch.reconnects", watcher, LeaseWatcher::reconnectCount)
+                .description("lease watch resumed after a break").register(registry);
+    }
+
+    void backend(Backend backend) {
+        Gauge.builder("flannel.backend.peers", backend, Backend::peerCount).tag("backend", backend.type())
+                .description("other hosts the data path is programmed for").register(registry);
+    }
+
+    void netlink(Rtnetlink netlink) {
+        FunctionCounter.builder("flannel.netlink.requests", netlink, Rtnetlink::requestCount)
+                .description("rtnetlink requests sent to the kernel").register(registry);
+        FunctionCounter.builder("flannel.netlink.errors", netlink, Rtnetlink::errorCount)
+                .description("rtnetlink requests the kernel refused").register(registry);
+    }
+
+    /** Serves the Prometheus text format. */
+    HttpHandler handler() {
+        return exchange -> {
+            byte[] body = registry.scrape().getBytes(StandardCharsets.UTF_8);
+            exchange.getResponseHeaders().set("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+            exchange.sendResponseHeaders(200, body.length);
+            try (var out = exchange.getResponseBody()) {
+                out.write(body);
+            }
+        };
+    }
+
+    @Override
+    public void close() {
+        gc.close();
+        registry.close();
+    }
+}
