@@ -87,6 +87,14 @@ public final class Main implements Callable<Integer> {
             description = "Port of the /healthz listener; 0 disables it (default: ${DEFAULT-VALUE}).")
     int healthzPort;
 
+    @Option(names = "--log-level", paramLabel = "LEVEL", defaultValue = "${env:FLANNELD_LOG_LEVEL:-info}",
+            description = "error, warn, info, debug or trace (default: ${DEFAULT-VALUE}).")
+    String logLevel;
+
+    @Option(names = "--v", paramLabel = "N", defaultValue = "0",
+            description = "flanneld's verbosity: 0 is info, 1 to 4 debug, 5 and more trace; overrides --log-level when set.")
+    int verbosity;
+
     public static void main(String[] args) {
         CommandLine cli = new CommandLine(new Main());
         args = acceptSingleDash(cli, args);
@@ -120,12 +128,26 @@ public final class Main implements Callable<Integer> {
     public Integer call() {
         DaemonOptions options;
         try {
+            configureLogging();
             options = options();
         } catch (IllegalArgumentException e) {
             System.err.println("flanneld-java: " + e.getMessage());
             return 2;
         }
         return new FlannelDaemon(options).run();
+    }
+
+    /** Must run before the first logger exists: slf4j-simple reads its level once. */
+    void configureLogging() {
+        String level = verbosity >= 5 ? "trace" : verbosity >= 1 ? "debug" : logLevel.toLowerCase(java.util.Locale.ROOT);
+        if (!java.util.Set.of("error", "warn", "info", "debug", "trace").contains(level)) {
+            throw new IllegalArgumentException("--log-level: \"" + logLevel + "\" is not one of error, warn, info, debug, trace");
+        }
+        if (verbosity < 0) {
+            throw new IllegalArgumentException("--v: must not be negative, got " + verbosity);
+        }
+        System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", level);
+        System.setProperty("org.slf4j.simpleLogger.log.io.flanneld", level);
     }
 
     DaemonOptions options() {

@@ -67,6 +67,28 @@ class MainTest {
     }
 
     @Test
+    void logLevelsAreCheckedAndVerbosityWins() {
+        Main main = new Main();
+        new CommandLine(main).parseArgs("--log-level", "loud");
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, main::configureLogging);
+        assertTrue(e.getMessage().contains("--log-level") && e.getMessage().contains("loud"), e.getMessage());
+        Main verbose = new Main();
+        new CommandLine(verbose).parseArgs("--log-level", "warn", "--v", "2");
+        String before = System.getProperty("org.slf4j.simpleLogger.defaultLogLevel");
+        try {
+            verbose.configureLogging();
+            assertEquals("debug", System.getProperty("org.slf4j.simpleLogger.defaultLogLevel"));
+        } finally {
+            if (before == null) {
+                System.clearProperty("org.slf4j.simpleLogger.defaultLogLevel");
+            } else {
+                System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", before);
+            }
+            System.clearProperty("org.slf4j.simpleLogger.log.io.flanneld");
+        }
+    }
+
+    @Test
     void unknownFlagsExitTwoWithAHint() {
         StringWriter err = new StringWriter();
         CommandLine cli = new CommandLine(new Main());
