@@ -10,44 +10,46 @@ import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ScopeType;
 
 /**
  * The command line, with flanneld's flag names (each also accepted with a single dash, as Go's
  * flag package does) and flanneld's FLANNELD_* environment variables as defaults.
  */
 @Command(name = "flanneld-java", mixinStandardHelpOptions = true, versionProvider = Version.class, sortOptions = false,
+        subcommands = {LeasesCommand.class, StatusCommand.class},
         usageHelpAutoWidth = true,
         description = "Flannel-compatible overlay network daemon: leases this node a subnet of the cluster network in etcd, "
                 + "writes it to the subnet file and carries pod traffic between nodes.")
 public final class Main implements Callable<Integer> {
 
-    @Option(names = "--etcd-endpoints", paramLabel = "URLS",
+    @Option(names = "--etcd-endpoints", scope = ScopeType.INHERIT, paramLabel = "URLS",
             defaultValue = "${env:FLANNELD_ETCD_ENDPOINTS:-http://127.0.0.1:2379}",
             description = "Comma-separated etcd endpoints (default: ${DEFAULT-VALUE}).")
     String etcdEndpoints;
 
-    @Option(names = "--etcd-prefix", paramLabel = "PATH",
+    @Option(names = "--etcd-prefix", scope = ScopeType.INHERIT, paramLabel = "PATH",
             defaultValue = "${env:FLANNELD_ETCD_PREFIX:-" + EtcdKeys.DEFAULT_PREFIX + "}",
             description = "etcd prefix of the config and the leases (default: ${DEFAULT-VALUE}).")
     String etcdPrefix;
 
-    @Option(names = "--etcd-certfile", paramLabel = "FILE", defaultValue = "${env:FLANNELD_ETCD_CERTFILE}",
+    @Option(names = "--etcd-certfile", scope = ScopeType.INHERIT, paramLabel = "FILE", defaultValue = "${env:FLANNELD_ETCD_CERTFILE}",
             description = "Client certificate for etcd TLS.")
     Path etcdCertFile;
 
-    @Option(names = "--etcd-keyfile", paramLabel = "FILE", defaultValue = "${env:FLANNELD_ETCD_KEYFILE}",
+    @Option(names = "--etcd-keyfile", scope = ScopeType.INHERIT, paramLabel = "FILE", defaultValue = "${env:FLANNELD_ETCD_KEYFILE}",
             description = "Client key for etcd TLS.")
     Path etcdKeyFile;
 
-    @Option(names = "--etcd-cafile", paramLabel = "FILE", defaultValue = "${env:FLANNELD_ETCD_CAFILE}",
+    @Option(names = "--etcd-cafile", scope = ScopeType.INHERIT, paramLabel = "FILE", defaultValue = "${env:FLANNELD_ETCD_CAFILE}",
             description = "CA bundle that signed etcd's server certificate.")
     Path etcdCaFile;
 
-    @Option(names = "--etcd-username", paramLabel = "NAME", defaultValue = "${env:FLANNELD_ETCD_USERNAME}",
+    @Option(names = "--etcd-username", scope = ScopeType.INHERIT, paramLabel = "NAME", defaultValue = "${env:FLANNELD_ETCD_USERNAME}",
             description = "etcd user name, with --etcd-password.")
     String etcdUsername;
 
-    @Option(names = "--etcd-password", paramLabel = "PASSWORD", defaultValue = "${env:FLANNELD_ETCD_PASSWORD}",
+    @Option(names = "--etcd-password", scope = ScopeType.INHERIT, paramLabel = "PASSWORD", defaultValue = "${env:FLANNELD_ETCD_PASSWORD}",
             description = "etcd password (prefer the FLANNELD_ETCD_PASSWORD variable: flags show in ps).")
     String etcdPassword;
 
@@ -60,7 +62,7 @@ public final class Main implements Callable<Integer> {
             description = "IPv4 address other hosts reach this one at (default: the interface's address).")
     String publicIp;
 
-    @Option(names = "--subnet-file", paramLabel = "FILE",
+    @Option(names = "--subnet-file", scope = ScopeType.INHERIT, paramLabel = "FILE",
             defaultValue = "${env:FLANNELD_SUBNET_FILE:-/run/flannel/subnet.env}",
             description = "Where to write the subnet environment (default: ${DEFAULT-VALUE}).")
     Path subnetFile;
@@ -164,14 +166,24 @@ public final class Main implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("--subnet-lease-ttl: " + e.getMessage());
         }
-        EtcdOptions etcd = new EtcdOptions(EtcdOptions.parseEndpoints(etcdEndpoints), etcdCertFile, etcdKeyFile, etcdCaFile,
+        return new DaemonOptions(etcdOptions(), keys().prefix(), ifaces, emptyToNull(publicIp), subnetFile, lease, ipMasq, healthzIp, healthzPort);
+    }
+
+    EtcdOptions etcdOptions() {
+        return new EtcdOptions(EtcdOptions.parseEndpoints(etcdEndpoints), etcdCertFile, etcdKeyFile, etcdCaFile,
                 emptyToNull(etcdUsername), emptyToNull(etcdPassword));
+    }
+
+    EtcdKeys keys() {
         try {
-            new EtcdKeys(etcdPrefix);
+            return new EtcdKeys(etcdPrefix);
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("--etcd-prefix: " + e.getMessage());
         }
-        return new DaemonOptions(etcd, etcdPrefix, ifaces, emptyToNull(publicIp), subnetFile, lease, ipMasq, healthzIp, healthzPort);
+    }
+
+    Path subnetFile() {
+        return subnetFile;
     }
 
     private static String emptyToNull(String s) {

@@ -95,6 +95,29 @@ class VxlanDaemonIT {
         assertTrue(Daemons.metric(metrics, "flannel_netlink_requests_total") > 0);
         assertEquals(0.0, Daemons.metric(metrics, "flannel_netlink_errors_total"));
 
+        // The operator's view: leases as a table and as JSON, and this node's status.
+        NetnsFabric.Host h1Host = fabric.host("h1");
+        Cmd.Result table = h1Host.exec(Duration.ofSeconds(40), "java", "-jar", Daemons.JAR.toString(), "leases",
+                "--etcd-endpoints", etcd.endpoint());
+        assertEquals(0, table.exitCode(), table.stderr());
+        assertTrue(table.stdout().startsWith("SUBNET"), table.stdout());
+        for (var d : daemons.values()) {
+            String row = table.stdout().lines().filter(l -> l.startsWith(d.keyName().replace('-', '/') + " ")).findFirst()
+                    .orElseThrow(() -> new AssertionError(d.keyName() + " missing in\n" + table.stdout()));
+            assertTrue(row.matches(".*198\\.18\\.0\\.\\d\\s+vxlan\\s+[0-9a-f:]{17}\\s+2[34]h\\d+m\\s+no"), row);
+        }
+        Cmd.Result json = h1Host.exec(Duration.ofSeconds(40), "java", "-jar", Daemons.JAR.toString(), "--etcd-endpoints", etcd.endpoint(),
+                "leases", "--json");
+        assertEquals(0, json.exitCode(), json.stderr());
+        var array = new com.fasterxml.jackson.databind.ObjectMapper().readTree(json.stdout());
+        assertEquals(3, array.size(), json.stdout());
+        assertEquals("vxlan", array.get(0).get("BackendType").asText());
+        Cmd.Result status = h1Host.exec(Duration.ofSeconds(40), "java", "-jar", Daemons.JAR.toString(), "status",
+                "--etcd-endpoints", etcd.endpoint(), "--subnet-file", daemons.get("h1").subnetFile().toString());
+        assertEquals(0, status.exitCode(), status.stdout() + status.stderr());
+        assertTrue(status.stdout().contains("device:       flannel.1, MTU 1450") && status.stdout().contains("routes 2"), status.stdout());
+        assertTrue(status.stdout().contains("peers:        2 other lease(s)"), status.stdout());
+
         // A fourth host joins: everyone reaches its pod and it reaches everyone.
         fabric.addHost("h4", "198.18.0.4/16");
         Daemons.Running h4 = daemon("h4");

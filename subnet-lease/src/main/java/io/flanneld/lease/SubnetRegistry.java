@@ -193,6 +193,13 @@ public final class SubnetRegistry {
         return false;
     }
 
+    /** Seconds the etcd lease has left, or empty when etcd no longer knows it. */
+    public Optional<Long> timeToLive(long etcdLeaseId) throws EtcdUnavailableException {
+        long ttl = await("time to live of lease " + Long.toHexString(etcdLeaseId),
+                client.getLeaseClient().timeToLive(etcdLeaseId, io.etcd.jetcd.options.LeaseOption.DEFAULT)).getTTL();
+        return ttl < 0 ? Optional.empty() : Optional.of(ttl);
+    }
+
     void revokeQuietly(long etcdLeaseId) {
         client.getLeaseClient().revoke(etcdLeaseId).exceptionally(t -> null);
     }

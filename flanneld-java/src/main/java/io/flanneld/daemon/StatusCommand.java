@@ -1,0 +1,83 @@
+package io.flanneld.daemon;
+
+import io.etcd.jetcd.Client;
+import io.flanneld.lease.EtcdClients;
+import io.flanneld.lease.EtcdUnavailableException;
+import io.flanneld.lease.SubnetEnv;
+import io.flanneld.lease.SubnetFile;
+import io.flanneld.lease.SubnetFileException;
+import io.flanneld.lease.SubnetRegistry;
+import io.flanneld.net.Link;
+import io.flanneld.net.Rtnetlink;
+import java.io.PrintWriter;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.ParentCommand;
+import picocli.CommandLine.Spec;
+
+/** {@code flanneld-java status}: this node's lease (from its subnet file), its backend, device and peers. */
+@Command(name = "status", mixinStandardHelpOptions = true,
+        description = "Show this node's lease, backend, device and peer count (same etcd flags and --subnet-file as the daemon).")
+final class StatusCommand implements Callable<Integer> {
+    @ParentCommand
+    Main main;
+
+    @Spec
+    CommandSpec spec;
+
+    @Override
+    public Integer call() {
+        PrintWriter out = spec.commandLine().getOut();
+        PrintWriter err = spec.commandLine().getErr();
+        Optional<SubnetEnv> env;
+        try {
+            env = SubnetFile.read(main.subnetFile());
+        } catch (SubnetFileException e) {
+            err.println("flanneld-java status: " + e.getMessage());
+            return 1;
+        }
+        if (env.isEmpty()) {
+            err.println("flanneld-java status: " + main.subnetFile() + " does not exist: this node holds no lease (is the daemon running?)");
+            return 1;
+        }
+        out.println("subnet file:  " + main.subnetFile() + " (subnet " + env.get().subnet() + ", MTU " + env.get().mtu()
+                + ", ip-masq " + env.get().ipMasq() + ")");
+        try (Client client = EtcdClients.connect(main.etcdOptions())) {
+            SubnetRegistry registry = new SubnetRegistry(client, main.keys());
+            List<LeasesCommand.Row> rows = LeasesCommand.rows(registry);
+            Optional<LeasesCommand.Row> mine = rows.stream().filter(r -> r.lease().subnet().equals(env.get().subnet())).findFirst();
+            if (mine.isEmpty()) {
+                out.println("lease:        MISSING in etcd (" + main.keys().subnet(env.get().subnet()) + ")");
+            } else {
+                LeasesCommand.Row r = mine.get();
+                out.println("lease:        " + main.keys().subnet(r.lease().subnet()) + ", PublicIP " + r.lease().attrs().publicIpText()
+                        + (r.lease().isReservation() ? ", reservation" : ", expires in " + r.expiresInSeconds().map(LeasesCommand::human).orElse("-")));
+                out.println("backend:      " + r.lease().attrs().backendType() + (r.vtepMac().isEmpty() ? "" : ", VtepMAC " + r.vtepMac()));
+                out.println("device:       " + device(r.lease().attrs().backendType()));
+            }
+            out.println("peers:        " + (rows.size() - (mine.isPresent() ? 1 : 0)) + " other lease(s) in etcd");
+            out.flush();
+            return mine.isPresent() ? 0 : 1;
+        } catch (EtcdUnavailableException e) {
+            err.println("flanneld-java status: etcd at " + main.etcdOptions().endpointList() + " is not answering: " + e.getMessage());
+            return 1;
+        }
+    }
+
+    private static String device(String backendType) {
+        if (!"vxlan".equals(backendType)) {
+            return "none (" + backendType + " programs no device)";
+        }
+        try (Rtnetlink nl = Rtnetlink.open()) {
+            Optional<Link> vxlan = nl.links().list().stream().filter(l -> l.name().startsWith("flannel.")).findFirst();
+            return vxlan.map(l -> l.name() + ", MTU " + l.mtu() + ", MAC " + l.mac().map(Object::toString).orElse("-")
+                    + ", routes " + nl.routes().list().stream().filter(r -> r.outputIndex() == l.index()).count())
+                    .orElse("MISSING: no flannel.<VNI> device on this host");
+        } catch (RuntimeException e) {
+            return "unknown (" + e.getMessage() + ")";
+        }
+    }
+}
