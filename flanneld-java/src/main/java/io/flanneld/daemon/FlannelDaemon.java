@@ -293,7 +293,7 @@ final class FlannelDaemon {
             }
         }
         backendRunning = false;
-        LOG.info("stopped{}", exitCode.get() == 0 ? "; lease kept for the next start" : "");
+        LOG.info("stopped{}", exitCode.get() == 0 && leaseHeld ? "; lease kept for the next start" : "");
         stopped.countDown();
     }
 
