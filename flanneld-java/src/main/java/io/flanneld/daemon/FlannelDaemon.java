@@ -15,8 +15,10 @@ import io.flanneld.lease.SubnetExhaustedException;
 import io.flanneld.lease.SubnetFile;
 import io.flanneld.lease.SubnetFileException;
 import io.flanneld.lease.SubnetRegistry;
+import io.flanneld.net.ErrnoException;
 import io.flanneld.net.NetlinkException;
 import io.flanneld.net.Rtnetlink;
+import io.flanneld.net.SystemdNotify;
 import io.flanneld.schema.EtcdKeys;
 import io.flanneld.schema.Lease;
 import io.flanneld.schema.LeaseAttrs;
@@ -159,6 +161,18 @@ final class FlannelDaemon {
         metrics.watch(watcher);
         watcher.start(snapshot);
         leases.startRenewing(this::fatal);
+        notifySystemd("READY=1\nSTATUS=subnet " + lease.subnet() + ", backend " + backend.type());
+    }
+
+    /** Tells systemd (Type=notify) that subnet.env is written and the data path runs, so dependent units may start. */
+    private static void notifySystemd(String state) {
+        try {
+            if (SystemdNotify.notify(state)) {
+                LOG.info("notified systemd: {}", state.lines().findFirst().orElse(state));
+            }
+        } catch (ErrnoException e) {
+            LOG.warn("could not notify systemd at $NOTIFY_SOCKET: {}", e.getMessage());
+        }
     }
 
     private void startHealthServer(DaemonMetrics metrics) {
@@ -284,6 +298,7 @@ final class FlannelDaemon {
 
     private void shutdown() {
         Thread.interrupted();
+        notifySystemd("STOPPING=1");
         while (!shutdownOrder.isEmpty()) {
             AutoCloseable c = shutdownOrder.pop();
             try {

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.flanneld.net.UnixDatagramReceiver;
 import io.flanneld.testkit.EtcdProcess;
 import io.flanneld.testkit.NetnsFabric;
 import io.flanneld.testkit.Wait;
@@ -147,6 +148,23 @@ class DaemonIT {
         assertEquals(0.0, Daemons.metric(metrics, "flannel_backend_peers{backend=\"alloc\"}"));
         assertTrue(metrics.contains("\njvm_memory_used_bytes{area=\"heap\"") && metrics.contains("\nprocess_uptime_seconds "),
                 "JVM metrics are served too");
+    }
+
+    @Test
+    void tellsSystemdItIsReadyOnlyOnceSubnetEnvIsWritten() throws Exception {
+        NetnsFabric.Host h = fabric.addHost("h1", "198.18.0.1/16");
+        try (UnixDatagramReceiver systemd = UnixDatagramReceiver.bind(dir.resolve("notify.sock"))) {
+            Daemons.Running d = Daemons.start(h, dir.resolve("h1"), endpoint, java.util.Map.of("NOTIFY_SOCKET", systemd.path().toString()));
+            d.awaitLog("does not exist yet");
+            assertEquals(java.util.Optional.empty(), systemd.receive(500), "not ready while the config is missing");
+            config("{\"Network\":\"198.19.0.0/16\",\"Backend\":{\"Type\":\"alloc\"}}");
+            String ready = systemd.receive(30_000).orElseThrow(() -> new AssertionError("no READY=1:\n" + d.logText()));
+            assertTrue(ready.startsWith("READY=1\n"), ready);
+            assertTrue(Files.exists(d.subnetFile()), "subnet.env exists when READY=1 arrives");
+            assertTrue(ready.contains("STATUS=subnet " + d.keyName().replace('-', '/')), ready);
+            assertEquals(0, d.stop());
+            assertEquals(java.util.Optional.of("STOPPING=1"), systemd.receive(5000));
+        }
     }
 
     @Test

@@ -107,6 +107,10 @@ final class Daemons {
     }
 
     static Running start(NetnsFabric.Host host, Path dir, String etcdEndpoint, String... extra) {
+        return start(host, dir, etcdEndpoint, java.util.Map.of(), extra);
+    }
+
+    static Running start(NetnsFabric.Host host, Path dir, String etcdEndpoint, java.util.Map<String, String> env, String... extra) {
         try {
             Files.createDirectories(dir);
         } catch (IOException e) {
@@ -117,6 +121,6 @@ final class Daemons {
         List<String> cmd = new ArrayList<>(List.of("java", "-Xmx256m", "-jar", JAR.toString(),
                 "--etcd-endpoints", etcdEndpoint, "--iface", host.iface(), "--subnet-file", subnetFile.toString()));
         cmd.addAll(List.of(extra));
-        return new Running(host, host.start(cmd, log), subnetFile, log);
+        return new Running(host, host.start(cmd, log, env), subnetFile, log);
     }
 }
