@@ -16,7 +16,8 @@ record DaemonOptions(
         LeaseOptions lease,
         boolean ipMasq,
         String healthzIp,
-        int healthzPort) {
+        int healthzPort,
+        java.util.Optional<Path> cniConfDir) {
 
     DaemonOptions {
         ifaces = List.copyOf(ifaces);

@@ -232,6 +232,14 @@ final class FlannelDaemon {
             throw new FatalException("cannot write " + file + ": " + e.getMessage());
         }
         LOG.info("wrote {}: subnet {}, MTU {}", file, lease.subnet(), mtu);
+        if (options.cniConfDir().isPresent()) {
+            try {
+                Path conf = CniConfig.write(options.cniConfDir().get(), config.network(), lease.subnet(), mtu, options.ipMasq());
+                LOG.info("wrote {}: bridge cni0, host-local over {}", conf, lease.subnet());
+            } catch (IOException e) {
+                throw new FatalException("--cni-conf-dir: cannot write " + options.cniConfDir().get().resolve(CniConfig.FILE_NAME) + ": " + e.getMessage());
+            }
+        }
     }
 
     private void installIpMasq(NetworkConfig config, Lease lease) {
@@ -262,6 +270,15 @@ final class FlannelDaemon {
     /** The lease was lost to another host: stop, exit 1. The lease manager has logged why. */
     private void fatal(String message) {
         exitCode.set(EXIT_FATAL);
+        // Pods must not be given addresses from a subnet this node no longer holds.
+        if (options.cniConfDir().isPresent()) {
+            try {
+                CniConfig.remove(options.cniConfDir().get());
+                LOG.warn("removed {}: this node no longer holds its subnet", options.cniConfDir().get().resolve(CniConfig.FILE_NAME));
+            } catch (IOException e) {
+                LOG.error("could not remove the CNI config in {}: {}", options.cniConfDir().get(), e.getMessage());
+            }
+        }
         stop.countDown();
     }
 

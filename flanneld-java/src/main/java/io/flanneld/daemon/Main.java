@@ -77,6 +77,10 @@ public final class Main implements Callable<Integer> {
             description = "TTL of the etcd lease bound to this host's key, e.g. 24h, 30m, 90s (default: ${DEFAULT-VALUE}).")
     String leaseTtl;
 
+    @Option(names = "--cni-conf-dir", paramLabel = "DIR", defaultValue = "${env:FLANNELD_CNI_CONF_DIR}",
+            description = "Write the CNI network config list " + CniConfig.FILE_NAME + " for this node's subnet here, e.g. /etc/cni/net.d.")
+    Path cniConfDir;
+
     @Option(names = "--ip-masq", defaultValue = "${env:FLANNELD_IP_MASQ:-false}", fallbackValue = "true", arity = "0..1",
             description = "Masquerade traffic leaving the overlay network (iptables), as flanneld does.")
     boolean ipMasq;
@@ -166,7 +170,8 @@ public final class Main implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("--subnet-lease-ttl: " + e.getMessage());
         }
-        return new DaemonOptions(etcdOptions(), keys().prefix(), ifaces, emptyToNull(publicIp), subnetFile, lease, ipMasq, healthzIp, healthzPort);
+        return new DaemonOptions(etcdOptions(), keys().prefix(), ifaces, emptyToNull(publicIp), subnetFile, lease, ipMasq, healthzIp, healthzPort,
+                java.util.Optional.ofNullable(cniConfDir));
     }
 
     EtcdOptions etcdOptions() {
