@@ -70,6 +70,14 @@ class DockerOptsCommandTest {
     }
 
     @Test
+    void putConfigRefusesAnInvalidConfigBeforeTouchingEtcd() throws Exception {
+        Path conf = dir.resolve("net-conf.json");
+        Files.writeString(conf, "{\"Network\":\"10.244.0.0/16\",\"SubnetLen\":31}");
+        assertEquals(2, run("--etcd-endpoints", "http://127.0.0.1:1", "put-config", "--file", conf.toString()));
+        assertTrue(err.toString().contains("SubnetLen: must be less than /31, got 31"), err.toString());
+    }
+
+    @Test
     void aBadKeyIsRefused() {
         assertEquals(2, run("mk-docker-opts", "-f", subnetEnv.toString(), "-d", "-", "-k", "NOT A NAME"));
         assertTrue(err.toString().contains("-k"), err.toString());

@@ -68,6 +68,23 @@ public final class SubnetRegistry {
         return response.getKvs().stream().findFirst().map(kv -> kv.getValue().toString(StandardCharsets.UTF_8));
     }
 
+    /**
+     * Writes the network config; with {@code onlyIfAbsent} an existing config is left as it is.
+     *
+     * @return true when the value was written
+     */
+    public boolean putConfig(String json, boolean onlyIfAbsent) throws EtcdUnavailableException {
+        ByteSequence key = bytes(keys.config());
+        if (!onlyIfAbsent) {
+            await("write " + keys.config(), client.getKVClient().put(key, bytes(json)));
+            return true;
+        }
+        return await("create " + keys.config(), client.getKVClient().txn()
+                .If(new Cmp(key, Cmp.Op.EQUAL, CmpTarget.version(0)))
+                .Then(Op.put(key, bytes(json), PutOption.DEFAULT))
+                .commit()).isSucceeded();
+    }
+
     /** One range read of every lease key. */
     public LeaseSnapshot listLeases() throws EtcdUnavailableException {
         GetResponse response = await("list " + keys.subnetsPrefix(),

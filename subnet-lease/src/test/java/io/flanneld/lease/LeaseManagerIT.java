@@ -277,6 +277,16 @@ class LeaseManagerIT {
     }
 
     @Test
+    void putConfigIfAbsentNeverOverwritesAnOperatorsConfig() throws Exception {
+        SubnetRegistry registry = new SubnetRegistry(client, keys);
+        assertTrue(registry.putConfig("{\"Network\":\"198.19.0.0/16\"}", true));
+        assertFalse(registry.putConfig("{\"Network\":\"198.20.0.0/16\"}", true));
+        assertEquals("{\"Network\":\"198.19.0.0/16\"}", registry.getConfig().orElseThrow());
+        assertTrue(registry.putConfig("{\"Network\":\"198.20.0.0/16\"}", false));
+        assertEquals("{\"Network\":\"198.20.0.0/16\"}", registry.getConfig().orElseThrow());
+    }
+
+    @Test
     void leaseCountsStayLowInTheCommonCase() throws Exception {
         putConfig("{\"Network\":\"198.19.0.0/16\"}");
         RequestCounter.Total requests = new RequestCounter.Total();
