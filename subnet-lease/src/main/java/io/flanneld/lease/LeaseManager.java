@@ -92,6 +92,9 @@ public final class LeaseManager implements AutoCloseable {
             } catch (ConfigException e) {
                 reason = "config key " + registry.keys().config() + " is invalid: " + e.getMessage() + "; waiting for a valid one";
             } catch (EtcdUnavailableException e) {
+                if (Thread.currentThread().isInterrupted()) {
+                    throw new InterruptedException("stopped while waiting for the config");
+                }
                 reason = "etcd at " + endpoints + " is not answering (" + e.getMessage() + "); retrying";
             }
             if (!reason.equals(lastReason)) {

@@ -1,0 +1,119 @@
+package io.flanneld.daemon;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import com.fasterxml.jackson.dataformat.yaml.YAMLParser;
+import io.flanneld.schema.ConfigCodec;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.StreamSupport;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import picocli.CommandLine;
+
+/** The deployment files parse and say what an operator relies on. */
+class DeployFilesTest {
+    private static final Path DEPLOY = Path.of("..", "deploy");
+    private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
+    private static final Map<String, JsonNode> BY_KIND = new HashMap<>();
+    private static JsonNode podSpec;
+
+    @BeforeAll
+    static void parse() throws Exception {
+        try (YAMLParser parser = new YAMLFactory().createParser(DEPLOY.resolve("kubernetes/flanneld-java.yml").toFile())) {
+            List<JsonNode> docs = new ArrayList<>();
+            YAML.readValues(parser, JsonNode.class).forEachRemaining(docs::add);
+            for (JsonNode doc : docs) {
+                if (doc != null && doc.has("kind")) {
+                    BY_KIND.put(doc.get("kind").asText(), doc);
+                }
+            }
+        }
+        podSpec = BY_KIND.get("DaemonSet").at("/spec/template/spec");
+    }
+
+    private static JsonNode container() {
+        return podSpec.get("containers").get(0);
+    }
+
+    private static List<String> texts(JsonNode array) {
+        return StreamSupport.stream(array.spliterator(), false).map(JsonNode::asText).toList();
+    }
+
+    @Test
+    void theDaemonSetRunsOnEveryNodeInTheHostNetwork() {
+        assertTrue(podSpec.get("hostNetwork").asBoolean());
+        assertEquals("Exists", podSpec.at("/tolerations/0/operator").asText(), "tolerates every taint");
+        assertEquals("system-node-critical", podSpec.get("priorityClassName").asText());
+    }
+
+    @Test
+    void itHasTheCapabilitiesItNeedsAndIsNotPrivileged() {
+        JsonNode security = container().get("securityContext");
+        assertFalse(security.get("privileged").asBoolean());
+        assertEquals(List.of("NET_ADMIN", "NET_RAW"), texts(security.at("/capabilities/add")));
+    }
+
+    @Test
+    void itMountsTheHostPathsTheRuntimesRead() {
+        Map<String, String> hostPaths = new HashMap<>();
+        for (JsonNode v : podSpec.get("volumes")) {
+            if (v.has("hostPath")) {
+                hostPaths.put(v.get("name").asText(), v.at("/hostPath/path").asText());
+            }
+        }
+        assertEquals("/run/flannel", hostPaths.get("run"));
+        assertEquals("/etc/cni/net.d", hostPaths.get("cni-conf"));
+        assertEquals("/dev/net/tun", hostPaths.get("dev-net-tun"));
+        List<String> mounts = StreamSupport.stream(container().get("volumeMounts").spliterator(), false)
+                .map(m -> m.get("mountPath").asText()).toList();
+        assertTrue(mounts.containsAll(List.of("/run/flannel", "/etc/cni/net.d", "/dev/net/tun", "/etc/flanneld-java/etcd")), mounts.toString());
+    }
+
+    @Test
+    void flagsAndProbesMatchTheDaemon() {
+        List<String> args = texts(container().get("args"));
+        assertTrue(args.contains("--cni-conf-dir=/etc/cni/net.d") && args.contains("--healthz-port=10270"), args.toString());
+        CommandLine cli = new CommandLine(new Main());
+        cli.parseArgs(args.toArray(String[]::new));
+        assertEquals("/healthz", container().at("/livenessProbe/httpGet/path").asText());
+        assertEquals(10270, container().at("/livenessProbe/httpGet/port").asInt());
+        assertNotNull(container().at("/resources/requests/memory").textValue());
+        assertNotNull(container().at("/resources/requests/cpu").textValue());
+        List<String> env = StreamSupport.stream(container().get("env").spliterator(), false).map(e -> e.get("name").asText()).toList();
+        assertTrue(env.containsAll(List.of("FLANNELD_ETCD_ENDPOINTS", "FLANNELD_ETCD_CAFILE", "FLANNELD_ETCD_CERTFILE", "FLANNELD_ETCD_KEYFILE")), env.toString());
+        assertEquals("flanneld-java-etcd", container().at("/env/0/valueFrom/secretKeyRef/name").asText(), "endpoints come from the Secret");
+    }
+
+    @Test
+    void theInitStepWritesAValidConfigOnlyIfAbsent() throws Exception {
+        JsonNode init = podSpec.get("initContainers").get(0);
+        List<String> command = texts(init.get("command"));
+        int sub = command.indexOf("put-config");
+        assertTrue(sub > 0 && command.contains("--if-absent"), command.toString());
+        new CommandLine(new Main()).parseArgs(command.subList(sub, command.size()).toArray(String[]::new));
+        String netConf = BY_KIND.get("ConfigMap").at("/data/net-conf.json").asText();
+        assertEquals("vxlan", ConfigCodec.parse(netConf).backend().type());
+    }
+
+    @Test
+    void theSystemdUnitWaitsForReadyAndTheImageHasTheModulesTheDaemonUses() throws Exception {
+        String unit = Files.readString(DEPLOY.resolve("systemd/flanneld-java.service"));
+        assertTrue(unit.contains("\nType=notify\n") && unit.contains("Before=docker.service containerd.service"), unit);
+        assertTrue(unit.contains("mk-docker-opts -f /run/flannel/subnet.env -d /run/docker_opts.env"), unit);
+        String dockerfile = Files.readString(DEPLOY.resolve("image/Dockerfile"));
+        for (String module : new String[] {"jdk.unsupported", "jdk.httpserver", "jdk.management", "jdk.random", "jdk.crypto.ec"}) {
+            assertTrue(dockerfile.contains(module), "jlink needs " + module);
+        }
+    }
+}
