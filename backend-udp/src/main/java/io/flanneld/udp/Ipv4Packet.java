@@ -5,7 +5,7 @@ import java.nio.ByteBuffer;
 /**
  * Static helpers over an IPv4 packet held in a {@link ByteBuffer} at an absolute offset. They never allocate and
  * never move the buffer's position, so the forwarding loops can run them on every packet of a reused buffer.
- * ByteBuffer's default big-endian order is network order, which is what every field here is in.
+ * Buffers must be in ByteBuffer's default big-endian order, which is network order.
  */
 public final class Ipv4Packet {
     public static final int MIN_HEADER = 20;

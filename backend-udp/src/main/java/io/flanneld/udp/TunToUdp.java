@@ -57,6 +57,8 @@ final class TunToUdp implements Runnable {
     private final ByteBuffer meta = ByteBuffer.allocateDirect(BATCH * (MMSGHDR + IOVEC + SOCKADDR_IN) + POLLFD
             + IcmpUnreachable.MAX_LENGTH).order(ByteOrder.nativeOrder());
     private final long metaAddress = Buffer.memoryAddress(meta);
+    /** The same memory in network byte order, for the ICMP reply (the kernel structs above are in native order). */
+    private final ByteBuffer metaNetworkOrder = meta.duplicate().order(ByteOrder.BIG_ENDIAN);
     private final int iovecs = BATCH * MMSGHDR;
     private final int sockaddrs = iovecs + BATCH * IOVEC;
     private final int pollfd = sockaddrs + BATCH * SOCKADDR_IN;
@@ -166,7 +168,8 @@ final class TunToUdp implements Runnable {
         if (!IcmpUnreachable.mayReplyTo(packets, offset, headerLength, length)) {
             return;
         }
-        int replyLength = IcmpUnreachable.write(packets, offset, headerLength, length, localAddress, meta, icmp);
+        int replyLength = IcmpUnreachable.write(packets, offset, headerLength, length, localAddress,
+                metaNetworkOrder, icmp);
         try {
             tun.writeAddress(metaAddress, icmp, icmp + replyLength);
         } catch (IOException e) {

@@ -57,6 +57,9 @@ public final class UdpBackend implements Backend {
     /** Datagrams received per recvmmsg call. */
     static final int RECV_BATCH = 32;
     private static final int SOCKET_BUFFER = 4 << 20;
+    private static final int SOL_SOCKET = 1;
+    private static final int SO_SNDBUFFORCE = 32;
+    private static final int SO_RCVBUFFORCE = 33;
 
     private final Rtnetlink nl;
     private final ExternalInterface iface;
@@ -141,6 +144,7 @@ public final class UdpBackend implements Backend {
             nl.addresses().replace(link.index(),
                     Ipv4Prefix.of(Ipv4.fromInt(localAddress), config.network().prefixLength()));
             nl.links().setMtu(link.index(), mtu());
+            DeviceSysctls.configure(tun.name(), namespace);
             nl.links().setUp(link.index());
 
             table.set(ForwardingTable.of(udpLeases(peers)));
@@ -163,6 +167,7 @@ public final class UdpBackend implements Backend {
             InetSocketAddress bindTo = new InetSocketAddress(Ipv4.fromInt(iface.address()), port);
             channel = bootstrap.bind(bindTo).sync().channel();
             int socketFd = ((EpollDatagramChannel) channel).fd().intValue();
+            forceSocketBuffers((EpollDatagramChannel) channel);
 
             tunToUdp = new TunToUdp(tunFd, socketFd, port, localAddress, table, tunToUdpCounters);
             tunToUdpThread = new Thread(tunToUdp, "flannel-udp-tx");
@@ -192,6 +197,21 @@ public final class UdpBackend implements Backend {
         }
         // Only the lease watch thread applies events; the loops see the old table until the new one is complete.
         table.updateAndGet(t -> t.apply(effective));
+    }
+
+    /**
+     * SO_RCVBUF/SO_SNDBUF are capped by net.core.rmem_max/wmem_max (about 200 KiB by default), which a burst of
+     * datagrams overflows while the event loop is busy writing to the TUN device. The FORCE variants (root or
+     * CAP_NET_ADMIN, which this daemon has anyway) ignore the cap; without the capability the capped size stays.
+     */
+    private static void forceSocketBuffers(EpollDatagramChannel channel) {
+        try {
+            io.netty.channel.unix.Socket socket = (io.netty.channel.unix.Socket) channel.fd();
+            socket.setIntOpt(SOL_SOCKET, SO_RCVBUFFORCE, SOCKET_BUFFER);
+            socket.setIntOpt(SOL_SOCKET, SO_SNDBUFFORCE, SOCKET_BUFFER);
+        } catch (java.io.IOException e) {
+            log.debug("udp backend: socket buffers stay capped: {}", e.toString());
+        }
     }
 
     private static List<Lease> udpLeases(List<Lease> peers) {

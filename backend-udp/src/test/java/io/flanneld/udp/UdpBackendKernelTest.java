@@ -1,0 +1,244 @@
+package io.flanneld.udp;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import io.flanneld.backend.LeaseEvent;
+import io.flanneld.net.NetworkNamespaces;
+import io.flanneld.schema.Ip4;
+import io.flanneld.testkit.Cmd;
+import io.flanneld.testkit.Wait;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.DatagramPacket;
+import java.net.DatagramSocket;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Random;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The backend on real TUN devices and sockets in namespace hosts: pings and TCP across flannel0, ICMP for
+ * unleased destinations, junk and spoofed datagrams dropped and counted, lease removal taking effect.
+ */
+class UdpBackendKernelTest {
+    private static final Duration WAIT = Duration.ofSeconds(10);
+    private UdpCluster cluster;
+    private UdpCluster.Node n1;
+    private UdpCluster.Node n2;
+    private UdpCluster.Node n3;
+
+    @BeforeEach
+    void createHosts() {
+        cluster = new UdpCluster();
+        n1 = cluster.addNode(1);
+        n2 = cluster.addNode(2);
+        n3 = cluster.addNode(3);
+    }
+
+    @AfterEach
+    void removeHosts() {
+        cluster.close();
+    }
+
+    private static Cmd.Result ping(UdpCluster.Node from, String to, String... extra) {
+        List<String> cmd = new java.util.ArrayList<>(List.of("ping", "-n", "-c", "3", "-i", "0.2", "-W", "2"));
+        cmd.addAll(List.of(extra));
+        cmd.add(to);
+        return from.host().exec(Duration.ofSeconds(15), cmd.toArray(String[]::new));
+    }
+
+    @Test
+    void configuresFlannel0AndPingsAcrossEveryPair() throws Exception {
+        UdpBackend b1 = cluster.start(n1);
+        UdpBackend b2 = cluster.start(n2);
+        UdpBackend b3 = cluster.start(n3);
+
+        String dev = n1.host().exec("ip", "-d", "addr", "show", "dev", "flannel0").check().stdout();
+        assertTrue(dev.contains("mtu " + (n1.iface().mtu() - 28)), dev);
+        assertTrue(dev.contains("inet 198.19.1.0/16"), dev);
+        assertTrue(dev.contains("tun type tun pi off"), dev);
+        assertTrue(n1.host().exec("ip", "route", "show", "198.19.0.0/16").check().stdout().contains("dev flannel0"));
+        assertEquals("udp", b1.type());
+        assertNull(b1.backendData());
+        assertEquals(n1.iface().mtu() - 28, b1.mtu());
+        assertEquals(2, b1.peerCount());
+
+        for (UdpCluster.Node from : cluster.nodes) {
+            for (UdpCluster.Node to : cluster.nodes) {
+                if (from != to) {
+                    Cmd.Result r = ping(from, to.overlayIp(), "-I", from.overlayIp());
+                    assertTrue(r.ok(), from.overlayIp() + " -> " + to.overlayIp() + ": " + r.stdout() + r.stderr());
+                }
+            }
+        }
+        UdpCounters c = b1.counters();
+        assertTrue(c.tunToUdpPackets() >= 12, c.toString());   // 2 peers x (3 requests + 3 replies)
+        assertTrue(c.udpToTunPackets() >= 12, c.toString());
+        assertTrue(c.tunToUdpBytes() >= c.tunToUdpPackets() * 84, c.toString());
+        assertEquals(0, c.droppedTotal(), c.toString());
+        assertEquals(0, b2.counters().droppedTotal());
+        assertEquals(0, b3.counters().droppedTotal());
+    }
+
+    @Test
+    void unleasedDestinationGetsNetUnreachableAndTtlOneIsDropped() throws Exception {
+        UdpBackend b1 = cluster.start(n1);
+        cluster.start(n2);
+
+        Cmd.Result r = ping(n1, "198.19.77.1");
+        assertFalse(r.ok());
+        assertTrue(r.stdout().contains("Destination Net Unreachable"), r.stdout());
+        assertTrue(r.stdout().contains("From 198.19.1.0"), r.stdout());
+        assertEquals(3, b1.counters().droppedNoRoute(), b1.counters().toString());
+
+        Cmd.Result ttl = ping(n1, n2.overlayIp(), "-t", "1");
+        assertFalse(ttl.ok(), ttl.stdout());
+        assertEquals(3, b1.counters().droppedTtl(), b1.counters().toString());
+        assertEquals(0, b1.counters().tunToUdpPackets());
+    }
+
+    @Test
+    void junkAndSpoofedDatagramsAreDroppedPerReasonWhilePingKeepsWorking() throws Exception {
+        UdpBackend b1 = cluster.start(n1);
+        cluster.start(n2);
+        UdpCluster.Node n3NotMember = n3; // host 3 runs no backend and holds no lease here
+        // Host 1 knows only host 2: restart it so that host 3 is a stranger.
+        b1.apply(List.of(new LeaseEvent.Removed(n3NotMember.lease())));
+        assertEquals(1, b1.peerCount());
+
+        InetSocketAddress target = new InetSocketAddress(InetAddress.getByName(n1.ip()), UdpBackend.DEFAULT_PORT);
+        Random random = new Random(42);
+        int junk = 200;
+        int truncated = 50;
+        int spoofed = 50;
+        int strangers = 100;
+        try (DatagramSocket member = socketIn(n2); DatagramSocket stranger = socketIn(n3)) {
+            for (int i = 0; i < junk; i++) {
+                byte[] bytes = new byte[1 + random.nextInt(1400)];
+                random.nextBytes(bytes);
+                bytes[0] = (byte) 0x55;   // never a valid IPv4 first byte, so every one is malformed
+                member.send(new DatagramPacket(bytes, bytes.length, target));
+                pace(i);
+            }
+            byte[] echo = array(Packets.echoRequest("198.19.2.9", "198.19.1.0", 64));
+            for (int i = 0; i < truncated; i++) {
+                int len = random.nextInt(echo.length);   // shorter than its total length field: cut short
+                member.send(new DatagramPacket(echo, len, target));
+                pace(i);
+            }
+            byte[] spoof = array(Packets.echoRequest("198.19.3.9", "198.19.1.0", 64));   // host 3's subnet
+            for (int i = 0; i < spoofed; i++) {
+                member.send(new DatagramPacket(spoof, spoof.length, target));
+                pace(i);
+            }
+            for (int i = 0; i < strangers; i++) {
+                stranger.send(new DatagramPacket(echo, echo.length, target));
+                pace(i);
+            }
+            Cmd.Result r = ping(n1, n2.overlayIp());
+            assertTrue(r.ok(), r.stdout());
+        }
+        try {
+            Wait.until(WAIT, "all junk counted", () -> b1.counters().droppedTotal() == junk + truncated + spoofed + strangers);
+        } catch (AssertionError e) {
+            throw new AssertionError(e.getMessage() + ": " + b1.counters(), e);
+        }
+        UdpCounters c = b1.counters();
+        assertEquals(junk + truncated, c.droppedMalformed(), c.toString());
+        assertEquals(spoofed, c.droppedSpoofedSource(), c.toString());
+        assertEquals(strangers, c.droppedUnknownPeer(), c.toString());
+        assertEquals(0, c.ioErrors(), c.toString());
+        assertTrue(c.udpToTunPackets() >= 3, c.toString());
+        assertEquals(c.droppedMalformed(), c.dropsByReason().get("malformed"));
+    }
+
+    @Test
+    void removedLeaseStopsForwardingAndAddedLeaseRestoresIt() throws Exception {
+        UdpBackend b1 = cluster.start(n1);
+        UdpBackend b2 = cluster.start(n2);
+        assertTrue(ping(n1, n2.overlayIp()).ok());
+
+        b1.apply(List.of(new LeaseEvent.Removed(n2.lease())));
+        assertEquals(1, b1.peerCount());
+        Cmd.Result r = ping(n1, n2.overlayIp());
+        assertFalse(r.ok());
+        assertTrue(r.stdout().contains("Destination Net Unreachable"), r.stdout());
+        // Host 2 still sends to host 1, which now treats it as a stranger.
+        long before = b1.counters().droppedUnknownPeer();
+        assertFalse(ping(n2, n1.overlayIp()).ok());
+        assertTrue(b1.counters().droppedUnknownPeer() >= before + 3, b1.counters().toString());
+
+        b1.apply(List.of(new LeaseEvent.Added(n2.lease())));
+        assertTrue(ping(n1, n2.overlayIp()).ok());
+        assertTrue(ping(n2, n1.overlayIp()).ok());
+        assertEquals(2, b1.peerCount());
+        assertEquals(2, b2.peerCount());
+    }
+
+    @Test
+    void leaseOfAnotherBackendTypeIsIgnored() throws Exception {
+        UdpBackend b1 = cluster.start(n1);
+        b1.apply(List.of(new LeaseEvent.Added(Packets.lease("198.19.2.0/24", n2.ip(), "vxlan"))));
+        assertEquals(-1, b1.forwardingTable().find(Ip4.parse("198.19.2.1")));
+        assertEquals(1, b1.peerCount(), "host 3 only");
+    }
+
+    @Test
+    void tcpTransfersDataAcross() throws Exception {
+        cluster.start(n1);
+        cluster.start(n2);
+        Path log = Files.createTempFile("iperf3-server", ".log");
+        try {
+            Process server = n2.host().start(List.of("iperf3", "-s", "-1", "-B", n2.overlayIp()), log);
+            Wait.until(WAIT, "iperf3 server listening", () -> n2.host().exec("ss", "-ltn").stdout().contains(":5201"));
+            Cmd.Result r = n1.host().exec(Duration.ofSeconds(30), "iperf3", "-c", n2.overlayIp(), "-t", "2", "-f", "m");
+            assertTrue(r.ok(), r.stdout() + r.stderr());
+            assertTrue(r.stdout().contains("receiver"), r.stdout());
+            server.waitFor(5, java.util.concurrent.TimeUnit.SECONDS);
+        } finally {
+            Files.deleteIfExists(log);
+        }
+    }
+
+    @Test
+    void closeRemovesFlannel0AndFreesThePort() throws Exception {
+        UdpBackend b1 = cluster.start(n1);
+        b1.close();
+        assertFalse(n1.host().exec("ip", "link", "show").stdout().contains("flannel0"));
+        assertFalse(n1.host().exec("ss", "-uln").stdout().contains(":8285"));
+        b1.close();
+        // A new backend can take the device and the port again.
+        UdpBackend again = cluster.start(n1);
+        assertEquals(2, again.peerCount());
+    }
+
+    /** A short pause every 20 datagrams, so that the test measures the backend's checks, not socket buffer overflow. */
+    private static void pace(int i) throws InterruptedException {
+        if (i % 20 == 19) {
+            Thread.sleep(2);
+        }
+    }
+
+    private static DatagramSocket socketIn(UdpCluster.Node node) {
+        return NetworkNamespaces.callIn(node.host().netns(), () -> {
+            try {
+                return new DatagramSocket(new InetSocketAddress(InetAddress.getByName(node.ip()), 0));
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        });
+    }
+
+    private static byte[] array(ByteBuffer b) {
+        byte[] a = new byte[b.capacity()];
+        b.duplicate().clear().get(a);
+        return a;
+    }
+}
