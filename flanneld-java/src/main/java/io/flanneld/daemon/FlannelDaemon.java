@@ -54,6 +54,8 @@ final class FlannelDaemon {
     private final CountDownLatch stop = new CountDownLatch(1);
     private final CountDownLatch stopped = new CountDownLatch(1);
     private final Thread mainThread = Thread.currentThread();
+    private final Object phase = new Object();
+    private boolean starting = true;
     private final AtomicInteger exitCode = new AtomicInteger(0);
     private volatile boolean leaseHeld;
     private volatile boolean backendRunning;
@@ -68,14 +70,16 @@ final class FlannelDaemon {
         for (String name : new String[] {"TERM", "INT"}) {
             Signal.handle(new Signal(name), signal -> {
                 LOG.info("SIG{} received, stopping", name);
-                stop.countDown();
-                mainThread.interrupt();
+                requestStop();
             });
         }
         Thread hook = new Thread(this::onSignal, "shutdown");
         Runtime.getRuntime().addShutdownHook(hook);
         try {
             start();
+            synchronized (phase) {
+                starting = false;
+            }
             LOG.info("running; send SIGTERM to stop (the lease is kept for the next start)");
             stop.await();
         } catch (FatalException e) {
@@ -302,8 +306,7 @@ final class FlannelDaemon {
 
     /** JVM shutdown by other means: release the main thread, then wait for its clean-up. */
     private void onSignal() {
-        stop.countDown();
-        mainThread.interrupt();
+        requestStop();
         try {
             if (!stopped.await(20, TimeUnit.SECONDS)) {
                 LOG.warn("clean-up did not finish within 20 s; exiting anyway");
@@ -313,7 +316,23 @@ final class FlannelDaemon {
         }
     }
 
+    /**
+     * Ends the daemon. The main thread is interrupted only while it is starting (it may be waiting for
+     * etcd or the config); afterwards an interrupt could cut short the clean-up's own work.
+     */
+    private void requestStop() {
+        synchronized (phase) {
+            stop.countDown();
+            if (starting) {
+                mainThread.interrupt();
+            }
+        }
+    }
+
     private void shutdown() {
+        synchronized (phase) {
+            starting = false;
+        }
         Thread.interrupted();
         notifySystemd("STOPPING=1");
         while (!shutdownOrder.isEmpty()) {
