@@ -65,10 +65,12 @@ final class TunToUdp implements Runnable {
     private final int icmp = pollfd + POLLFD;
     private final int[] lengths = new int[BATCH];
 
+    private final int batch;
     private volatile boolean running = true;
 
     TunToUdp(FileDescriptor tun, int socketFd, int port, int localAddress, AtomicReference<ForwardingTable> table,
-             CounterCells counters) {
+             CounterCells counters, int batch) {
+        this.batch = batch;
         this.tun = tun;
         this.socketFd = socketFd;
         this.port = port;
@@ -134,7 +136,7 @@ final class TunToUdp implements Runnable {
         int n = 0;
         boolean drained = false;
         ForwardingTable current = table.get();
-        while (n < BATCH) {
+        while (n < batch) {
             int offset = n * SLOT;
             int length = tun.readAddress(packetsAddress, offset, offset + SLOT);
             if (length <= 0) {

@@ -54,8 +54,13 @@ public final class UdpBackend implements Backend {
     public static final int DEFAULT_PORT = 8285;
     /** Outer IPv4 header (20) and UDP header (8): the inner packet is the rest of the datagram. */
     public static final int OVERHEAD = 28;
-    /** Datagrams received per recvmmsg call. */
-    static final int RECV_BATCH = 32;
+    /**
+     * Datagrams received per recvmmsg call, and packets sent per sendmmsg call. The system properties exist to
+     * measure what batching buys (backend-udp/README.md); 1 turns batching off.
+     */
+    static final int RECV_BATCH = Math.max(1, Math.min(64, Integer.getInteger("flanneld.udp.rxBatch", 32)));
+    static final int SEND_BATCH = Math.max(1, Math.min(TunToUdp.BATCH, Integer.getInteger("flanneld.udp.txBatch",
+            TunToUdp.BATCH)));
     private static final int SOCKET_BUFFER = 4 << 20;
     private static final int SOL_SOCKET = 1;
     private static final int SO_SNDBUFFORCE = 32;
@@ -161,7 +166,7 @@ public final class UdpBackend implements Backend {
                     .option(ChannelOption.SO_RCVBUF, SOCKET_BUFFER)
                     .option(ChannelOption.SO_SNDBUF, SOCKET_BUFFER)
                     // recvmmsg: several datagrams per system call into one pooled buffer of RECV_BATCH slots.
-                    .option(EpollChannelOption.MAX_DATAGRAM_PAYLOAD_SIZE, payload)
+                    .option(EpollChannelOption.MAX_DATAGRAM_PAYLOAD_SIZE, RECV_BATCH > 1 ? payload : 0)
                     .option(ChannelOption.RCVBUF_ALLOCATOR, new FixedRecvByteBufAllocator(payload * RECV_BATCH))
                     .handler(new UdpToTun(tunFd, table, udpToTunCounters));
             InetSocketAddress bindTo = new InetSocketAddress(Ipv4.fromInt(iface.address()), port);
@@ -169,7 +174,7 @@ public final class UdpBackend implements Backend {
             int socketFd = ((EpollDatagramChannel) channel).fd().intValue();
             forceSocketBuffers((EpollDatagramChannel) channel);
 
-            tunToUdp = new TunToUdp(tunFd, socketFd, port, localAddress, table, tunToUdpCounters);
+            tunToUdp = new TunToUdp(tunFd, socketFd, port, localAddress, table, tunToUdpCounters, SEND_BATCH);
             tunToUdpThread = new Thread(tunToUdp, "flannel-udp-tx");
             tunToUdpThread.setDaemon(true);
             tunToUdpThread.start();
