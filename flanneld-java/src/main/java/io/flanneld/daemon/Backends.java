@@ -5,6 +5,7 @@ import io.flanneld.backend.ExternalInterface;
 import io.flanneld.schema.BackendConfig;
 import io.flanneld.net.Rtnetlink;
 import io.flanneld.schema.NetworkConfig;
+import io.flanneld.udp.UdpBackend;
 import io.flanneld.vxlan.VxlanBackend;
 
 /** Chooses the data path named by the config's Backend.Type. */
@@ -20,8 +21,9 @@ final class Backends {
         return switch (type) {
             case BackendConfig.ALLOC -> new AllocBackend(iface);
             case BackendConfig.VXLAN -> VxlanBackend.create(netlink, iface, config);
+            case BackendConfig.UDP -> UdpBackend.create(netlink, iface, config);
             default -> throw new UnsupportedBackendException("Backend.Type \"" + type
-                    + "\" has no data path in this build; use \"vxlan\" or \"alloc\"");
+                    + "\" has no data path in this build; use \"vxlan\", \"udp\" or \"alloc\"");
         };
     }
 

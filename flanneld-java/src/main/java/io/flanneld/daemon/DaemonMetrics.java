@@ -6,6 +6,8 @@ import io.flanneld.lease.LeaseManager;
 import io.flanneld.lease.LeaseWatcher;
 import io.flanneld.lease.RequestCounter;
 import io.flanneld.net.Rtnetlink;
+import io.flanneld.udp.UdpBackend;
+import io.flanneld.udp.UdpCounters;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
@@ -23,6 +25,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
+import java.util.function.ToLongFunction;
 
 /**
  * The daemon's Prometheus metrics (served at /metrics beside /healthz). The parts expose plain
@@ -95,6 +98,28 @@ final class DaemonMetrics implements AutoCloseable {
     void backend(Backend backend) {
         Gauge.builder("flannel.backend.peers", backend, Backend::peerCount).tag("backend", backend.type())
                 .description("other hosts the data path is programmed for").register(registry);
+        if (backend instanceof UdpBackend udp) {
+            udpForwarding(udp);
+        }
+    }
+
+    /** The udp backend's own data path: packets and bytes per direction, drops per reason. */
+    private void udpForwarding(UdpBackend udp) {
+        packets("tun_to_udp", udp, c -> c.tunToUdpPackets(), c -> c.tunToUdpBytes());
+        packets("udp_to_tun", udp, c -> c.udpToTunPackets(), c -> c.udpToTunBytes());
+        for (String reason : new String[] {"unknown_peer", "spoofed_source", "ttl", "no_route", "malformed"}) {
+            FunctionCounter.builder("flannel.udp.dropped", udp, u -> u.counters().dropsByReason().getOrDefault(reason, 0L))
+                    .tag("reason", reason).description("packets dropped by the udp backend, per reason").register(registry);
+        }
+        FunctionCounter.builder("flannel.udp.io.errors", udp, u -> u.counters().ioErrors())
+                .description("failed reads and writes on the TUN device or the socket").register(registry);
+    }
+
+    private void packets(String direction, UdpBackend udp, ToLongFunction<UdpCounters> packets, ToLongFunction<UdpCounters> bytes) {
+        FunctionCounter.builder("flannel.udp.packets", udp, u -> packets.applyAsLong(u.counters()))
+                .tag("direction", direction).description("packets forwarded by the udp backend").register(registry);
+        FunctionCounter.builder("flannel.udp.bytes", udp, u -> bytes.applyAsLong(u.counters()))
+                .tag("direction", direction).baseUnit("bytes").description("bytes forwarded by the udp backend").register(registry);
     }
 
     void netlink(Rtnetlink netlink) {
