@@ -5,7 +5,6 @@ import io.flanneld.backend.Backend;
 import io.flanneld.backend.ExternalInterface;
 import io.flanneld.lease.EtcdClients;
 import io.flanneld.lease.LeaseManager;
-import io.flanneld.lease.LeaseOptions;
 import io.flanneld.lease.LeaseRecordFile;
 import io.flanneld.lease.LeaseSnapshot;
 import io.flanneld.lease.LeaseWatcher;
@@ -141,7 +140,7 @@ final class FlannelDaemon {
             installIpMasq(config, lease);
         }
 
-        LeaseSnapshot snapshot = listLeases(registry);
+        LeaseSnapshot snapshot = leases.awaitLeases();
         List<Lease> peers = LeaseWatcher.peersOf(snapshot, config, lease.subnet());
         try {
             backend.start(lease, peers);
@@ -254,20 +253,6 @@ final class FlannelDaemon {
             LOG.info("ip-masq: installed {} rule(s) in nat/{}", masq.rules().size(), IpMasq.CHAIN);
         } catch (IptablesException e) {
             throw new FatalException("--ip-masq: " + e.getMessage());
-        }
-    }
-
-    private LeaseSnapshot listLeases(SubnetRegistry registry) throws InterruptedException {
-        LeaseOptions lo = options.lease();
-        long waitMillis = lo.retryMin().toMillis();
-        while (true) {
-            try {
-                return registry.listLeases();
-            } catch (io.flanneld.lease.EtcdUnavailableException e) {
-                LOG.warn("etcd at {} is not answering while listing leases ({}); retrying", options.etcd().endpointList(), e.getMessage());
-                Thread.sleep(waitMillis);
-                waitMillis = Math.min(waitMillis * 2, lo.retryMax().toMillis());
-            }
         }
     }
 

@@ -236,6 +236,19 @@ public final class LeaseManager implements AutoCloseable {
         return Optional.of(subnet);
     }
 
+    /** Every lease key, read once etcd answers; waits (with the same backoff as acquiring) while it does not. */
+    public LeaseSnapshot awaitLeases() throws InterruptedException {
+        Backoff backoff = new Backoff(options.retryMin(), options.retryMax());
+        while (true) {
+            try {
+                return registry.listLeases();
+            } catch (EtcdUnavailableException e) {
+                LOG.warn("etcd at {} is not answering while listing leases ({}); retrying", endpoints, e.getMessage());
+                backoff.sleep();
+            }
+        }
+    }
+
     // ---- keeping the lease ----
 
     /** The lease as last written or renewed. */
