@@ -4,8 +4,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.etcd.jetcd.Client;
-import io.flanneld.lease.EtcdClients;
 import io.flanneld.lease.EtcdUnavailableException;
 import io.flanneld.lease.LeaseSnapshot;
 import io.flanneld.lease.SubnetRegistry;
@@ -46,19 +44,12 @@ final class LeasesCommand implements Callable<Integer> {
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
-        try (Client client = EtcdClients.connect(main.etcdOptions())) {
-            SubnetRegistry registry = new SubnetRegistry(client, main.keys());
+        return main.withEtcd("leases", err, registry -> {
             List<Row> rows = rows(registry);
             out.print(json ? toJson(rows) : table(rows));
             out.flush();
             return 0;
-        } catch (EtcdUnavailableException e) {
-            err.println("flanneld-java leases: etcd at " + main.etcdOptions().endpointList() + " is not answering: " + e.getMessage());
-            return 1;
-        } catch (IllegalArgumentException e) {
-            err.println("flanneld-java leases: " + e.getMessage());
-            return 2;
-        }
+        });
     }
 
     static List<Row> rows(SubnetRegistry registry) throws EtcdUnavailableException {

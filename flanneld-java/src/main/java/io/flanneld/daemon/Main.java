@@ -1,6 +1,11 @@
 package io.flanneld.daemon;
 
+import io.etcd.jetcd.Client;
+import io.flanneld.lease.EtcdClients;
 import io.flanneld.lease.EtcdOptions;
+import io.flanneld.lease.EtcdUnavailableException;
+import io.flanneld.lease.SubnetRegistry;
+import java.io.PrintWriter;
 import io.flanneld.lease.LeaseOptions;
 import io.flanneld.schema.EtcdKeys;
 import java.nio.file.Path;
@@ -184,6 +189,28 @@ public final class Main implements Callable<Integer> {
             return new EtcdKeys(etcdPrefix);
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("--etcd-prefix: " + e.getMessage());
+        }
+    }
+
+    /** What a subcommand does with etcd, once connected with the daemon's flags. */
+    interface EtcdTask {
+        int run(SubnetRegistry registry) throws EtcdUnavailableException;
+    }
+
+    /**
+     * Connects to etcd with the daemon's flags, runs {@code task} and closes the connection; an etcd
+     * that does not answer is one line naming the endpoints (exit 1), a bad etcd flag one line
+     * naming the flag (exit 2).
+     */
+    int withEtcd(String command, PrintWriter err, EtcdTask task) {
+        try (Client client = EtcdClients.connect(etcdOptions())) {
+            return task.run(new SubnetRegistry(client, keys()));
+        } catch (EtcdUnavailableException e) {
+            err.println("flanneld-java " + command + ": etcd at " + etcdOptions().endpointList() + " is not answering: " + e.getMessage());
+            return 1;
+        } catch (IllegalArgumentException e) {
+            err.println("flanneld-java " + command + ": " + e.getMessage());
+            return 2;
         }
     }
 

@@ -1,9 +1,5 @@
 package io.flanneld.daemon;
 
-import io.etcd.jetcd.Client;
-import io.flanneld.lease.EtcdClients;
-import io.flanneld.lease.EtcdUnavailableException;
-import io.flanneld.lease.SubnetRegistry;
 import io.flanneld.schema.ConfigCodec;
 import io.flanneld.schema.ConfigException;
 import java.io.IOException;
@@ -52,15 +48,12 @@ final class PutConfigCommand implements Callable<Integer> {
             err.println("flanneld-java put-config: " + file + " is not a valid config: " + e.getMessage());
             return 2;
         }
-        try (Client client = EtcdClients.connect(main.etcdOptions())) {
-            SubnetRegistry registry = new SubnetRegistry(client, main.keys());
-            boolean written = registry.putConfig(json.strip(), ifAbsent);
+        String config = json.strip();
+        return main.withEtcd("put-config", err, registry -> {
+            boolean written = registry.putConfig(config, ifAbsent);
             out.println(written ? "wrote " + main.keys().config() : main.keys().config() + " already exists; left as it is");
             out.flush();
             return 0;
-        } catch (EtcdUnavailableException e) {
-            err.println("flanneld-java put-config: etcd at " + main.etcdOptions().endpointList() + " is not answering: " + e.getMessage());
-            return 1;
-        }
+        });
     }
 }

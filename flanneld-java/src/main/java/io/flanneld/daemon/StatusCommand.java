@@ -1,12 +1,8 @@
 package io.flanneld.daemon;
 
-import io.etcd.jetcd.Client;
-import io.flanneld.lease.EtcdClients;
-import io.flanneld.lease.EtcdUnavailableException;
 import io.flanneld.lease.SubnetEnv;
 import io.flanneld.lease.SubnetFile;
 import io.flanneld.lease.SubnetFileException;
-import io.flanneld.lease.SubnetRegistry;
 import io.flanneld.net.Link;
 import io.flanneld.net.Rtnetlink;
 import java.io.PrintWriter;
@@ -45,8 +41,7 @@ final class StatusCommand implements Callable<Integer> {
         }
         out.println("subnet file:  " + main.subnetFile() + " (subnet " + env.get().subnet() + ", MTU " + env.get().mtu()
                 + ", ip-masq " + env.get().ipMasq() + ")");
-        try (Client client = EtcdClients.connect(main.etcdOptions())) {
-            SubnetRegistry registry = new SubnetRegistry(client, main.keys());
+        return main.withEtcd("status", err, registry -> {
             List<LeasesCommand.Row> rows = LeasesCommand.rows(registry);
             Optional<LeasesCommand.Row> mine = rows.stream().filter(r -> r.lease().subnet().equals(env.get().subnet())).findFirst();
             if (mine.isEmpty()) {
@@ -61,10 +56,7 @@ final class StatusCommand implements Callable<Integer> {
             out.println("peers:        " + (rows.size() - (mine.isPresent() ? 1 : 0)) + " other lease(s) in etcd");
             out.flush();
             return mine.isPresent() ? 0 : 1;
-        } catch (EtcdUnavailableException e) {
-            err.println("flanneld-java status: etcd at " + main.etcdOptions().endpointList() + " is not answering: " + e.getMessage());
-            return 1;
-        }
+        });
     }
 
     private static String device(String backendType) {
