@@ -27,6 +27,7 @@ import org.junit.jupiter.api.io.TempDir;
 class CniIT {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final Path CNI_BIN = Path.of("/usr/lib/cni");
+    private DaemonCluster cluster;
     private NetnsFabric fabric;
     private EtcdProcess etcd;
     private final List<String> podNamespaces = new ArrayList<>();
@@ -35,21 +36,16 @@ class CniIT {
     Path dir;
 
     @BeforeEach
-    void fabric() {
-        fabric = NetnsFabric.create();
-        etcd = Daemons.etcdHost(fabric);
-        etcd.etcdctl("put", "/coreos.com/network/config", "{\"Network\":\"198.19.0.0/16\",\"Backend\":{\"Type\":\"vxlan\"}}").check();
+    void cluster() {
+        cluster = DaemonCluster.start();
+        fabric = cluster.fabric();
+        etcd = cluster.etcd();
+        cluster.config(DaemonCluster.networkConfig("vxlan"));
     }
 
     @AfterEach
     void teardown() {
-        try {
-            for (String ns : podNamespaces) {
-                Cmd.run(Duration.ofSeconds(10), "ip", "netns", "del", ns);
-            }
-        } finally {
-            fabric.close();
-        }
+        cluster.close();
     }
 
     /** Runs the bridge plugin in the host's namespace for a pod, as a CNI runtime would, and returns its result. */
@@ -97,8 +93,7 @@ class CniIT {
             assertEquals("portmap", conf.get("plugins").get(1).get("type").asText());
             confs.add(conf);
 
-            String pod = "cp" + i + "-" + fabric.suffix();
-            Cmd.run(Duration.ofSeconds(10), "ip", "netns", "add", pod).check();
+            String pod = cluster.pods().bareNamespace("cp" + i + "-" + fabric.suffix());
             podNamespaces.add(pod);
             Cmd.Result add = bridgePlugin(host, "ADD", pod, pluginConf(conf, dir.resolve("ipam" + i)));
             assertEquals(0, add.exitCode(), "CNI ADD: " + add.stdout() + add.stderr());

@@ -24,7 +24,8 @@ import org.junit.jupiter.api.io.TempDir;
 /** The packaged daemon on namespace hosts against a real etcd in its own namespace. */
 @Timeout(value = 180, unit = TimeUnit.SECONDS)
 class DaemonIT {
-    private static final String PREFIX = "/coreos.com/network";
+    private static final String PREFIX = DaemonCluster.PREFIX;
+    private DaemonCluster cluster;
     private NetnsFabric fabric;
     private EtcdProcess etcd;
     private String endpoint;
@@ -33,23 +34,24 @@ class DaemonIT {
     Path dir;
 
     @BeforeEach
-    void fabric() {
-        fabric = NetnsFabric.create();
-        etcd = Daemons.etcdHost(fabric);
+    void cluster() {
+        cluster = DaemonCluster.start();
+        fabric = cluster.fabric();
+        etcd = cluster.etcd();
         endpoint = etcd.endpoint();
     }
 
     @AfterEach
     void teardown() {
-        fabric.close();
+        cluster.close();
     }
 
     private void config(String json) {
-        etcd.etcdctl("put", PREFIX + "/config", json).check();
+        cluster.config(json);
     }
 
     private String value(String keyName) {
-        return etcd.etcdctl("get", PREFIX + "/subnets/" + keyName, "--print-value-only").check().stdout().strip();
+        return cluster.leaseValue(keyName);
     }
 
     private Daemons.Running daemon(String host, String... extra) {

@@ -1,6 +1,5 @@
 package io.flanneld.daemon;
 
-import io.flanneld.testkit.EtcdProcess;
 import io.flanneld.testkit.NetnsFabric;
 import io.flanneld.testkit.Wait;
 import java.io.IOException;
@@ -98,12 +97,6 @@ final class Daemons {
                 .mapToDouble(l -> Double.parseDouble(l.substring(sample.length() + 1).trim()))
                 .findFirst()
                 .orElseThrow(() -> new AssertionError("no sample " + sample + " in:\n" + page));
-    }
-
-    /** etcd on its own host of the fabric, at 198.18.0.100, owned (and stopped) by the fabric. */
-    static EtcdProcess etcdHost(NetnsFabric fabric) {
-        NetnsFabric.Host etcdHost = fabric.addHost("etcd", "198.18.0.100/16");
-        return fabric.own(EtcdProcess.startInNamespace(etcdHost.netns(), etcdHost.ip()));
     }
 
     static Running start(NetnsFabric.Host host, Path dir, String etcdEndpoint, String... extra) {

@@ -46,6 +46,26 @@ final class Pods implements AutoCloseable {
         return new Pod(ns, ip);
     }
 
+    /** A pod namespace with nothing in it yet, for a CNI plugin to set up; removed on close. */
+    String bareNamespace(String name) {
+        Cmd.run(T, "ip", "netns", "add", name).check();
+        namespaces.add(name);
+        return name;
+    }
+
+    /** Every pod pings every other one. */
+    static void assertAllReachEachOther(java.util.Map<String, Pod> all) {
+        for (var from : all.entrySet()) {
+            for (var to : all.entrySet()) {
+                if (!from.getKey().equals(to.getKey())) {
+                    Cmd.Result r = from.getValue().ping(to.getValue().ip(), 2);
+                    org.junit.jupiter.api.Assertions.assertTrue(r.ok(),
+                            from.getKey() + " -> " + to.getKey() + " (" + to.getValue().ip() + "): " + r.stdout() + r.stderr());
+                }
+            }
+        }
+    }
+
     @Override
     public void close() {
         for (String ns : namespaces) {

@@ -20,27 +20,26 @@ import org.junit.jupiter.api.io.TempDir;
 /** Pods on three hosts reach each other through daemons running the udp backend, and junk is dropped and counted. */
 @Timeout(value = 240, unit = TimeUnit.SECONDS)
 class UdpDaemonIT {
+    private DaemonCluster cluster;
     private NetnsFabric fabric;
     private EtcdProcess etcd;
-    private final Pods pods = new Pods();
+    private Pods pods;
 
     @TempDir
     Path dir;
 
     @BeforeEach
-    void fabric() {
-        fabric = NetnsFabric.create();
-        etcd = Daemons.etcdHost(fabric);
-        etcd.etcdctl("put", "/coreos.com/network/config", "{\"Network\":\"198.19.0.0/16\",\"Backend\":{\"Type\":\"udp\"}}").check();
+    void cluster() {
+        cluster = DaemonCluster.start();
+        fabric = cluster.fabric();
+        etcd = cluster.etcd();
+        pods = cluster.pods();
+        cluster.config(DaemonCluster.networkConfig("udp"));
     }
 
     @AfterEach
     void teardown() {
-        try {
-            pods.close();
-        } finally {
-            fabric.close();
-        }
+        cluster.close();
     }
 
     private static String metrics(NetnsFabric.Host host) {
@@ -64,14 +63,7 @@ class UdpDaemonIT {
         }
         io.flanneld.testkit.Wait.until(Duration.ofSeconds(10), Duration.ofMillis(100), "every daemon knows two peers",
                 () -> daemons.keySet().stream().allMatch(h -> Daemons.metric(metrics(fabric.host(h)), "flannel_backend_peers{backend=\"udp\"}") == 2.0));
-        for (var from : all.entrySet()) {
-            for (var to : all.entrySet()) {
-                if (!from.getKey().equals(to.getKey())) {
-                    Cmd.Result r = from.getValue().ping(to.getValue().ip(), 2);
-                    assertTrue(r.ok(), from.getKey() + " -> " + to.getKey() + ": " + r.stdout() + r.stderr());
-                }
-            }
-        }
+        Pods.assertAllReachEachOther(all);
 
         // TCP across: iperf3 from pod 1 to pod 2 moves data.
         Pods.Pod p1 = all.get("h1");

@@ -24,28 +24,27 @@ import org.junit.jupiter.api.io.TempDir;
 /** Pods on different namespace hosts reach each other through daemons running the vxlan backend. */
 @Timeout(value = 240, unit = TimeUnit.SECONDS)
 class VxlanDaemonIT {
-    private static final String PREFIX = "/coreos.com/network";
+    private static final String PREFIX = DaemonCluster.PREFIX;
+    private DaemonCluster cluster;
     private NetnsFabric fabric;
     private EtcdProcess etcd;
-    private final Pods pods = new Pods();
+    private Pods pods;
 
     @TempDir
     Path dir;
 
     @BeforeEach
-    void fabric() {
-        fabric = NetnsFabric.create();
-        etcd = Daemons.etcdHost(fabric);
-        etcd.etcdctl("put", PREFIX + "/config", "{\"Network\":\"198.19.0.0/16\",\"Backend\":{\"Type\":\"vxlan\"}}").check();
+    void cluster() {
+        cluster = DaemonCluster.start();
+        fabric = cluster.fabric();
+        etcd = cluster.etcd();
+        pods = cluster.pods();
+        cluster.config(DaemonCluster.networkConfig("vxlan"));
     }
 
     @AfterEach
     void teardown() {
-        try {
-            pods.close();
-        } finally {
-            fabric.close();
-        }
+        cluster.close();
     }
 
     private Daemons.Running daemon(String name) {
@@ -55,17 +54,6 @@ class VxlanDaemonIT {
     private static String flannelMac(NetnsFabric.Host host) {
         String out = host.exec("ip", "-o", "link", "show", "flannel.1").check().stdout();
         return out.replaceAll("(?s).*link/ether ([0-9a-f:]+).*", "$1");
-    }
-
-    private static void assertAllReachEachOther(Map<String, Pods.Pod> all) {
-        for (var from : all.entrySet()) {
-            for (var to : all.entrySet()) {
-                if (!from.getKey().equals(to.getKey())) {
-                    Cmd.Result r = from.getValue().ping(to.getValue().ip(), 2);
-                    assertTrue(r.ok(), from.getKey() + " -> " + to.getKey() + " (" + to.getValue().ip() + "): " + r.stdout() + r.stderr());
-                }
-            }
-        }
     }
 
     @Test
@@ -89,7 +77,7 @@ class VxlanDaemonIT {
         Wait.until(Duration.ofSeconds(10), Duration.ofMillis(100), "every host has routes to the two others",
                 () -> daemons.keySet().stream().allMatch(h ->
                         fabric.host(h).exec("ip", "route", "show", "dev", "flannel.1").stdout().lines().count() == 2));
-        assertAllReachEachOther(all);
+        Pods.assertAllReachEachOther(all);
         String metrics = Daemons.httpGet(fabric.host("h1"), 8471, "/metrics");
         assertEquals(2.0, Daemons.metric(metrics, "flannel_backend_peers{backend=\"vxlan\"}"), metrics);
         assertTrue(Daemons.metric(metrics, "flannel_netlink_requests_total") > 0);
@@ -127,7 +115,7 @@ class VxlanDaemonIT {
         String h4Net = h4.keyName().replace('-', '/');
         Wait.until(Duration.ofSeconds(10), Duration.ofMillis(50), "h1..h3 route to h4",
                 () -> daemons.keySet().stream().allMatch(h -> !fabric.host(h).exec("ip", "route", "show", h4Net).stdout().isBlank()));
-        assertAllReachEachOther(all);
+        Pods.assertAllReachEachOther(all);
         assertEquals(3.0, Daemons.metric(Daemons.httpGet(fabric.host("h1"), 8471, "/metrics"), "flannel_backend_peers{backend=\"vxlan\"}"));
 
         // Its lease deleted (its daemon stopped first, or it would put the key back): gone everywhere within 2 s.
@@ -165,6 +153,6 @@ class VxlanDaemonIT {
         List<String> neigh = new ArrayList<>(fabric.host("h1").exec("ip", "neigh", "show", "dev", "flannel.1").stdout().lines().toList());
         assertEquals(2, neigh.size(), "ARP entries for h2 and h3 only: " + neigh);
         assertFalse(fabric.host("h1").exec("bridge", "fdb", "show", "dev", "flannel.1").stdout().contains(h4Mac));
-        assertAllReachEachOther(Map.of("h1", all.get("h1"), "h2", all.get("h2"), "h3", all.get("h3")));
+        Pods.assertAllReachEachOther(Map.of("h1", all.get("h1"), "h2", all.get("h2"), "h3", all.get("h3")));
     }
 }
