@@ -56,6 +56,9 @@ public final class EtcdProcess implements AutoCloseable {
     private final Duration startTimeout;
     private final String initialCluster;
     private final String clusterToken;
+    private final TestPki tls;
+    private volatile String authUser;
+    private volatile String authPassword;
     private Process process;
     private long logOffset;
     private boolean closed;
@@ -70,6 +73,7 @@ public final class EtcdProcess implements AutoCloseable {
         this.deleteDataDirOnClose = deleteDataDirOnClose;
         this.extraArgs = List.copyOf(b.extraArgs);
         this.startTimeout = b.startTimeout;
+        this.tls = b.tls;
         this.initialCluster = b.initialCluster != null ? b.initialCluster : name + "=" + url(host, peerPort);
         this.clusterToken = b.clusterToken != null ? b.clusterToken : "tk-" + randomHex(8);
         Reaper.register(this);
@@ -106,8 +110,19 @@ public final class EtcdProcess implements AutoCloseable {
         private Duration startTimeout = DEFAULT_START_TIMEOUT;
         private String initialCluster;
         private String clusterToken;
+        private TestPki tls;
 
         private Builder() {
+        }
+
+        /**
+         * Serve clients over TLS with {@code pki}'s server certificate and require a client certificate signed by
+         * its CA ({@code --client-cert-auth}); the client URL becomes {@code https://}. The kit's own etcdctl calls
+         * and health checks present {@code pki}'s client certificate. Peers stay on plain http.
+         */
+        public Builder tls(TestPki pki) {
+            this.tls = Objects.requireNonNull(pki);
+            return this;
         }
 
         /** The member name ({@code --name}); default "default". */
@@ -232,9 +247,25 @@ public final class EtcdProcess implements AutoCloseable {
         }
     }
 
-    /** The client URL, e.g. {@code http://127.0.0.1:40123}. */
+    /** The client URL, e.g. {@code http://127.0.0.1:40123}, or {@code https://…} with {@link Builder#tls(TestPki)}. */
     public String endpoint() {
-        return url(host, clientPort);
+        return (tls != null ? "https://" : "http://") + host + ":" + clientPort;
+    }
+
+    /** The certificates it serves with, or null when it speaks plain http. */
+    public TestPki tls() {
+        return tls;
+    }
+
+    /**
+     * Turns on etcd's authentication: adds user {@code root} with {@code password} and runs {@code auth enable}.
+     * The kit's own etcdctl calls authenticate as root from then on.
+     */
+    public void enableAuth(String password) {
+        etcdctl("user", "add", "root:" + password).check();
+        etcdctl("auth", "enable").check();
+        authUser = "root";
+        authPassword = password;
     }
 
     /** The peer URL, e.g. {@code http://127.0.0.1:40124}. */
@@ -326,7 +357,15 @@ public final class EtcdProcess implements AutoCloseable {
      * if the server runs in one. {@code args} come after {@code --endpoints}, so they may override it.
      */
     public Cmd.Result etcdctl(String... args) {
-        return etcdctl(netns, List.of(endpoint()), args);
+        List<String> all = new ArrayList<>();
+        if (tls != null) {
+            all.addAll(List.of("--cacert=" + tls.caCert(), "--cert=" + tls.clientCert(), "--key=" + tls.clientKey()));
+        }
+        if (authUser != null) {
+            all.add("--user=" + authUser + ":" + authPassword);
+        }
+        all.addAll(List.of(args));
+        return etcdctl(netns, List.of(endpoint()), all.toArray(String[]::new));
     }
 
     static Cmd.Result etcdctl(String netns, List<String> endpoints, String... args) {
@@ -404,6 +443,10 @@ public final class EtcdProcess implements AutoCloseable {
         if (noFsyncSupported()) {
             cmd.add("--unsafe-no-fsync");
         }
+        if (tls != null) {
+            cmd.addAll(List.of("--cert-file", tls.serverCert().toString(), "--key-file", tls.serverKey().toString(),
+                    "--trusted-ca-file", tls.caCert().toString(), "--client-cert-auth"));
+        }
         cmd.addAll(extraArgs);
         Path log = logFile();
         logOffset = Files2.size(log);
@@ -454,9 +497,9 @@ public final class EtcdProcess implements AutoCloseable {
         }
     }
 
-    /** One health check: GET /health on loopback, {@code etcdctl endpoint health} inside a namespace. */
+    /** One health check: GET /health on plain loopback, else {@code etcdctl endpoint health}. */
     public boolean healthy() {
-        if (netns == null) {
+        if (netns == null && tls == null) {
             try {
                 HttpRequest req = HttpRequest.newBuilder(URI.create(endpoint() + "/health"))
                         .timeout(Duration.ofSeconds(2)).GET().build();
