@@ -3,6 +3,7 @@ package io.flanneld.daemon;
 import io.etcd.jetcd.Client;
 import io.flanneld.backend.Backend;
 import io.flanneld.backend.ExternalInterface;
+import io.flanneld.lease.EtcdAccessException;
 import io.flanneld.lease.EtcdClients;
 import io.flanneld.lease.LeaseManager;
 import io.flanneld.lease.LeaseRecordFile;
@@ -113,12 +114,19 @@ final class FlannelDaemon {
         closeLater(client::close);
         LOG.info("using {} with prefix {}", options.etcd(), options.etcdPrefix());
         SubnetRegistry registry = new SubnetRegistry(client, new EtcdKeys(options.etcdPrefix()), Duration.ofSeconds(5),
-                metrics.etcdRequests());
+                metrics.etcdRequests(), options.etcd());
         LeaseManager leases = new LeaseManager(registry, options.lease(), options.etcd().endpointList());
         closeLater(leases);
         metrics.lease(leases, () -> leaseHeld);
 
-        NetworkConfig config = leases.awaitConfig();
+        NetworkConfig config;
+        try {
+            config = leases.awaitConfig();
+        } catch (EtcdAccessException e) {
+            // Waiting cannot fix a CA, a certificate or a password: exit so that the operator (or systemd's and
+            // Kubernetes' restart back-off) sees it, rather than retrying the same refusal forever.
+            throw new FatalException(e.getMessage());
+        }
         Rtnetlink netlink = Rtnetlink.open();
         closeLater(netlink);
         metrics.netlink(netlink);

@@ -1,6 +1,7 @@
 package io.flanneld.daemon;
 
 import io.etcd.jetcd.Client;
+import io.flanneld.lease.EtcdAccessException;
 import io.flanneld.lease.EtcdClients;
 import io.flanneld.lease.EtcdOptions;
 import io.flanneld.lease.EtcdUnavailableException;
@@ -141,6 +142,8 @@ public final class Main implements Callable<Integer> {
         try {
             configureLogging();
             options = options();
+            // A missing or unusable certificate or key is a bad flag: say so now rather than on the first request.
+            EtcdClients.checkTlsFiles(options.etcd());
         } catch (IllegalArgumentException e) {
             System.err.println("flanneld-java: " + e.getMessage());
             return 2;
@@ -199,12 +202,15 @@ public final class Main implements Callable<Integer> {
 
     /**
      * Connects to etcd with the daemon's flags, runs {@code task} and closes the connection; an etcd
-     * that does not answer is one line naming the endpoints (exit 1), a bad etcd flag one line
-     * naming the flag (exit 2).
+     * that does not answer is one line naming the endpoints (exit 1), as is an etcd that refuses the
+     * TLS material or the credentials (saying which), a bad etcd flag one line naming the flag (exit 2).
      */
     int withEtcd(String command, PrintWriter err, EtcdTask task) {
         try (Client client = EtcdClients.connect(etcdOptions())) {
-            return task.run(new SubnetRegistry(client, keys()));
+            return task.run(new SubnetRegistry(client, keys(), Duration.ofSeconds(5), io.flanneld.lease.RequestCounter.NONE, etcdOptions()));
+        } catch (EtcdAccessException e) {
+            err.println("flanneld-java " + command + ": " + e.getMessage());
+            return 1;
         } catch (EtcdUnavailableException e) {
             err.println("flanneld-java " + command + ": etcd at " + etcdOptions().endpointList() + " is not answering: " + e.getMessage());
             return 1;

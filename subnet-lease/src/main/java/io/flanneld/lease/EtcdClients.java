@@ -15,6 +15,17 @@ public final class EtcdClients {
     private EtcdClients() {
     }
 
+    /**
+     * Loads the TLS files the options name, as {@link #connect} would, without connecting.
+     *
+     * @throws IllegalArgumentException naming the flag and the path of a missing, unreadable or unusable file
+     */
+    public static void checkTlsFiles(EtcdOptions options) {
+        if (options.usesTls()) {
+            sslContext(options);
+        }
+    }
+
     public static Client connect(EtcdOptions options) {
         ClientBuilder builder = Client.builder()
                 .endpoints(options.endpoints().toArray(java.net.URI[]::new))
@@ -37,10 +48,22 @@ public final class EtcdClients {
     private static io.netty.handler.ssl.SslContext sslContext(EtcdOptions options) {
         SslContextBuilder ssl = GrpcSslContexts.forClient();
         if (options.caFile() != null) {
-            ssl.trustManager(readable(options.caFile(), "--etcd-cafile").toFile());
+            Path ca = readable(options.caFile(), "--etcd-cafile");
+            try {
+                ssl.trustManager(ca.toFile());
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("--etcd-cafile " + ca + ": not a PEM CA certificate (" + rootMessage(e) + ")", e);
+            }
         }
         if (options.certFile() != null) {
-            ssl.keyManager(readable(options.certFile(), "--etcd-certfile").toFile(), readable(options.keyFile(), "--etcd-keyfile").toFile());
+            Path cert = readable(options.certFile(), "--etcd-certfile");
+            Path key = readable(options.keyFile(), "--etcd-keyfile");
+            try {
+                ssl.keyManager(cert.toFile(), key.toFile());
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("--etcd-certfile " + cert + " / --etcd-keyfile " + key
+                        + ": not a PEM certificate and its PKCS#8 private key (" + rootMessage(e) + ")", e);
+            }
         }
         try {
             return ssl.build();
@@ -50,9 +73,23 @@ public final class EtcdClients {
         }
     }
 
+    private static String rootMessage(Throwable e) {
+        Throwable t = e;
+        while (t.getCause() != null && t.getCause() != t) {
+            t = t.getCause();
+        }
+        return t.getMessage();
+    }
+
     private static Path readable(Path file, String flag) {
+        if (!Files.exists(file)) {
+            throw new IllegalArgumentException(flag + " " + file + ": no such file");
+        }
+        if (!Files.isRegularFile(file)) {
+            throw new IllegalArgumentException(flag + " " + file + ": not a regular file");
+        }
         if (!Files.isReadable(file)) {
-            throw new IllegalArgumentException(flag + ": cannot read " + file);
+            throw new IllegalArgumentException(flag + " " + file + ": not readable by this process");
         }
         return file;
     }

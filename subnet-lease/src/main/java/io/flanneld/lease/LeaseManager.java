@@ -74,8 +74,11 @@ public final class LeaseManager implements AutoCloseable {
      * Reads the network config, waiting while etcd is unreachable, the key is missing or its
      * value is invalid (an operator can fix it without restarting the daemon). Logs once per
      * change of reason, naming the key, the endpoints or the bad field.
+     *
+     * @throws EtcdAccessException when etcd refuses this client for a reason waiting cannot fix (TLS trust, client
+     *                             certificate, user name or password): the configuration must change
      */
-    public NetworkConfig awaitConfig() throws InterruptedException {
+    public NetworkConfig awaitConfig() throws InterruptedException, EtcdAccessException {
         Backoff backoff = new Backoff(options.retryMin(), options.retryMax());
         String lastReason = null;
         while (true) {
@@ -91,6 +94,8 @@ public final class LeaseManager implements AutoCloseable {
                         + registry.keys().config() + " '{\"Network\":\"10.244.0.0/16\",\"Backend\":{\"Type\":\"vxlan\"}}')";
             } catch (ConfigException e) {
                 reason = "config key " + registry.keys().config() + " is invalid: " + e.getMessage() + "; waiting for a valid one";
+            } catch (EtcdAccessException e) {
+                throw e;
             } catch (EtcdUnavailableException e) {
                 if (Thread.currentThread().isInterrupted()) {
                     throw new InterruptedException("stopped while waiting for the config");

@@ -42,12 +42,22 @@ public final class SubnetRegistry {
     private final EtcdKeys keys;
     private final Duration requestTimeout;
     private final RequestCounter counter;
+    private final EtcdOptions access;
 
-    public SubnetRegistry(Client client, EtcdKeys keys, Duration requestTimeout, RequestCounter counter) {
+    /**
+     * @param access the flags the client was built from, to explain refusals ({@link EtcdAccessException}) by the
+     *               flags and files to fix; null when unknown, and then every failure is an {@link EtcdUnavailableException}
+     */
+    public SubnetRegistry(Client client, EtcdKeys keys, Duration requestTimeout, RequestCounter counter, EtcdOptions access) {
         this.client = client;
         this.keys = keys;
         this.requestTimeout = requestTimeout;
         this.counter = counter;
+        this.access = access;
+    }
+
+    public SubnetRegistry(Client client, EtcdKeys keys, Duration requestTimeout, RequestCounter counter) {
+        this(client, keys, requestTimeout, counter, null);
     }
 
     public SubnetRegistry(Client client, EtcdKeys keys) {
@@ -238,6 +248,12 @@ public final class SubnetRegistry {
             throw new EtcdUnavailableException(what + ": no answer within " + requestTimeout.toMillis() + " ms", e);
         } catch (ExecutionException e) {
             Throwable cause = e.getCause() == null ? e : e.getCause();
+            if (access != null) {
+                Optional<String> refusal = EtcdAccessErrors.classify(cause, access);
+                if (refusal.isPresent()) {
+                    throw new EtcdAccessException(refusal.get(), cause);
+                }
+            }
             throw new EtcdUnavailableException(what + ": " + describe(cause), cause);
         } finally {
             counter.completed(System.nanoTime() - start, failed);

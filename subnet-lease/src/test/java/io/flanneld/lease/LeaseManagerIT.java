@@ -263,7 +263,7 @@ class LeaseManagerIT {
         CompletableFuture<NetworkConfig> config = CompletableFuture.supplyAsync(() -> {
             try {
                 return m.awaitConfig();
-            } catch (InterruptedException e) {
+            } catch (InterruptedException | EtcdAccessException e) {
                 throw new IllegalStateException(e);
             }
         });
