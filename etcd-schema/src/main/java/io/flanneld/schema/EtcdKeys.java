@@ -46,7 +46,7 @@ public record EtcdKeys(String prefix) {
 
     /**
      * The subnet a lease key names, or empty when the key is not a well-formed lease key under
-     * this prefix (someone else's key, a typo, host bits set).
+     * this prefix (someone else's key, a typo, host bits set, a non-canonical spelling such as leading zeros).
      */
     public Optional<Ip4Net> parseSubnetKey(String key) {
         if (key == null || !key.startsWith(subnetsPrefix())) {
@@ -61,7 +61,10 @@ public record EtcdKeys(String prefix) {
             return Optional.empty();
         }
         try {
-            return Optional.of(new Ip4Net(Ip4.parse(m.group(1)), Integer.parseInt(m.group(2))));
+            Ip4Net subnet = new Ip4Net(Ip4.parse(m.group(1)), Integer.parseInt(m.group(2)));
+            // Only the canonical spelling names a subnet: "198.019.7.0-24" or "10.244.7.0-024" would otherwise be a
+            // second key for the same subnet (flannel's parser rejects leading zeros too).
+            return name.equals(subnetName(subnet)) ? Optional.of(subnet) : Optional.empty();
         } catch (IllegalArgumentException e) {
             return Optional.empty();
         }

@@ -36,4 +36,11 @@ class EtcdKeysTest {
     void refusesARelativePrefix() {
         assertThrows(IllegalArgumentException.class, () -> new EtcdKeys("coreos.com/network"));
     }
+
+    /** Found by MutatedInputPropertiesTest: a second spelling of a subnet must not pass for its key. */
+    @ParameterizedTest
+    @ValueSource(strings = {"198.019.7.0-24", "198.19.7.0-024", "198.19.07.0-24", "+198.19.7.0-24"})
+    void nonCanonicalSpellingsAreNotSubnetKeys(String name) {
+        assertEquals(Optional.empty(), EtcdKeys.defaults().parseSubnetKey("/coreos.com/network/subnets/" + name));
+    }
 }
