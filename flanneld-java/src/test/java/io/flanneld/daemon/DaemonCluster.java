@@ -20,10 +20,19 @@ final class DaemonCluster implements AutoCloseable {
     }
 
     static DaemonCluster start() {
+        return start(null);
+    }
+
+    /** With {@code tls} non-null, etcd serves https with that PKI's server certificate and requires client certificates. */
+    static DaemonCluster start(io.flanneld.testkit.TestPki tls) {
         NetnsFabric fabric = NetnsFabric.create();
         try {
             NetnsFabric.Host etcdHost = fabric.addHost("etcd", "198.18.0.100/16");
-            return new DaemonCluster(fabric, fabric.own(EtcdProcess.startInNamespace(etcdHost.netns(), etcdHost.ip())));
+            EtcdProcess.Builder etcd = EtcdProcess.builder().netns(etcdHost.netns(), etcdHost.ip());
+            if (tls != null) {
+                etcd.tls(tls);
+            }
+            return new DaemonCluster(fabric, fabric.own(etcd.start()));
         } catch (RuntimeException e) {
             fabric.close();
             throw e;
