@@ -3,7 +3,10 @@ package io.flanneld.lease;
 import io.flanneld.schema.Ip4Net;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.StandardOpenOption;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -27,14 +30,26 @@ public final class SubnetFile {
         writeAtomically(file, env.render());
     }
 
-    /** Writes {@code text} to {@code file} through a rename, mode 0644, creating the directory if needed. */
+    /**
+     * Writes {@code text} to {@code file} through a rename in the same directory, so a reader sees the old file or the
+     * new one, never a part. The file gets mode 0644 whatever the umask (it holds nothing private, and Docker, CNI
+     * plugins and operators read it); directories this creates get 0755 likewise. The data is flushed to disk before
+     * the rename, so a crash cannot leave an empty file under the real name.
+     */
     public static void writeAtomically(Path file, String text) throws IOException {
         Path dir = file.toAbsolutePath().getParent();
-        Files.createDirectories(dir);
+        createDirectories(dir);
+        // createTempFile makes the file 0600 (umask aside); the mode is set explicitly before it becomes visible.
         Path tmp = Files.createTempFile(dir, "." + file.getFileName() + ".", ".tmp");
         try {
-            Files.writeString(tmp, text, StandardCharsets.UTF_8);
-            Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rw-r--r--"));
+            try (FileChannel channel = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
+                ByteBuffer bytes = ByteBuffer.wrap(text.getBytes(StandardCharsets.UTF_8));
+                while (bytes.hasRemaining()) {
+                    channel.write(bytes);
+                }
+                channel.force(true);
+            }
+            Files.setPosixFilePermissions(tmp, FILE_MODE);
             try {
                 Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
             } catch (AtomicMoveNotSupportedException e) {
@@ -42,6 +57,28 @@ public final class SubnetFile {
             }
         } finally {
             Files.deleteIfExists(tmp);
+        }
+    }
+
+    private static final java.util.Set<java.nio.file.attribute.PosixFilePermission> FILE_MODE = PosixFilePermissions.fromString("rw-r--r--");
+    private static final java.util.Set<java.nio.file.attribute.PosixFilePermission> DIR_MODE = PosixFilePermissions.fromString("rwxr-xr-x");
+
+    /** Creates the missing directories of {@code dir}, each 0755 whatever the umask; existing ones are left as they are. */
+    private static void createDirectories(Path dir) throws IOException {
+        if (Files.isDirectory(dir)) {
+            return;
+        }
+        Path parent = dir.getParent();
+        if (parent != null) {
+            createDirectories(parent);
+        }
+        try {
+            Files.createDirectory(dir);
+            Files.setPosixFilePermissions(dir, DIR_MODE);
+        } catch (java.nio.file.FileAlreadyExistsException raced) {
+            if (!Files.isDirectory(dir)) {
+                throw raced;
+            }
         }
     }
 
