@@ -149,7 +149,7 @@ final class FlannelDaemon {
         }
 
         LeaseSnapshot snapshot = leases.awaitLeases();
-        List<Lease> peers = LeaseWatcher.peersOf(snapshot, config, lease.subnet());
+        List<Lease> peers = LeaseWatcher.peersOf(snapshot, config, lease.subnet(), registry.keys());
         try {
             backend.start(lease, peers);
         } catch (Exception e) {

@@ -7,6 +7,7 @@ import io.etcd.jetcd.options.WatchOption;
 import io.etcd.jetcd.watch.WatchEvent;
 import io.etcd.jetcd.watch.WatchResponse;
 import io.flanneld.backend.LeaseEvent;
+import io.flanneld.schema.EtcdKeys;
 import io.flanneld.schema.Ip4Net;
 import io.flanneld.schema.Lease;
 import io.flanneld.schema.NetworkConfig;
@@ -74,7 +75,7 @@ public final class LeaseWatcher implements AutoCloseable {
      */
     public void start(LeaseSnapshot initial) {
         loop.execute(() -> {
-            for (Lease lease : peersOf(initial, config, own)) {
+            for (Lease lease : peersOf(initial, config, own, registry.keys())) {
                 known.put(lease.subnet(), lease);
             }
             nextRevision = initial.revision() + 1;
@@ -102,10 +103,15 @@ public final class LeaseWatcher implements AutoCloseable {
      * with a warning naming the key.
      */
     public static List<Lease> peersOf(LeaseSnapshot snapshot, NetworkConfig config, Ip4Net own) {
+        return peersOf(snapshot, config, own, null);
+    }
+
+    /** As {@link #peersOf(LeaseSnapshot, NetworkConfig, Ip4Net)}, warnings naming each skipped lease's key under {@code keys}. */
+    public static List<Lease> peersOf(LeaseSnapshot snapshot, NetworkConfig config, Ip4Net own, EtcdKeys keys) {
         List<Lease> peers = new ArrayList<>();
         List<Ip4Net> subnets = new ArrayList<>();
         for (Lease lease : snapshot.leases()) {
-            if (acceptable(lease, config, own, subnets, "")) {
+            if (acceptable(lease, config, own, subnets, keys == null ? "" : keys.subnet(lease.subnet()))) {
                 peers.add(lease);
                 subnets.add(lease.subnet());
             }
@@ -249,7 +255,7 @@ public final class LeaseWatcher implements AutoCloseable {
         }
         for (Lease lease : now.values()) {
             Lease before = known.get(lease.subnet());
-            if (before == null ? acceptable(lease, "") : !before.attrs().equals(lease.attrs())) {
+            if (before == null ? acceptable(lease, registry.keys().subnet(lease.subnet())) : !before.attrs().equals(lease.attrs())) {
                 known.put(lease.subnet(), lease);
                 events.add(new LeaseEvent.Added(lease));
             }
