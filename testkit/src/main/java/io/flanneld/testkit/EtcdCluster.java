@@ -7,8 +7,9 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * A multi-member etcd cluster on loopback for fault tests: each member its own process, ports and data dir, all
- * started together with one {@code --initial-cluster}. Members can be killed and restarted individually;
+ * A multi-member etcd cluster for fault tests: each member its own process, ports and data dir, all started
+ * together with one {@code --initial-cluster}; on loopback ({@link #start(int)}) or one member per namespace host
+ * ({@link #startOn(List, String...)}). Members can be killed and restarted individually;
  * {@link #close()} stops all of them and deletes their data dirs.
  */
 public final class EtcdCluster implements AutoCloseable {
@@ -31,52 +32,84 @@ public final class EtcdCluster implements AutoCloseable {
 
     /** Like {@link #start(int)}, each member getting {@code extraArgs} as well. */
     public static EtcdCluster start(int size, String... extraArgs) {
-        if (size < 1 || size > 7) {
-            throw new IllegalArgumentException("cluster size must be 1..7: " + size);
-        }
+        checkSize(size);
         IllegalStateException last = null;
         for (int attempt = 1; attempt <= START_ATTEMPTS; attempt++) {
             int[] ports = Ports.free(2 * size);
-            String token = "tk-" + EtcdProcess.randomHex(8);
-            StringBuilder initial = new StringBuilder();
+            List<Placement> places = new ArrayList<>();
             for (int i = 0; i < size; i++) {
-                if (i > 0) {
-                    initial.append(',');
-                }
-                initial.append(memberName(i)).append('=').append(EtcdProcess.url("127.0.0.1", ports[2 * i + 1]));
+                places.add(new Placement(null, "127.0.0.1", ports[2 * i], ports[2 * i + 1]));
             }
-            List<EtcdProcess> ms = new ArrayList<>();
             try {
-                for (int i = 0; i < size; i++) {
-                    ms.add(EtcdProcess.builder()
-                            .name(memberName(i))
-                            .clientPort(ports[2 * i])
-                            .peerPort(ports[2 * i + 1])
-                            .extraArgs(extraArgs)
-                            .startTimeout(START_TIMEOUT)
-                            .initialCluster(initial.toString(), token)
-                            .create());
-                }
-                for (EtcdProcess m : ms) {
-                    m.launch();
-                }
-                long deadline = System.nanoTime() + START_TIMEOUT.toNanos();
-                for (EtcdProcess m : ms) {
-                    m.awaitReady(deadline);
-                }
-                return new EtcdCluster(ms);
+                return launchAll(places, extraArgs);
             } catch (EtcdProcess.StartFailure f) {
-                ms.forEach(EtcdProcess::close);
                 last = f;
                 if (!f.portClash) {
                     throw f;
                 }
-            } catch (RuntimeException | Error t) {
-                ms.forEach(EtcdProcess::close);
-                throw t;
             }
         }
         throw last;
+    }
+
+    /**
+     * One member on each of {@code hosts} (namespace hosts of a {@link NetnsFabric}), listening on the host's
+     * underlay address, ports 2379 (client) and 2380 (peer), so that every other host of the fabric reaches the
+     * cluster as a real one would be reached: one address per member. Returns once every member is healthy. The
+     * caller still owns the fabric; close the cluster before it (or hand it to {@link NetnsFabric#own}).
+     */
+    public static EtcdCluster startOn(List<NetnsFabric.Host> hosts, String... extraArgs) {
+        checkSize(hosts.size());
+        List<Placement> places = hosts.stream().map(h -> new Placement(h.netns(), h.ip(), 2379, 2380)).toList();
+        return launchAll(places, extraArgs);
+    }
+
+    private static void checkSize(int size) {
+        if (size < 1 || size > 7) {
+            throw new IllegalArgumentException("cluster size must be 1..7: " + size);
+        }
+    }
+
+    /** Where one member runs: a namespace (null for the root one), its address and ports. */
+    private record Placement(String netns, String ip, int clientPort, int peerPort) {
+    }
+
+    private static EtcdCluster launchAll(List<Placement> places, String... extraArgs) {
+        String token = "tk-" + EtcdProcess.randomHex(8);
+        StringBuilder initial = new StringBuilder();
+        for (int i = 0; i < places.size(); i++) {
+            if (i > 0) {
+                initial.append(',');
+            }
+            initial.append(memberName(i)).append('=').append(EtcdProcess.url(places.get(i).ip(), places.get(i).peerPort()));
+        }
+        List<EtcdProcess> ms = new ArrayList<>();
+        try {
+            for (int i = 0; i < places.size(); i++) {
+                Placement p = places.get(i);
+                EtcdProcess.Builder b = EtcdProcess.builder().name(memberName(i));
+                if (p.netns() != null) {
+                    b.netns(p.netns(), p.ip());
+                }
+                ms.add(b.clientPort(p.clientPort())
+                        .peerPort(p.peerPort())
+                        .extraArgs(extraArgs)
+                        .startTimeout(START_TIMEOUT)
+                        .initialCluster(initial.toString(), token)
+                        .create());
+            }
+            for (EtcdProcess m : ms) {
+                m.launch();
+            }
+            long deadline = System.nanoTime() + START_TIMEOUT.toNanos();
+            for (EtcdProcess m : ms) {
+                m.awaitReady(deadline);
+            }
+            return new EtcdCluster(ms);
+        } catch (RuntimeException | Error t) {
+            ms.forEach(EtcdProcess::close);
+            throw t;
+        }
     }
 
     private static String memberName(int i) {
@@ -162,13 +195,14 @@ public final class EtcdCluster implements AutoCloseable {
         }
     }
 
-    /** Runs {@code etcdctl} (API v3) against the running members' endpoints. */
+    /** Runs {@code etcdctl} (API v3) against the running members' endpoints (inside a running member's namespace). */
     public Cmd.Result etcdctl(String... args) {
         List<String> live = liveEndpoints();
         if (live.isEmpty()) {
             throw new IllegalStateException("no member of " + this + " is running");
         }
-        return EtcdProcess.etcdctl(null, live, args);
+        String netns = members.stream().filter(EtcdProcess::isAlive).findFirst().map(EtcdProcess::netns).orElse(null);
+        return EtcdProcess.etcdctl(netns, live, args);
     }
 
     /** Kills every member (their data goes anyway) and deletes their data dirs. Idempotent; never throws. */
