@@ -90,9 +90,11 @@ final class DaemonMetrics implements AutoCloseable {
 
     void watch(LeaseWatcher watcher) {
         FunctionCounter.builder("flannel.watch.resyncs", watcher, LeaseWatcher::resyncCount)
-                .description("full re-lists of the leases after etcd compacted the watched revision").register(registry);
+                .description("full re-lists of the leases after etcd compacted the watched revision or lost its data").register(registry);
         FunctionCounter.builder("flannel.watch.reconnects", watcher, LeaseWatcher::reconnectCount)
                 .description("lease watch resumed after a break").register(registry);
+        FunctionCounter.builder("flannel.watch.data.losses", watcher, LeaseWatcher::dataLossCount)
+                .description("etcd came back behind the revision already seen (wiped or restored from a backup)").register(registry);
     }
 
     void backend(Backend backend) {

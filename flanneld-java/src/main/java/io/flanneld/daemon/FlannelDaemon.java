@@ -167,7 +167,7 @@ final class FlannelDaemon {
             } catch (Exception e) {
                 LOG.error("backend {} failed to apply {} lease change(s)", backend.type(), events.size(), e);
             }
-        }, leases::ownKeyChanged);
+        }, leases::ownKeyChanged, options.etcd().endpointList());
         closeLater(watcher);
         metrics.watch(watcher);
         watcher.start(snapshot);

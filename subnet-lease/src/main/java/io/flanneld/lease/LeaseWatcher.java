@@ -30,25 +30,35 @@ import org.slf4j.LoggerFactory;
  * Follows every lease key from a known revision and turns etcd's events into an ordered stream
  * of {@link LeaseEvent}s about other hosts. After a disconnect it resumes from the last revision
  * it saw; when etcd has compacted that revision away it re-lists and emits the difference, so a
- * backend never misses a removal. Everything runs on one thread, which is what orders events.
+ * backend never misses a removal. When etcd answers again at a revision older than one already
+ * seen, its data was lost (wiped, or restored from an older backup): it re-lists, hands this
+ * host's own key to the lease manager (which re-creates it) and keeps peers whose keys are
+ * missing for {@link #DATA_LOSS_GRACE}, so that their hosts can re-create them before their routes
+ * go. Everything runs on one thread, which is what orders events.
  */
 public final class LeaseWatcher implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(LeaseWatcher.class);
+    /** How long peers missing after a data loss stay programmed: every other host re-creates its key well within it. */
+    public static final Duration DATA_LOSS_GRACE = Duration.ofSeconds(30);
 
     private final SubnetRegistry registry;
     private final NetworkConfig config;
     private final Ip4Net own;
     private final Consumer<List<LeaseEvent>> sink;
     private final Consumer<Optional<Lease>> ownKeyListener;
+    private final String endpoints;
     private final ScheduledExecutorService loop;
     private final Map<Ip4Net, Lease> known = new HashMap<>();
     private final AtomicLong resyncs = new AtomicLong();
     private final AtomicLong reconnects = new AtomicLong();
+    private final AtomicLong dataLosses = new AtomicLong();
 
     private long nextRevision;
     private long generation;
     private Watch.Watcher watcher;
     private Duration retry = Duration.ofMillis(250);
+    /** When the current break began (System.nanoTime), or 0 while the watch runs. */
+    private long brokenSince;
     private volatile boolean closed;
 
     /**
@@ -57,6 +67,13 @@ public final class LeaseWatcher implements AutoCloseable {
      */
     public LeaseWatcher(SubnetRegistry registry, NetworkConfig config, Ip4Net own,
                         Consumer<List<LeaseEvent>> sink, Consumer<Optional<Lease>> ownKeyListener) {
+        this(registry, config, own, sink, ownKeyListener, "the configured endpoints");
+    }
+
+    /** Like the other constructor; {@code endpointsForLogs} names etcd in the log lines about breaks. */
+    public LeaseWatcher(SubnetRegistry registry, NetworkConfig config, Ip4Net own,
+                        Consumer<List<LeaseEvent>> sink, Consumer<Optional<Lease>> ownKeyListener, String endpointsForLogs) {
+        this.endpoints = endpointsForLogs;
         this.registry = registry;
         this.config = config;
         this.own = own;
@@ -95,6 +112,11 @@ public final class LeaseWatcher implements AutoCloseable {
 
     public long reconnectCount() {
         return reconnects.get();
+    }
+
+    /** How often etcd came back at an older revision than already seen (its data was lost) and the watch re-listed. */
+    public long dataLossCount() {
+        return dataLosses.get();
     }
 
     /**
@@ -211,10 +233,45 @@ public final class LeaseWatcher implements AutoCloseable {
             return;
         }
         reconnects.incrementAndGet();
-        LOG.warn("lease watch interrupted ({}); resuming from revision {} in {} ms", SubnetRegistry.describe(error), nextRevision,
-                retry.toMillis());
-        loop.schedule(this::watch, retry.toMillis(), TimeUnit.MILLISECONDS);
+        brokenSince = System.nanoTime();
+        LOG.warn("lease watch: etcd at {} interrupted the watch ({}); peers stay as they are; resuming from revision {}",
+                endpoints, SubnetRegistry.describe(error), nextRevision);
+        scheduleResume();
+    }
+
+    private void scheduleResume() {
+        loop.schedule(this::resume, retry.toMillis(), TimeUnit.MILLISECONDS);
         retry = retry.multipliedBy(2).compareTo(Duration.ofSeconds(5)) > 0 ? Duration.ofSeconds(5) : retry.multipliedBy(2);
+    }
+
+    /**
+     * After a break: once etcd answers, resumes the watch, unless etcd is now behind what this
+     * host has seen, which means its data was lost; then everything is re-listed.
+     */
+    private void resume() {
+        if (closed) {
+            return;
+        }
+        long revision;
+        try {
+            revision = registry.revision();
+        } catch (EtcdUnavailableException e) {
+            LOG.debug("lease watch: etcd at {} still not answering ({})", endpoints, e.getMessage());
+            scheduleResume();
+            return;
+        }
+        long seconds = (System.nanoTime() - brokenSince) / 1_000_000_000L;
+        brokenSince = 0;
+        if (revision < nextRevision - 1) {
+            dataLosses.incrementAndGet();
+            LOG.warn("lease watch: etcd at {} answers again after {} s at revision {}, behind revision {} already seen: its data was "
+                    + "lost or restored from an older backup; re-listing every lease (peers missing from it stay programmed for {} s "
+                    + "while their hosts re-create their keys)", endpoints, seconds, revision, nextRevision - 1, DATA_LOSS_GRACE.toSeconds());
+            resync(true);
+            return;
+        }
+        LOG.info("lease watch: etcd at {} answers again after {} s; resuming from revision {}", endpoints, seconds, nextRevision);
+        watch();
     }
 
     private static boolean isCompaction(Throwable error) {
@@ -226,17 +283,27 @@ public final class LeaseWatcher implements AutoCloseable {
         return false;
     }
 
-    /** Re-lists every lease and emits what changed against what the backend was last told. */
     private void resync() {
+        resync(false);
+    }
+
+    /**
+     * Re-lists every lease and emits what changed against what the backend was last told. With
+     * {@code keepMissing} (after a data loss) peers absent from the list are not removed yet: a
+     * second re-list after {@link #DATA_LOSS_GRACE} removes those still absent.
+     */
+    private void resync(boolean keepMissing) {
         if (closed) {
             return;
         }
+        generation++;
+        closeWatcher();
         LeaseSnapshot snapshot;
         try {
             snapshot = registry.listLeases();
         } catch (EtcdUnavailableException e) {
             LOG.warn("lease watch: re-list failed ({}); retrying in {} ms", e.getMessage(), retry.toMillis());
-            loop.schedule(this::resync, retry.toMillis(), TimeUnit.MILLISECONDS);
+            loop.schedule(() -> resync(keepMissing), retry.toMillis(), TimeUnit.MILLISECONDS);
             return;
         }
         resyncs.incrementAndGet();
@@ -247,11 +314,21 @@ public final class LeaseWatcher implements AutoCloseable {
                 now.put(lease.subnet(), lease);
             }
         }
+        int kept = 0;
         for (Lease before : List.copyOf(known.values())) {
             if (!now.containsKey(before.subnet())) {
+                if (keepMissing) {
+                    kept++;
+                    continue;
+                }
                 known.remove(before.subnet());
                 events.add(new LeaseEvent.Removed(before));
             }
+        }
+        if (kept > 0) {
+            LOG.info("lease watch: {} peer lease(s) missing after the data loss stay programmed; checking again in {} s", kept,
+                    DATA_LOSS_GRACE.toSeconds());
+            loop.schedule(() -> resync(false), DATA_LOSS_GRACE.toMillis(), TimeUnit.MILLISECONDS);
         }
         for (Lease lease : now.values()) {
             Lease before = known.get(lease.subnet());

@@ -95,6 +95,15 @@ public final class SubnetRegistry {
                 .commit()).isSucceeded();
     }
 
+    /**
+     * etcd's current revision, from a count-only read of the config key: the cheapest request
+     * that carries it.
+     */
+    public long revision() throws EtcdUnavailableException {
+        return await("read the revision", client.getKVClient().get(bytes(keys.config()), GetOption.builder().withCountOnly(true).build()))
+                .getHeader().getRevision();
+    }
+
     /** One range read of every lease key. */
     public LeaseSnapshot listLeases() throws EtcdUnavailableException {
         GetResponse response = await("list " + keys.subnetsPrefix(),

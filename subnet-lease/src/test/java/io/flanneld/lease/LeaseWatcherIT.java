@@ -122,6 +122,28 @@ class LeaseWatcherIT {
     }
 
     @Test
+    void etcdBackEmptyIsADataLossThatReListsKeepsPeersAndReportsTheOwnKeyGone() throws Exception {
+        put("198.19.1.0-24", lease("198.18.0.1"));
+        put("198.19.2.0-24", lease("198.18.0.2"));
+        for (int i = 0; i < 10; i++) {
+            put("198.19.3.0-24", lease("198.18.0.3"));
+        }
+        startWatcher(registry.listLeases());
+        ownSeen.clear();
+        etcd.wipeAndRestart();
+        Wait.until(Duration.ofSeconds(30), Duration.ofMillis(50), "the data loss noticed", () -> watcher.dataLossCount() == 1);
+        Wait.until(Duration.ofSeconds(5), Duration.ofMillis(20), "own key reported", () -> !ownSeen.isEmpty());
+        assertEquals(Optional.empty(), ownSeen.get(ownSeen.size() - 1), "the own key is gone: the lease manager re-creates it");
+        assertEquals(1, watcher.reconnectCount());
+        // The peers' hosts re-create their keys as this one does: nothing is removed meanwhile, nothing re-added.
+        put("198.19.2.0-24", lease("198.18.0.2"));
+        put("198.19.4.0-24", lease("198.18.0.4"));
+        awaitSeen(List.of("+198.19.4.0/24@198.18.0.4"));
+        assertEquals(3, watcher.peers().size(), "198.19.3.0/24 stays programmed during the grace period: " + watcher.peers());
+        assertTrue(LeaseWatcher.DATA_LOSS_GRACE.toSeconds() >= 10, "long enough for every host to re-create its key");
+    }
+
+    @Test
     void resyncsAndEmitsTheDifferenceWhenItsRevisionWasCompacted() throws Exception {
         put("198.19.2.0-24", lease("198.18.0.2"));
         put("198.19.3.0-24", lease("198.18.0.3"));
