@@ -49,7 +49,11 @@ final class Daemons {
         }
 
         void awaitSubnetFile() {
-            Wait.until(Duration.ofSeconds(30), Duration.ofMillis(100), host.name() + " writes " + subnetFile + "; log:\n" + logText(),
+            awaitSubnetFile(Duration.ofSeconds(30));
+        }
+
+        void awaitSubnetFile(Duration timeout) {
+            Wait.until(timeout, Duration.ofMillis(100), host.name() + " writes " + subnetFile + "; log:\n" + logText(),
                     () -> Files.exists(subnetFile) || !process.isAlive());
             if (!Files.exists(subnetFile)) {
                 throw new AssertionError(host.name() + "'s daemon exited " + process.exitValue() + " without writing the subnet file:\n" + logText());
@@ -57,7 +61,11 @@ final class Daemons {
         }
 
         void awaitLog(String text) {
-            Wait.until(Duration.ofSeconds(20), Duration.ofMillis(100), host.name() + " logs \"" + text + "\"; log:\n" + logText(),
+            awaitLog(text, Duration.ofSeconds(20));
+        }
+
+        void awaitLog(String text, Duration timeout) {
+            Wait.until(timeout, Duration.ofMillis(100), host.name() + " logs \"" + text + "\"; log:\n" + logText(),
                     () -> logText().contains(text));
         }
 
