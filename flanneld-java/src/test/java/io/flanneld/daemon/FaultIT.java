@@ -20,7 +20,10 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -28,8 +31,10 @@ import org.junit.jupiter.api.io.TempDir;
  * Faults on namespace hosts running the vxlan backend, each measured while a pod on one host pings
  * a pod on another 10 times a second, and each written as one line of the fault report
  * ({@link FaultReport}): etcd stopped for 60 s, etcd wiped, the leader of a 3-member etcd cluster
- * killed, a daemon SIGKILLed and restarted, a host disappearing under a short lease TTL.
+ * killed, a daemon SIGKILLed and restarted, a host disappearing under a short lease TTL. They run
+ * in that order, so the report reads in it.
  */
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class FaultIT {
     private static final String PREFIX = DaemonCluster.PREFIX;
     private static final String VXLAN = DaemonCluster.networkConfig("vxlan");
@@ -62,6 +67,7 @@ class FaultIT {
     // ---- the faults ----
 
     @Test
+    @Order(1)
     @Timeout(value = 200, unit = TimeUnit.SECONDS)
     void etcdStoppedFor60sWhilePodsPing() throws Exception {
         cluster = startCluster();
@@ -110,6 +116,7 @@ class FaultIT {
     }
 
     @Test
+    @Order(2)
     @Timeout(value = 150, unit = TimeUnit.SECONDS)
     void etcdWipedAndRestartedEmpty() throws Exception {
         cluster = startCluster();
@@ -148,6 +155,7 @@ class FaultIT {
     }
 
     @Test
+    @Order(3)
     @Timeout(value = 150, unit = TimeUnit.SECONDS)
     void leaderOfAThreeMemberClusterKilled() throws Exception {
         ownFabric = NetnsFabric.create();
@@ -195,6 +203,7 @@ class FaultIT {
     }
 
     @Test
+    @Order(4)
     @Timeout(value = 150, unit = TimeUnit.SECONDS)
     void daemonSigkilledAndRestarted() throws Exception {
         cluster = startCluster();
@@ -247,6 +256,7 @@ class FaultIT {
     }
 
     @Test
+    @Order(5)
     @Timeout(value = 150, unit = TimeUnit.SECONDS)
     void hostDisappearsAndItsLeaseExpires() throws Exception {
         cluster = startCluster();
