@@ -108,14 +108,15 @@ public final class Main implements Callable<Integer> {
     int verbosity;
 
     public static void main(String[] args) {
+        CommandLine cli = commandLine(System.getenv());
+        System.exit(cli.execute(acceptSingleDash(cli, args)));
+    }
+
+    /** The command line as {@link #main} runs it: bad flags are reported by {@link FlagErrors}, exit 2. */
+    static CommandLine commandLine(java.util.Map<String, String> env) {
         CommandLine cli = new CommandLine(new Main());
-        args = acceptSingleDash(cli, args);
-        cli.setParameterExceptionHandler((ex, a) -> {
-            ex.getCommandLine().getErr().println("flanneld-java: " + ex.getMessage());
-            ex.getCommandLine().getErr().println("Run with --help for the list of flags.");
-            return 2;
-        });
-        System.exit(cli.execute(args));
+        cli.setParameterExceptionHandler(new FlagErrors(env));
+        return cli;
     }
 
     /**

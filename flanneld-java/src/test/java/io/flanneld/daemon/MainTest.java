@@ -2,6 +2,7 @@ package io.flanneld.daemon;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -91,14 +92,42 @@ class MainTest {
     @Test
     void unknownFlagsExitTwoWithAHint() {
         StringWriter err = new StringWriter();
-        CommandLine cli = new CommandLine(new Main());
+        CommandLine cli = Main.commandLine(java.util.Map.of());
         cli.setErr(new PrintWriter(err));
-        cli.setParameterExceptionHandler((ex, a) -> {
-            ex.getCommandLine().getErr().println("flanneld-java: " + ex.getMessage());
-            return 2;
-        });
         assertEquals(2, cli.execute("--no-such-flag"));
         assertTrue(err.toString().contains("--no-such-flag"), err.toString());
+        assertTrue(err.toString().contains("--help"), err.toString());
+    }
+
+    @Test
+    void aBadCommandLineNeverEchoesAPassword() {
+        String[][] lines = {
+            {"--etcd-pasword", "hunter2-secret"},                              // mistyped flag: its value is unmatched
+            {"--etcd-password", "hunter2-secret", "--no-such-flag"},
+            {"--etcd-password=hunter2-secret", "--no-such-flag", "stray"},
+            {"--etcd-pasword=hunter2-secret"},
+            {"--healthz-port", "hunter2-secret", "--etcd-password", "hunter2-secret"},  // value quoted by a conversion error
+            {"-etcd-password", "hunter2-secret", "--bogus"},
+        };
+        for (String[] line : lines) {
+            StringWriter err = new StringWriter();
+            CommandLine cli = Main.commandLine(java.util.Map.of());
+            cli.setErr(new PrintWriter(err));
+            assertEquals(2, cli.execute(Main.acceptSingleDash(cli, line)), String.join(" ", line));
+            assertFalse(err.toString().contains("hunter2"), String.join(" ", line) + " printed: " + err);
+            assertTrue(err.toString().startsWith("flanneld-java: "), err.toString());
+        }
+        StringWriter typo = new StringWriter();
+        CommandLine typoCli = Main.commandLine(java.util.Map.of());
+        typoCli.setErr(new PrintWriter(typo));
+        typoCli.execute("--etcd-pasword", "hunter2-secret");
+        assertTrue(typo.toString().contains("did you mean --etcd-password?"), typo.toString());
+        StringWriter err = new StringWriter();
+        CommandLine cli = Main.commandLine(java.util.Map.of("FLANNELD_ETCD_PASSWORD", "from-env-secret"));
+        cli.setErr(new PrintWriter(err));
+        assertEquals(2, cli.execute("--healthz-port", "from-env-secret"));
+        assertFalse(err.toString().contains("from-env-secret"), err.toString());
+        assertTrue(err.toString().contains("--healthz-port"), "still names the flag: " + err);
     }
 
     @Test
