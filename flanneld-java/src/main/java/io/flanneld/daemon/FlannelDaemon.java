@@ -171,7 +171,7 @@ final class FlannelDaemon {
         closeLater(watcher);
         metrics.watch(watcher);
         watcher.start(snapshot);
-        leases.startRenewing(this::fatal);
+        leases.startRenewing(this::fatal, this::recordEtcdLease);
         notifySystemd("READY=1\nSTATUS=subnet " + lease.subnet() + ", backend " + backend.type());
     }
 
@@ -232,6 +232,18 @@ final class FlannelDaemon {
                 .orElse(0L);
         LOG.info("previous subnet {} (from {})", env.get().subnet(), options.subnetFile());
         return Optional.of(new PreviousLease(env.get().subnet(), etcdLease));
+    }
+
+    /** Keeps subnet.env.lease naming the etcd lease the key is bound to after the key was re-created. */
+    private void recordEtcdLease(Lease lease) {
+        Path record = LeaseRecordFile.beside(options.subnetFile());
+        try {
+            LeaseRecordFile.write(record, new PreviousLease(lease.subnet(), lease.etcdLeaseId()));
+            LOG.info("lease {}: now bound to etcd lease {}, recorded in {}", lease.subnet(), Long.toHexString(lease.etcdLeaseId()), record);
+        } catch (IOException e) {
+            LOG.warn("lease {}: cannot record etcd lease {} in {}: {}", lease.subnet(), Long.toHexString(lease.etcdLeaseId()), record,
+                    e.getMessage());
+        }
     }
 
     private void writeSubnetFile(NetworkConfig config, Lease lease, int mtu) {

@@ -9,6 +9,7 @@ import io.flanneld.testkit.EtcdCluster;
 import io.flanneld.testkit.NetnsFabric;
 import io.flanneld.testkit.Wait;
 import java.nio.file.Path;
+import java.nio.file.Files;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -145,6 +146,11 @@ class FaultIT {
         for (Daemons.Running r : d.values()) {
             assertTrue(r.process().isAlive(), r.logText());
             assertTrue(r.logText().contains("re-created for " + r.host().ip()), r.logText());
+            String keyLease = cluster.etcd().etcdctl("get", PREFIX + "/subnets/" + r.keyName(), "-w", "json").check().stdout()
+                    .replaceAll("(?s).*\"lease\":(\\d+).*", "$1");
+            Path record = r.subnetFile().resolveSibling(r.subnetFile().getFileName() + ".lease");
+            Wait.until(Duration.ofSeconds(10), Duration.ofMillis(100), record + " names the new etcd lease",
+                    () -> readQuietly(record).strip().endsWith(" " + Long.toHexString(Long.parseLong(keyLease))));
             assertEquals(1.0, Daemons.metric(Daemons.httpGet(r.host(), 8471, "/metrics"), "flannel_watch_data_losses_total"),
                     r.host().name() + " noticed the data loss once");
         }
@@ -417,5 +423,13 @@ class FaultIT {
     private static void awaitRoutes(NetnsFabric fabric, List<String> hosts, String net, boolean present, Duration timeout) {
         Wait.until(timeout, Duration.ofMillis(50), String.join(",", hosts) + (present ? " route to " : " no route to ") + net,
                 () -> hosts.stream().allMatch(h -> routes(fabric.host(h)).contains(net) == present));
+    }
+
+    private static String readQuietly(Path file) {
+        try {
+            return Files.readString(file);
+        } catch (java.io.IOException e) {
+            return "";
+        }
     }
 }

@@ -44,6 +44,7 @@ public final class LeaseManager implements AutoCloseable {
     private volatile LeaseAttrs heldAttrs;
     private volatile Instant expiresAt;
     private volatile Consumer<String> onFatal = message -> { };
+    private volatile Consumer<Lease> onRebound = lease -> { };
     private ScheduledFuture<?> nextRenewal;
     private final AtomicLong renewals = new AtomicLong();
     private final AtomicLong renewalFailures = new AtomicLong();
@@ -277,9 +278,13 @@ public final class LeaseManager implements AutoCloseable {
     }
 
     private void hold(Lease lease, LeaseAttrs attrs, Duration ttl) {
+        Lease before = held;
         held = lease;
         heldAttrs = attrs;
         expiresAt = lease.isReservation() ? Instant.MAX : clock.instant().plus(ttl);
+        if (before != null && before.etcdLeaseId() != lease.etcdLeaseId()) {
+            onRebound.accept(lease);
+        }
     }
 
     /**
@@ -287,7 +292,17 @@ public final class LeaseManager implements AutoCloseable {
      * explanation, if the subnet is lost to another host and this host must stop.
      */
     public synchronized void startRenewing(Consumer<String> fatal) {
+        startRenewing(fatal, lease -> { });
+    }
+
+    /**
+     * Like {@link #startRenewing(Consumer)}; {@code rebound} is called with the held lease whenever
+     * the key comes to be bound to another etcd lease (re-created after an expiry or a wipe), so
+     * whoever records the etcd lease id for the next start can keep the record true.
+     */
+    public synchronized void startRenewing(Consumer<String> fatal, Consumer<Lease> rebound) {
         this.onFatal = fatal;
+        this.onRebound = rebound;
         scheduleRenewal();
     }
 

@@ -218,13 +218,17 @@ class LeaseManagerIT {
         closeables.add(m);
         NetworkConfig config = m.awaitConfig();
         Lease lease = m.acquire(config, attrs("198.18.0.14"), Optional.empty());
-        m.startRenewing(message -> { });
+        java.util.List<Lease> rebound = new java.util.concurrent.CopyOnWriteArrayList<>();
+        m.startRenewing(message -> { }, rebound::add);
         // Revoking the etcd lease deletes the key, as an expiry during an outage would.
         etcd.etcdctl("lease", "revoke", Long.toHexString(lease.etcdLeaseId())).check();
         Wait.until(Duration.ofSeconds(10), Duration.ofMillis(100), "key back after renewal",
                 () -> etcdValue(keys.subnet(lease.subnet())).contains("198.18.0.14"));
         // From then on, renewal keeps the same etcd lease alive past several TTLs.
         long renewed = m.held().etcdLeaseId();
+        assertNotEquals(lease.etcdLeaseId(), renewed);
+        Wait.until(Duration.ofSeconds(5), Duration.ofMillis(50), "rebound reported", () -> !rebound.isEmpty());
+        assertEquals(renewed, rebound.get(rebound.size() - 1).etcdLeaseId(), "the new etcd lease is reported to the record keeper");
         Thread.sleep(7000);
         assertTrue(etcdValue(keys.subnet(lease.subnet())).contains("198.18.0.14"));
         assertEquals(renewed, m.held().etcdLeaseId(), "renewals must extend the etcd lease, not let it lapse and re-create the key");
