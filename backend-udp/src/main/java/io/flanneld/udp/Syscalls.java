@@ -5,17 +5,49 @@ import jnr.ffi.Runtime;
 import jnr.ffi.annotations.SaveError;
 
 /**
- * The two libc calls the TUN-to-UDP loop makes that neither linux-net nor Netty offers in an allocation-free form:
- * {@code sendmmsg} (many datagrams, each to its own peer, in one system call) and {@code poll}. Pointers are passed
- * as raw native addresses ({@code long}, pointer-sized on the 64-bit Linux this runs on) into memory the loop
- * allocated once, so a call costs no Java objects.
+ * The libc calls both forwarding loops make, in an allocation-free form: every pointer is a raw native address
+ * ({@code long}, pointer-sized on the 64-bit Linux this runs on) into memory a loop allocated once, so a call costs
+ * no Java objects. {@code sendmmsg}/{@code recvmmsg} move many datagrams per system call, each with its own peer
+ * address and control message (UDP_SEGMENT, UDP_GRO).
  *
  * <p>Public only because jnr-ffi generates the implementation in its own class loader; not API.
  */
 public interface Syscalls {
+    /** int socket(int domain, int type, int protocol) */
+    @SaveError
+    int socket(int domain, int type, int protocol);
+
+    /** int bind(int fd, const struct sockaddr *addr, socklen_t len) */
+    @SaveError
+    int bind(int fd, long address, int length);
+
+    /** int setsockopt(int fd, int level, int name, const void *value, socklen_t len) */
+    @SaveError
+    int setsockopt(int fd, int level, int name, long value, int length);
+
+    /** int close(int fd) */
+    @SaveError
+    int close(int fd);
+
+    /** ssize_t read(int fd, void *buf, size_t count) */
+    @SaveError
+    long read(int fd, long buffer, long count);
+
+    /** ssize_t write(int fd, const void *buf, size_t count) */
+    @SaveError
+    long write(int fd, long buffer, long count);
+
+    /** ssize_t sendto(int fd, const void *buf, size_t len, int flags, const struct sockaddr *to, socklen_t tolen) */
+    @SaveError
+    long sendto(int fd, long buffer, long length, int flags, long address, int addressLength);
+
     /** int sendmmsg(int sockfd, struct mmsghdr *msgvec, unsigned int vlen, int flags) */
     @SaveError
     int sendmmsg(int fd, long msgvec, int vlen, int flags);
+
+    /** int recvmmsg(int sockfd, struct mmsghdr *msgvec, unsigned int vlen, int flags, struct timespec *timeout) */
+    @SaveError
+    int recvmmsg(int fd, long msgvec, int vlen, int flags, long timeout);
 
     /** int poll(struct pollfd *fds, nfds_t nfds, int timeout) */
     @SaveError
@@ -29,6 +61,14 @@ public interface Syscalls {
 
         static Syscalls get() {
             return INSTANCE;
+        }
+
+        /** The native address of a direct buffer's first byte (set-up time only: it allocates a wrapper). */
+        static long address(java.nio.ByteBuffer direct) {
+            if (!direct.isDirect()) {
+                throw new IllegalArgumentException("not a direct buffer");
+            }
+            return jnr.ffi.Pointer.wrap(Runtime.getSystemRuntime(), direct).address();
         }
 
         /** errno of the calling thread's last call. */

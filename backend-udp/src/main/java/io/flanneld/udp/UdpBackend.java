@@ -13,24 +13,11 @@ import io.flanneld.net.TunOptions;
 import io.flanneld.schema.Ip4;
 import io.flanneld.schema.Lease;
 import io.flanneld.schema.NetworkConfig;
-import io.netty.bootstrap.Bootstrap;
-import io.netty.channel.Channel;
-import io.netty.channel.ChannelFactory;
-import io.netty.channel.ChannelOption;
-import io.netty.channel.EventLoopGroup;
-import io.netty.channel.FixedRecvByteBufAllocator;
-import io.netty.channel.epoll.Epoll;
-import io.netty.channel.epoll.EpollChannelOption;
-import io.netty.channel.epoll.EpollDatagramChannel;
-import io.netty.channel.epoll.EpollEventLoopGroup;
-import io.netty.channel.socket.InternetProtocolFamily;
-import io.netty.channel.unix.FileDescriptor;
-import io.netty.util.concurrent.DefaultThreadFactory;
-import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -42,9 +29,14 @@ import org.slf4j.LoggerFactory;
  * The wire format is flannel's, so hosts running flannel's own udp backend interoperate.
  *
  * <p>Threads: one forwarding thread per direction, so both cores work. {@link TunToUdp} reads flannel0 and sends
- * with sendmmsg; the single Netty epoll event loop receives (recvmmsg) and runs {@link UdpToTun}. Both read the
- * current {@link ForwardingTable} snapshot; {@link #apply} builds a new one and swaps it in, so lease changes never
- * pause traffic.
+ * with sendmmsg; {@link UdpToTun} receives with recvmmsg and writes flannel0. Both read the current
+ * {@link ForwardingTable} snapshot; {@link #apply} builds a new one and swaps it in, so lease changes never pause
+ * traffic.
+ *
+ * <p>Offloads ({@link Offloads}), probed at start and used where the kernel has them: flannel0 with IFF_VNET_HDR and
+ * TSO (TCP super-packets read whole, segmented here; coalesced TCP written whole), UDP GSO (one send per
+ * super-packet) and UDP GRO (one receive for many datagrams). Without them everything still works, a packet per
+ * system call or per batch slot.
  */
 public final class UdpBackend implements Backend {
     private static final Logger log = LoggerFactory.getLogger(UdpBackend.class);
@@ -59,12 +51,21 @@ public final class UdpBackend implements Backend {
      * measure what batching buys (backend-udp/README.md); 1 turns batching off.
      */
     static final int RECV_BATCH = Math.max(1, Math.min(64, Integer.getInteger("flanneld.udp.rxBatch", 32)));
-    static final int SEND_BATCH = Math.max(1, Math.min(TunToUdp.BATCH, Integer.getInteger("flanneld.udp.txBatch",
-            TunToUdp.BATCH)));
+    static final int SEND_BATCH = Math.max(1, Math.min(TunToUdp.MAX_MESSAGES,
+            Integer.getInteger("flanneld.udp.txBatch", TunToUdp.MAX_MESSAGES)));
     private static final int SOCKET_BUFFER = 4 << 20;
     private static final int SOL_SOCKET = 1;
     private static final int SO_SNDBUFFORCE = 32;
     private static final int SO_RCVBUFFORCE = 33;
+    private static final int SO_SNDBUF = 7;
+    private static final int SO_RCVBUF = 8;
+    private static final int SOL_UDP = 17;
+    private static final int UDP_SEGMENT = 103;
+    private static final int UDP_GRO = 104;
+    private static final int AF_INET = 2;
+    private static final int SOCK_DGRAM = 2;
+    private static final int SOCK_CLOEXEC = 0x80000;
+    private static final int SOCKADDR_IN = 16;
 
     private final Rtnetlink nl;
     private final ExternalInterface iface;
@@ -76,11 +77,14 @@ public final class UdpBackend implements Backend {
     private final CounterCells tunToUdpCounters = new CounterCells();
     private final CounterCells udpToTunCounters = new CounterCells();
 
+    private final Syscalls sys = Syscalls.Native.get();
     private TunDevice tun;
-    private EventLoopGroup group;
-    private Channel channel;
+    private int socketFd = -1;
+    private volatile Offloads offloads = Offloads.NONE;
     private TunToUdp tunToUdp;
     private Thread tunToUdpThread;
+    private UdpToTun udpToTun;
+    private Thread udpToTunThread;
     private boolean started;
     private boolean closed;
 
@@ -138,11 +142,9 @@ public final class UdpBackend implements Backend {
             throw new IllegalStateException(closed ? "udp backend is closed" : "udp backend already started");
         }
         started = true;
-        Epoll.ensureAvailability();
         int localAddress = local.subnet().address();
         try {
-            TunOptions options = TunOptions.named(DEVICE).withNonBlocking(true);
-            tun = namespace == null ? TunDevice.open(options) : TunDevice.openInNamespace(namespace, options);
+            boolean tso = openTun();
             Link link = nl.links().byName(tun.name()).orElseThrow(
                     () -> new IllegalStateException("TUN device " + DEVICE + " vanished after creation"));
             // The Network's prefix length, not the lease's: the connected route then sends all of the overlay here.
@@ -154,36 +156,85 @@ public final class UdpBackend implements Backend {
 
             table.set(ForwardingTable.of(udpLeases(peers)));
 
-            FileDescriptor tunFd = new FileDescriptor(tun.fd());
-            group = new EpollEventLoopGroup(1, new DefaultThreadFactory("flannel-udp-rx", true));
-            int payload = Math.max(iface.mtu(), 1500);
-            ChannelFactory<EpollDatagramChannel> factory = namespace == null
-                    ? () -> new EpollDatagramChannel(InternetProtocolFamily.IPv4)
-                    : () -> NetworkNamespaces.callIn(namespace, () -> new EpollDatagramChannel(InternetProtocolFamily.IPv4));
-            Bootstrap bootstrap = new Bootstrap()
-                    .group(group)
-                    .channelFactory(factory)
-                    .option(ChannelOption.SO_RCVBUF, SOCKET_BUFFER)
-                    .option(ChannelOption.SO_SNDBUF, SOCKET_BUFFER)
-                    // recvmmsg: several datagrams per system call into one pooled buffer of RECV_BATCH slots.
-                    .option(EpollChannelOption.MAX_DATAGRAM_PAYLOAD_SIZE, RECV_BATCH > 1 ? payload : 0)
-                    .option(ChannelOption.RCVBUF_ALLOCATOR, new FixedRecvByteBufAllocator(payload * RECV_BATCH))
-                    .handler(new UdpToTun(tunFd, table, udpToTunCounters));
-            InetSocketAddress bindTo = new InetSocketAddress(Ipv4.fromInt(iface.address()), port);
-            channel = bootstrap.bind(bindTo).sync().channel();
-            int socketFd = ((EpollDatagramChannel) channel).fd().intValue();
-            forceSocketBuffers((EpollDatagramChannel) channel);
+            socketFd = namespace == null ? openSocket() : NetworkNamespaces.callIn(namespace, this::openSocket);
+            boolean gso = enabled("flanneld.udp.gso") && setIntOption(SOL_UDP, UDP_SEGMENT, 0);
+            boolean gro = enabled("flanneld.udp.gro") && setIntOption(SOL_UDP, UDP_GRO, 1);
+            offloads = new Offloads(tso, enabled("flanneld.udp.coalesce"), gso, gro);
 
-            tunToUdp = new TunToUdp(tunFd, socketFd, port, localAddress, table, tunToUdpCounters, SEND_BATCH);
+            int maxDatagram = Math.max(iface.mtu(), 1500);
+            udpToTun = new UdpToTun(tun.fd(), socketFd, table, udpToTunCounters, offloads, RECV_BATCH, maxDatagram);
+            udpToTunThread = new Thread(udpToTun, "flannel-udp-rx");
+            udpToTunThread.setDaemon(true);
+            udpToTunThread.start();
+            tunToUdp = new TunToUdp(tun.fd(), socketFd, port, localAddress, table, tunToUdpCounters, offloads,
+                    SEND_BATCH);
             tunToUdpThread = new Thread(tunToUdp, "flannel-udp-tx");
             tunToUdpThread.setDaemon(true);
             tunToUdpThread.start();
-            log.info("udp backend: {} {}/{} mtu {}, listening on {}:{}, {} peer(s)", DEVICE, Ip4.format(localAddress),
-                    config.network().prefixLength(), mtu(), Ip4.format(iface.address()), port, table.get().size());
+            log.info("udp backend: {} {}/{} mtu {}, listening on {}:{}, offloads {}, {} peer(s)", DEVICE,
+                    Ip4.format(localAddress), config.network().prefixLength(), mtu(), Ip4.format(iface.address()),
+                    port, offloads.describe(), table.get().size());
         } catch (Exception | Error e) {
             shutdown();
             throw e;
         }
+    }
+
+    /**
+     * Opens flannel0 with IFF_VNET_HDR and TCP segmentation offload if the kernel takes it, else plain; true with
+     * offloads. TUN_F_CSUM is required for TSO; TUN_F_USO4 is not asked for (the kernel then segments UDP itself).
+     */
+    private boolean openTun() {
+        TunOptions plain = TunOptions.named(DEVICE).withNonBlocking(true);
+        if (enabled("flanneld.udp.tso")) {
+            TunOptions offload = plain.withVnetHeader(true).withOffload(TunOptions.TUN_F_CSUM | TunOptions.TUN_F_TSO4);
+            try {
+                tun = namespace == null ? TunDevice.open(offload) : TunDevice.openInNamespace(namespace, offload);
+                return true;
+            } catch (RuntimeException e) {
+                log.warn("udp backend: {} without offloads ({})", DEVICE, e.getMessage());
+            }
+        }
+        tun = namespace == null ? TunDevice.open(plain) : TunDevice.openInNamespace(namespace, plain);
+        return false;
+    }
+
+    /** The UDP socket, non-blocking, bound to the interface address and the backend port, with large buffers. */
+    private int openSocket() {
+        int fd = sys.socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        if (fd < 0) {
+            throw new IllegalStateException("udp backend: socket(): errno " + Syscalls.Native.errno());
+        }
+        ByteBuffer address = ByteBuffer.allocateDirect(SOCKADDR_IN).order(ByteOrder.BIG_ENDIAN);
+        address.order(ByteOrder.nativeOrder()).putShort(0, (short) AF_INET);
+        address.order(ByteOrder.BIG_ENDIAN).putShort(2, (short) port).putInt(4, iface.address());
+        if (sys.bind(fd, Syscalls.Native.address(address), SOCKADDR_IN) < 0) {
+            int errno = Syscalls.Native.errno();
+            sys.close(fd);
+            throw new IllegalStateException("udp backend: cannot bind " + Ip4.format(iface.address()) + ":" + port
+                    + " (Backend.Port): errno " + errno);
+        }
+        socketFd = fd;
+        setIntOption(SOL_SOCKET, SO_RCVBUF, SOCKET_BUFFER);
+        setIntOption(SOL_SOCKET, SO_SNDBUF, SOCKET_BUFFER);
+        forceSocketBuffers();
+        return fd;
+    }
+
+    private static boolean enabled(String property) {
+        return !"false".equalsIgnoreCase(System.getProperty(property, "true"));
+    }
+
+    private boolean setIntOption(int level, int option, int value) {
+        ByteBuffer v = ByteBuffer.allocateDirect(4).order(ByteOrder.nativeOrder()).putInt(0, value);
+        return sys.setsockopt(socketFd, level, option, Syscalls.Native.address(v), 4) == 0;
+    }
+
+    /** The offloads the data path runs with (all off before {@link #start}). */
+    public Offloads offloads() {
+        Offloads current = offloads;
+        return tunToUdp != null && current.udpGso() && !tunToUdp.udpGso()
+                ? new Offloads(current.tso(), current.coalesce(), false, current.udpGro()) : current;
     }
 
     @Override
@@ -209,13 +260,10 @@ public final class UdpBackend implements Backend {
      * datagrams overflows while the event loop is busy writing to the TUN device. The FORCE variants (root or
      * CAP_NET_ADMIN, which this daemon has anyway) ignore the cap; without the capability the capped size stays.
      */
-    private static void forceSocketBuffers(EpollDatagramChannel channel) {
-        try {
-            io.netty.channel.unix.Socket socket = (io.netty.channel.unix.Socket) channel.fd();
-            socket.setIntOpt(SOL_SOCKET, SO_RCVBUFFORCE, SOCKET_BUFFER);
-            socket.setIntOpt(SOL_SOCKET, SO_SNDBUFFORCE, SOCKET_BUFFER);
-        } catch (java.io.IOException e) {
-            log.debug("udp backend: socket buffers stay capped: {}", e.toString());
+    private void forceSocketBuffers() {
+        if (!setIntOption(SOL_SOCKET, SO_RCVBUFFORCE, SOCKET_BUFFER)
+                || !setIntOption(SOL_SOCKET, SO_SNDBUFFORCE, SOCKET_BUFFER)) {
+            log.debug("udp backend: socket buffers stay capped: errno {}", Syscalls.Native.errno());
         }
     }
 
@@ -260,21 +308,30 @@ public final class UdpBackend implements Backend {
     private void shutdown() {
         if (tunToUdp != null) {
             tunToUdp.stop();
-            try {
-                tunToUdpThread.join(2_000);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
         }
-        if (channel != null) {
-            channel.close().awaitUninterruptibly(2_000);
+        if (udpToTun != null) {
+            udpToTun.stop();
         }
-        if (group != null) {
-            group.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly(3_000);
+        join(tunToUdpThread);
+        join(udpToTunThread);
+        // Last: neither loop may touch an fd once it is closed (the number could be reused by another open).
+        if (socketFd >= 0) {
+            sys.close(socketFd);
+            socketFd = -1;
         }
-        // Last: neither loop may touch the fd once it is closed (the number could be reused by another open).
         if (tun != null) {
             tun.close();
+        }
+    }
+
+    private static void join(Thread thread) {
+        if (thread == null) {
+            return;
+        }
+        try {
+            thread.join(2_000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
     }
 }

@@ -1,43 +1,100 @@
 package io.flanneld.udp;
 
-import io.netty.buffer.ByteBuf;
-import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.ChannelInboundHandlerAdapter;
-import io.netty.channel.socket.DatagramPacket;
-import io.netty.channel.unix.FileDescriptor;
-import io.netty.util.ReferenceCountUtil;
-import java.io.IOException;
 import java.net.Inet4Address;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.util.concurrent.atomic.AtomicReference;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The inbound direction, on Netty's epoll event loop: each datagram a peer sent is one IPv4 packet, checked and
- * written to flannel0 as is (flannel decrements the TTL only on the way out, and so does this).
+ * The inbound direction, on its own thread: each datagram a peer sent is one IPv4 packet, checked and written to
+ * flannel0 as is (flannel decrements the TTL only on the way out, and so does this).
  *
- * <p>Datagrams arrive in pooled direct buffers (filled by recvmmsg, several per system call); the packet is checked
- * in place and written to the TUN device straight from that memory, then the buffer goes back to the pool.
+ * <p>Datagrams come in with {@code recvmmsg}, many per system call, into buffers allocated once. With UDP GRO
+ * ({@link Offloads#udpGro}) one received buffer may hold several same-sized datagrams of one peer (the segment size
+ * comes in a UDP_GRO control message); every inner packet is checked on its own. Accepted packets go through
+ * {@link TcpCoalescer}, which with a vnet header merges consecutive TCP segments into one TUN write.
  *
  * <p>Beyond flannel, a datagram is only accepted from a host that holds a lease (its source address is some lease's
  * PublicIP) and only if the inner packet's source address lies in a subnet leased by that very host. Without these
  * checks anyone who can reach port 8285 could inject packets into the overlay as any pod.
  */
-final class UdpToTun extends ChannelInboundHandlerAdapter {
+final class UdpToTun implements Runnable {
     private static final Logger log = LoggerFactory.getLogger(UdpToTun.class);
     /** {@link #verdict} for a datagram to write to the TUN device; drops are {@link CounterCells} indices. */
     static final int ACCEPT = -1;
 
-    private final FileDescriptor tun;
+    private static final int MMSGHDR = 64;
+    private static final int IOVEC = 16;
+    private static final int SOCKADDR_IN = 16;
+    /** CMSG_SPACE(sizeof(int)) for UDP_GRO's segment size. */
+    private static final int CMSG = 24;
+    private static final int POLLFD = 8;
+    private static final int SOL_UDP = 17;
+    private static final int UDP_GRO = 104;
+    private static final int MSG_TRUNC = 0x20;
+    private static final int MSG_DONTWAIT = 0x40;
+    private static final short POLLIN = 0x1;
+    private static final int EAGAIN = 11;
+    private static final int EINTR = 4;
+    private static final int IDLE_POLL_MILLIS = 100;
+
+    private final int tunFd;
+    private final int socketFd;
     private final AtomicReference<ForwardingTable> table;
     private final CounterCells counters;
+    private final Syscalls sys = Syscalls.Native.get();
+    private final int batch;
+    private final int slot;
+    private final ByteBuffer data;
+    private final long dataAddress;
+    /** mmsghdr[], iovec[], sockaddr_in[], cmsg[], pollfd; native order. */
+    private final ByteBuffer meta;
+    private final long metaAddress;
+    private final ByteBuffer metaNetworkOrder;
+    private final int iovecs;
+    private final int sockaddrs;
+    private final int cmsgs;
+    private final int pollfd;
+    private final TcpCoalescer coalescer;
+    private final long coalescerAddress;
+    private volatile boolean running = true;
 
-    UdpToTun(FileDescriptor tun, AtomicReference<ForwardingTable> table, CounterCells counters) {
-        this.tun = tun;
+    /**
+     * @param batch datagrams per recvmmsg at most
+     * @param maxDatagram the largest datagram expected without GRO (a larger one is truncated: malformed)
+     */
+    UdpToTun(int tunFd, int socketFd, AtomicReference<ForwardingTable> table, CounterCells counters,
+             Offloads offloads, int batch, int maxDatagram) {
+        this.tunFd = tunFd;
+        this.socketFd = socketFd;
         this.table = table;
         this.counters = counters;
+        this.batch = batch;
+        // With GRO a receive may hold up to 64 KiB of coalesced datagrams.
+        this.slot = offloads.udpGro() ? 65536 : maxDatagram;
+        this.data = ByteBuffer.allocateDirect(batch * slot);
+        this.dataAddress = Syscalls.Native.address(data);
+        this.iovecs = batch * MMSGHDR;
+        this.sockaddrs = iovecs + batch * IOVEC;
+        this.cmsgs = sockaddrs + batch * SOCKADDR_IN;
+        this.pollfd = cmsgs + batch * CMSG;
+        this.meta = ByteBuffer.allocateDirect(pollfd + POLLFD).order(ByteOrder.nativeOrder());
+        this.metaAddress = Syscalls.Native.address(meta);
+        this.metaNetworkOrder = meta.duplicate().order(ByteOrder.BIG_ENDIAN);
+        for (int i = 0; i < batch; i++) {
+            int hdr = i * MMSGHDR;
+            meta.putLong(hdr, metaAddress + sockaddrs + (long) i * SOCKADDR_IN);   // msg_name
+            meta.putLong(hdr + 16, metaAddress + iovecs + (long) i * IOVEC);       // msg_iov
+            meta.putLong(hdr + 24, 1);                                             // msg_iovlen
+            meta.putLong(hdr + 32, metaAddress + cmsgs + (long) i * CMSG);         // msg_control
+            meta.putLong(iovecs + i * IOVEC, dataAddress + (long) i * slot);       // iov_base
+            meta.putLong(iovecs + i * IOVEC + 8, slot);                            // iov_len
+        }
+        this.coalescer = new TcpCoalescer(offloads.tso(), offloads.coalesce(), this::writeTun, counters);
+        this.coalescerAddress = Syscalls.Native.address(coalescer.buffer());
     }
 
     /**
@@ -62,54 +119,101 @@ final class UdpToTun extends ChannelInboundHandlerAdapter {
 
     /**
      * The sender's IPv4 address as an int without allocating: {@code Inet4Address.hashCode()} is specified to be the
-     * address itself, whereas {@code getAddress()} would copy it into a new array for every datagram.
+     * address itself, whereas {@code getAddress()} would copy it into a new array.
      */
     static int senderAddress(InetSocketAddress sender) {
         return sender.getAddress() instanceof Inet4Address v4 ? v4.hashCode() : 0;
     }
 
-    @Override
-    public void channelRead(ChannelHandlerContext ctx, Object msg) {
-        if (!(msg instanceof DatagramPacket packet)) {
-            ReferenceCountUtil.release(msg);
-            return;
-        }
-        try {
-            forward(packet);
-        } finally {
-            packet.release();
-        }
+    void stop() {
+        running = false;
     }
 
-    private void forward(DatagramPacket packet) {
-        ByteBuf content = packet.content();
-        int index = content.readerIndex();
-        int length = content.readableBytes();
-        // For a direct pooled buffer this is a cached view: no allocation.
-        ByteBuffer view = content.internalNioBuffer(index, length);
-        int offset = view.position();
-        int verdict = verdict(table.get(), senderAddress(packet.sender()), view, offset, length);
-        if (verdict != ACCEPT) {
-            counters.increment(verdict);
-            return;
-        }
-        try {
-            if (content.hasMemoryAddress()) {
-                tun.writeAddress(content.memoryAddress(), index, index + length);
-            } else {
-                tun.write(view, offset, offset + length);
+    @Override
+    public void run() {
+        while (running) {
+            try {
+                if (!receiveBatch() && running) {
+                    await();
+                }
+            } catch (RuntimeException e) {
+                if (!running) {
+                    return;
+                }
+                counters.increment(CounterCells.IO_ERRORS);
+                log.warn("UDP to TUN: {}", e.toString());
+                await();
             }
-            counters.increment(CounterCells.PACKETS);
-            counters.add(CounterCells.BYTES, length);
-        } catch (IOException e) {
-            counters.increment(CounterCells.IO_ERRORS);
         }
     }
 
-    @Override
-    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-        // A failed receive must not close the socket: log it, count it, keep the data path up.
-        counters.increment(CounterCells.IO_ERRORS);
-        log.warn("UDP to TUN: {}", cause.toString());
+    /** One recvmmsg and everything it brought; false when nothing was waiting. */
+    private boolean receiveBatch() {
+        for (int i = 0; i < batch; i++) {
+            int hdr = i * MMSGHDR;
+            meta.putInt(hdr + 8, SOCKADDR_IN);        // msg_namelen: the kernel overwrites both lengths
+            meta.putLong(hdr + 40, CMSG);             // msg_controllen
+        }
+        int n = sys.recvmmsg(socketFd, metaAddress, batch, MSG_DONTWAIT, 0L);
+        if (n <= 0) {
+            int errno = Syscalls.Native.errno();
+            if (n < 0 && errno != EAGAIN && errno != EINTR) {
+                counters.increment(CounterCells.IO_ERRORS);
+            }
+            return false;
+        }
+        ForwardingTable current = table.get();
+        for (int i = 0; i < n; i++) {
+            int hdr = i * MMSGHDR;
+            int length = meta.getInt(hdr + 56);       // msg_len
+            int flags = meta.getInt(hdr + 48);        // msg_flags
+            int sender = metaNetworkOrder.getInt(sockaddrs + i * SOCKADDR_IN + 4);
+            int segment = groSegment(i, length);
+            int base = i * slot;
+            if ((flags & MSG_TRUNC) != 0) {
+                counters.increment(CounterCells.MALFORMED);
+                continue;
+            }
+            if (length == 0) {
+                counters.increment(verdict(current, sender, data, base, 0));
+                continue;
+            }
+            for (int at = 0; at < length; at += segment) {
+                int size = Math.min(segment, length - at);
+                int verdict = verdict(current, sender, data, base + at, size);
+                if (verdict == ACCEPT) {
+                    coalescer.add(data, base + at, size);
+                } else {
+                    counters.increment(verdict);
+                }
+            }
+        }
+        coalescer.flush();
+        return true;
+    }
+
+    /** The GRO segment size of message {@code i}, or its whole length when it came alone. */
+    private int groSegment(int i, int length) {
+        long controlLength = meta.getLong(i * MMSGHDR + 40);
+        int c = cmsgs + i * CMSG;
+        if (controlLength >= 20 && meta.getInt(c + 8) == SOL_UDP && meta.getInt(c + 12) == UDP_GRO) {
+            int segment = meta.getInt(c + 16);
+            if (segment > 0) {
+                return segment;
+            }
+        }
+        return Math.max(1, length);
+    }
+
+    private boolean writeTun(ByteBuffer buffer, int offset, int length) {
+        // The coalescer only ever writes from its own buffer.
+        return sys.write(tunFd, coalescerAddress + offset, length) == length;
+    }
+
+    private void await() {
+        meta.putInt(pollfd, socketFd);
+        meta.putShort(pollfd + 4, POLLIN);
+        meta.putShort(pollfd + 6, (short) 0);
+        sys.poll(metaAddress + pollfd, 1, IDLE_POLL_MILLIS);
     }
 }

@@ -20,6 +20,10 @@ public final class TunDevice implements AutoCloseable {
     /** _IOW('T', 202, int) and _IOW('T', 208, unsigned int); the same on x86_64 and arm64. */
     private static final long TUNSETIFF = 0x400454caL;
     private static final long TUNSETOFFLOAD = 0x400454d0L;
+    /** _IOW('T', 216, int): the size of the header before each packet with IFF_VNET_HDR. */
+    private static final long TUNSETVNETHDRSZ = 0x400454d8L;
+    /** sizeof(struct virtio_net_hdr), without the mergeable-buffers field: what TUN readers here expect. */
+    public static final int VNET_HEADER_SIZE = 10;
     private static final short IFF_TUN = 0x0001;
     private static final short IFF_MULTI_QUEUE = 0x0100;
     private static final short IFF_NO_PI = 0x1000;
@@ -50,6 +54,14 @@ public final class TunDevice implements AutoCloseable {
         }
         try {
             String name = attach(libc, fd, options);
+            if (options.vnetHeader()) {
+                byte[] size = new byte[4];
+                ByteBuffer.wrap(size).order(ByteOrder.nativeOrder()).putInt(0, VNET_HEADER_SIZE);
+                if (libc.ioctl(fd, TUNSETVNETHDRSZ, size) < 0) {
+                    throw new ErrnoException("ioctl(" + name + ", TUNSETVNETHDRSZ, " + VNET_HEADER_SIZE + ")",
+                            LibC.Native.errno());
+                }
+            }
             if (options.offloadFlags().isPresent()) {
                 int offload = options.offloadFlags().getAsInt();
                 if (libc.ioctl(fd, TUNSETOFFLOAD, offload) < 0) {

@@ -20,6 +20,8 @@ public record TunOptions(String name, boolean multiQueue, boolean vnetHeader, Op
     public static final int TUN_F_TSO6 = 0x04;
     public static final int TUN_F_TSO_ECN = 0x08;
     public static final int TUN_F_UFO = 0x10;
+    public static final int TUN_F_USO4 = 0x20;
+    public static final int TUN_F_USO6 = 0x40;
 
     public TunOptions {
         Objects.requireNonNull(name, "name");
