@@ -115,6 +115,16 @@ final class DaemonMetrics implements AutoCloseable {
         }
         FunctionCounter.builder("flannel.udp.io.errors", udp, u -> u.counters().ioErrors())
                 .description("failed reads and writes on the TUN device or the socket").register(registry);
+        offload("tso", udp, o -> o.tso());
+        offload("tcp_coalesce", udp, o -> o.coalesce());
+        offload("udp_gso", udp, o -> o.udpGso());
+        offload("udp_gro", udp, o -> o.udpGro());
+    }
+
+    /** 1 while the udp backend runs with this kernel offload (probed at start), else 0. */
+    private void offload(String feature, UdpBackend udp, java.util.function.Predicate<io.flanneld.udp.Offloads> on) {
+        Gauge.builder("flannel.udp.offload", udp, u -> on.test(u.offloads()) ? 1 : 0).tag("feature", feature)
+                .description("1 while the udp backend uses this kernel offload").register(registry);
     }
 
     private void packets(String direction, UdpBackend udp, ToLongFunction<UdpCounters> packets, ToLongFunction<UdpCounters> bytes) {

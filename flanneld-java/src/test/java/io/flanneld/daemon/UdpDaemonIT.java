@@ -102,6 +102,10 @@ class UdpDaemonIT {
         String m = metrics(fabric.host("h1"));
         assertTrue(Daemons.metric(m, "flannel_udp_packets_total{direction=\"tun_to_udp\"}") > 100, m);
         assertTrue(Daemons.metric(m, "flannel_udp_packets_total{direction=\"udp_to_tun\"}") > 100, m);
+        // This machine's kernel has every offload the backend asks for.
+        for (String feature : new String[] {"tso", "tcp_coalesce", "udp_gso", "udp_gro"}) {
+            assertEquals(1.0, Daemons.metric(m, "flannel_udp_offload{feature=\"" + feature + "\"}"), m);
+        }
         assertTrue(m.contains("flannel_udp_bytes_total{direction=\"udp_to_tun\"}") || m.contains("flannel_udp_bytes_bytes_total"), m);
         assertTrue(daemons.get("h1").process().isAlive(), "the junk never crashes the daemon");
     }
