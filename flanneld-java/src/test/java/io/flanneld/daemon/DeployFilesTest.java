@@ -116,4 +116,24 @@ class DeployFilesTest {
             assertTrue(dockerfile.contains(module), "jlink needs " + module);
         }
     }
+
+    /** The JVM flags that keep the daemon's resident set under 160 MB at full rate (benchmarks/README.md). */
+    static final String JVM_FLAGS = "-Xms8m -Xmx64m -XX:+UseSerialGC -Xss512k -XX:ReservedCodeCacheSize=32m "
+            + "-XX:MaxMetaspaceSize=64m -XX:MaxDirectMemorySize=32m";
+
+    @Test
+    void everyWayToRunItUsesTheSameJvmFlags() throws Exception {
+        assertTrue(Files.readString(DEPLOY.resolve("systemd/flanneld-java.service"))
+                .contains("/usr/bin/java " + JVM_FLAGS + " -jar"), "systemd unit");
+        assertTrue(Files.readString(DEPLOY.resolve("image/Dockerfile"))
+                .contains("JAVA_TOOL_OPTIONS=\"" + JVM_FLAGS + "\""), "image");
+        JsonNode env = container().get("env");
+        String k8s = StreamSupport.stream(env.spliterator(), false)
+                .filter(e -> e.get("name").asText().equals("JAVA_TOOL_OPTIONS")).findFirst().orElseThrow()
+                .get("value").asText();
+        assertEquals(JVM_FLAGS, k8s, "DaemonSet");
+        assertTrue(Files.readString(Path.of("..", "demo", "run")).contains("JAVA_OPTS:-" + JVM_FLAGS + "}"), "demo");
+        assertTrue(Files.readString(Path.of("..", "benchmarks", "udp-throughput"))
+                .contains("JAVA_OPTS:-" + JVM_FLAGS + "}"), "benchmark");
+    }
 }
