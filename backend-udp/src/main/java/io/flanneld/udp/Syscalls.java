@@ -37,9 +37,9 @@ public interface Syscalls {
     @SaveError
     long write(int fd, long buffer, long count);
 
-    /** ssize_t sendto(int fd, const void *buf, size_t len, int flags, const struct sockaddr *to, socklen_t tolen) */
+    /** ssize_t sendmsg(int fd, const struct msghdr *msg, int flags) */
     @SaveError
-    long sendto(int fd, long buffer, long length, int flags, long address, int addressLength);
+    long sendmsg(int fd, long msghdr, int flags);
 
     /** int sendmmsg(int sockfd, struct mmsghdr *msgvec, unsigned int vlen, int flags) */
     @SaveError

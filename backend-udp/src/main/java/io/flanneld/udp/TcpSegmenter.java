@@ -3,13 +3,14 @@ package io.flanneld.udp;
 import java.nio.ByteBuffer;
 
 /**
- * Software TCP segmentation for packets the TUN device hands over with TSO (IFF_VNET_HDR, TUN_F_TSO4): a TCPv4
+ * Software segmentation for packets the TUN device hands over with TSO (IFF_VNET_HDR, TUN_F_TSO4): a TCPv4
  * super-packet of up to 64 KiB with one IPv4 and one TCP header becomes the ordinary packets the kernel would have
  * sent, each carrying {@code gso_size} bytes of payload (the last may carry less), so that each still travels as the
  * whole payload of one datagram (flannel's wire format). Per segment: IPv4 total length, identification (+1 per
  * segment) and header checksum; TCP sequence number, flags (FIN and PSH only on the last segment, CWR only on the
  * first) and a full TCP checksum. Segments are written back to back into the output buffer, so that all but the last
- * have the same size: exactly the layout UDP GSO (UDP_SEGMENT) sends with one system call.
+ * have the same size: exactly the layout UDP GSO (UDP_SEGMENT) sends with one system call. UDP super-packets
+ * (TUN_F_USO4) are cut the same way by {@link #segmentUdp}.
  *
  * <p>One instance per thread: the results of the last call are in {@link #segments()} and {@link #segmentSize()}.
  * Nothing is allocated per packet. Buffers come in pairs: a big-endian one and a little-endian view of the same
@@ -20,6 +21,8 @@ final class TcpSegmenter {
     static final int MALFORMED = -1;
     /** More segments than this in one super-packet (a tiny gso_size) is refused as malformed. */
     static final int MAX_SEGMENTS = 128;
+    private static final int UDP_PROTOCOL = 17;
+    private static final int UDP_HEADER = 8;
 
     private int segments;
     private int segmentSize;
@@ -84,6 +87,48 @@ final class TcpSegmenter {
             int sum = Checksum.add(Checksum.pseudoHeader(out, o, Tcp.PROTOCOL, size - ipHeader),
                     Checksum.sum(outLe, t, size - ipHeader));
             out.putShort(t + Tcp.CHECKSUM, (short) ~sum);
+            o += size;
+        }
+        segments = count;
+        segmentSize = count == 1 ? length : headers + gsoSize;
+        return o - outOffset;
+    }
+
+    /**
+     * Segments a UDP/IPv4 super-packet (TUN_F_USO4, gso_type UDP_L4: an application sent with UDP_SEGMENT) into
+     * datagrams of {@code gsoSize} payload bytes, the last possibly shorter: per segment IPv4 total length, id (+1)
+     * and header checksum, UDP length and a full UDP checksum. Same contract as {@link #segment}.
+     */
+    int segmentUdp(ByteBuffer in, ByteBuffer inLe, int inOffset, int length, int gsoSize,
+                   ByteBuffer out, ByteBuffer outLe, int outOffset, int room) {
+        int ipHeader = Ipv4Packet.validate(in, inOffset, length);
+        if (ipHeader == Ipv4Packet.MALFORMED || Ipv4Packet.protocol(in, inOffset) != UDP_PROTOCOL
+                || (in.getShort(inOffset + 6) & 0x3fff) != 0 || ipHeader + UDP_HEADER > length || gsoSize == 0) {
+            return MALFORMED;
+        }
+        int headers = ipHeader + UDP_HEADER;
+        int payload = length - headers;
+        int count = payload == 0 ? 1 : (payload + gsoSize - 1) / gsoSize;
+        if (count > MAX_SEGMENTS || (long) count * headers + payload > room) {
+            return MALFORMED;
+        }
+        int id = in.getShort(inOffset + 4) & 0xffff;
+        int o = outOffset;
+        for (int i = 0; i < count; i++) {
+            int chunk = Math.min(gsoSize, payload - i * gsoSize);
+            int size = headers + chunk;
+            out.put(o, in, inOffset, headers);
+            out.put(o + headers, in, inOffset + headers + i * gsoSize, chunk);
+            out.putShort(o + 2, (short) size);
+            out.putShort(o + 4, (short) (id + i));
+            Checksum.setIpv4HeaderChecksum(out, o, ipHeader);
+            int u = o + ipHeader;
+            out.putShort(u + 4, (short) (UDP_HEADER + chunk));
+            out.putShort(u + 6, (short) 0);
+            int sum = Checksum.add(Checksum.pseudoHeader(out, o, UDP_PROTOCOL, UDP_HEADER + chunk),
+                    Checksum.sum(outLe, u, UDP_HEADER + chunk));
+            int check = ~sum & 0xffff;
+            out.putShort(u + 6, (short) (check == 0 ? 0xffff : check));     // 0 would mean "no checksum"
             o += size;
         }
         segments = count;

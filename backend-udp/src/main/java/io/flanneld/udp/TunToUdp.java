@@ -12,7 +12,8 @@ import org.slf4j.LoggerFactory;
  * payload of a datagram to the owning peer's PublicIP.
  *
  * <p>With offloads ({@link Offloads#tso}) the TUN device hands over TCP super-packets of up to 64 KiB behind a
- * virtio_net_hdr; {@link TcpSegmenter} cuts them into ordinary packets, back to back in the send arena. With UDP GSO
+ * virtio_net_hdr (and UDP ones with {@link Offloads#uso}); {@link TcpSegmenter} cuts them into ordinary packets, back
+ * to back in the send arena. With UDP GSO
  * ({@link Offloads#udpGso}) the segments of one super-packet go out as one message carrying a UDP_SEGMENT control
  * message, which the kernel splits into one datagram per segment; without it each segment is its own message.
  *
@@ -225,6 +226,14 @@ final class TunToUdp implements Runnable {
                 return;
             }
             queueSegments(peer, written, segmenter.segments(), segmenter.segmentSize());
+        } else if (gsoType == VirtioNetHeader.GSO_UDP_L4) {
+            int written = segmenter.segmentUdp(in, inLe, p, length, VirtioNetHeader.gsoSize(inLe, 0),
+                    arena, arenaLe, arenaUsed, ARENA - arenaUsed);
+            if (written < 0) {
+                counters.increment(CounterCells.MALFORMED);
+                return;
+            }
+            queueSegments(peer, written, segmenter.segments(), segmenter.segmentSize());
         } else if (gsoType == VirtioNetHeader.GSO_NONE) {
             if (vnetHeader && (VirtioNetHeader.flags(inLe, 0) & VirtioNetHeader.F_NEEDS_CSUM) != 0
                     && TcpSegmenter.completeChecksum(in, inLe, p, length, VirtioNetHeader.csumStart(inLe, 0),
@@ -337,15 +346,20 @@ final class TunToUdp implements Runnable {
         }
     }
 
+    /** Sends message {@code message}'s segments one datagram each, through its own msghdr with no control. */
     private void sendSegmentBySegment(int message) {
+        int hdr = message * MMSGHDR;
         int iov = iovecs + message * IOVEC;
         long base = meta.getLong(iov);
         long length = meta.getLong(iov + 8);
         int size = messageSegment[message];
-        long name = metaAddress + sockaddrs + (long) message * SOCKADDR_IN;
+        meta.putLong(hdr + 32, 0L);                                                // msg_control
+        meta.putLong(hdr + 40, 0L);                                                // msg_controllen
         for (long at = 0; at < length; at += size) {
             long take = Math.min(size, length - at);
-            if (sys.sendto(socketFd, base + at, take, 0, name, SOCKADDR_IN) < 0) {
+            meta.putLong(iov, base + at);
+            meta.putLong(iov + 8, take);
+            if (sys.sendmsg(socketFd, metaAddress + hdr, 0) < 0) {
                 counters.increment(CounterCells.IO_ERRORS);
             } else {
                 counters.increment(CounterCells.PACKETS);

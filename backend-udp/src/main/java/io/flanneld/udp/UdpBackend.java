@@ -144,7 +144,7 @@ public final class UdpBackend implements Backend {
         started = true;
         int localAddress = local.subnet().address();
         try {
-            boolean tso = openTun();
+            Offloads device = openTun();
             Link link = nl.links().byName(tun.name()).orElseThrow(
                     () -> new IllegalStateException("TUN device " + DEVICE + " vanished after creation"));
             // The Network's prefix length, not the lease's: the connected route then sends all of the overlay here.
@@ -159,7 +159,7 @@ public final class UdpBackend implements Backend {
             socketFd = namespace == null ? openSocket() : NetworkNamespaces.callIn(namespace, this::openSocket);
             boolean gso = enabled("flanneld.udp.gso") && setIntOption(SOL_UDP, UDP_SEGMENT, 0);
             boolean gro = enabled("flanneld.udp.gro") && setIntOption(SOL_UDP, UDP_GRO, 1);
-            offloads = new Offloads(tso, enabled("flanneld.udp.coalesce"), gso, gro);
+            offloads = new Offloads(device.tso(), device.uso(), enabled("flanneld.udp.coalesce"), gso, gro);
 
             int maxDatagram = Math.max(iface.mtu(), 1500);
             udpToTun = new UdpToTun(tun.fd(), socketFd, table, udpToTunCounters, offloads, RECV_BATCH, maxDatagram);
@@ -181,22 +181,36 @@ public final class UdpBackend implements Backend {
     }
 
     /**
-     * Opens flannel0 with IFF_VNET_HDR and TCP segmentation offload if the kernel takes it, else plain; true with
-     * offloads. TUN_F_CSUM is required for TSO; TUN_F_USO4 is not asked for (the kernel then segments UDP itself).
+     * Opens flannel0 with IFF_VNET_HDR and TCP (and UDP) segmentation offload if the kernel takes it, else plain;
+     * returns the TUN side's offloads. TUN_F_CSUM is required for TSO and USO.
      */
-    private boolean openTun() {
+    private Offloads openTun() {
         TunOptions plain = TunOptions.named(DEVICE).withNonBlocking(true);
         if (enabled("flanneld.udp.tso")) {
-            TunOptions offload = plain.withVnetHeader(true).withOffload(TunOptions.TUN_F_CSUM | TunOptions.TUN_F_TSO4);
-            try {
-                tun = namespace == null ? TunDevice.open(offload) : TunDevice.openInNamespace(namespace, offload);
-                return true;
-            } catch (RuntimeException e) {
-                log.warn("udp backend: {} without offloads ({})", DEVICE, e.getMessage());
+            int tso = TunOptions.TUN_F_CSUM | TunOptions.TUN_F_TSO4;
+            // USO needs a kernel of 6.2 or later; older ones refuse the unknown flags with EINVAL.
+            if (enabled("flanneld.udp.uso") && tryOpen(plain.withVnetHeader(true)
+                    .withOffload(tso | TunOptions.TUN_F_USO4 | TunOptions.TUN_F_USO6)) == null) {
+                return new Offloads(true, true, false, false, false);
             }
+            RuntimeException refused = tryOpen(plain.withVnetHeader(true).withOffload(tso));
+            if (refused == null) {
+                return new Offloads(true, false, false, false, false);
+            }
+            log.warn("udp backend: {} without offloads ({})", DEVICE, refused.getMessage());
         }
         tun = namespace == null ? TunDevice.open(plain) : TunDevice.openInNamespace(namespace, plain);
-        return false;
+        return Offloads.NONE;
+    }
+
+    /** Opens flannel0 with {@code options} into {@link #tun}; null, or why the kernel refused. */
+    private RuntimeException tryOpen(TunOptions options) {
+        try {
+            tun = namespace == null ? TunDevice.open(options) : TunDevice.openInNamespace(namespace, options);
+            return null;
+        } catch (RuntimeException e) {
+            return e;
+        }
     }
 
     /** The UDP socket, non-blocking, bound to the interface address and the backend port, with large buffers. */
@@ -234,7 +248,7 @@ public final class UdpBackend implements Backend {
     public Offloads offloads() {
         Offloads current = offloads;
         return tunToUdp != null && current.udpGso() && !tunToUdp.udpGso()
-                ? new Offloads(current.tso(), current.coalesce(), false, current.udpGro()) : current;
+                ? new Offloads(current.tso(), current.uso(), current.coalesce(), false, current.udpGro()) : current;
     }
 
     @Override

@@ -17,6 +17,8 @@ final class VirtioNetHeader {
     static final int F_NEEDS_CSUM = 1;
     static final int GSO_NONE = 0;
     static final int GSO_TCPV4 = 1;
+    /** UDP segmentation (USO): the payload is cut into gso_size datagrams, each with its own UDP header. */
+    static final int GSO_UDP_L4 = 5;
     /** gso_type bit: the TCP stream uses ECN (CWR belongs on the first segment only). */
     static final int GSO_ECN = 0x80;
 

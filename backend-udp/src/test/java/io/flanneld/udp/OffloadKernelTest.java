@@ -27,7 +27,8 @@ import org.junit.jupiter.params.provider.CsvSource;
  */
 class OffloadKernelTest {
     private static final int BYTES = 24 << 20;
-    private static final String[] PROPERTIES = {"flanneld.udp.tso", "flanneld.udp.gso", "flanneld.udp.gro"};
+    private static final String[] PROPERTIES = {"flanneld.udp.tso", "flanneld.udp.uso", "flanneld.udp.gso",
+        "flanneld.udp.gro"};
     private UdpCluster cluster;
 
     @BeforeEach
@@ -81,6 +82,67 @@ class OffloadKernelTest {
         UdpCounters c2 = b2.counters();
         assertTrue(c1.tunToUdpBytes() > BYTES && c2.udpToTunBytes() > BYTES, c1 + " " + c2);
         assertEquals(0, c1.droppedTotal() + c2.droppedTotal(), c1 + " " + c2);
+    }
+
+    /**
+     * A pod-side application sending with UDP GSO (UDP_SEGMENT 1000, one 10,500-byte send): with USO on flannel0 the
+     * daemon gets one super-packet and segments it; without, the kernel segments before flannel0. Either way the
+     * receiver gets the 11 datagrams, each with its own bytes.
+     */
+    @ParameterizedTest(name = "offloads {0}")
+    @CsvSource({"true", "false"})
+    void udpGsoSendArrivesAsSeparateDatagrams(boolean offloads) throws Exception {
+        UdpCluster.Node n1 = cluster.addNode(1);
+        UdpCluster.Node n2 = cluster.addNode(2);
+        UdpBackend b1 = start(n1, offloads);
+        start(n2, offloads);
+        assertEquals(offloads, b1.offloads().uso(), b1.offloads().describe());
+        byte[] data = TcpPackets.payload(10_500, 7);
+        try (java.net.DatagramSocket receiver = NetworkNamespaces.callIn(n2.host().netns(), () -> {
+            try {
+                return new java.net.DatagramSocket(new InetSocketAddress(InetAddress.getByName(n2.overlayIp()), 0));
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        })) {
+            receiver.setSoTimeout(10_000);
+            sendWithUdpGso(n1, n2, receiver.getLocalPort(), data, 1000);
+            byte[] buf = new byte[2000];
+            for (int i = 0; i < 11; i++) {
+                java.net.DatagramPacket p = new java.net.DatagramPacket(buf, buf.length);
+                receiver.receive(p);
+                int expected = i < 10 ? 1000 : 500;
+                assertEquals(expected, p.getLength(), "datagram " + i);
+                assertArrayEquals(java.util.Arrays.copyOfRange(data, i * 1000, i * 1000 + expected),
+                        java.util.Arrays.copyOf(buf, p.getLength()), "datagram " + i);
+            }
+        }
+        assertEquals(0, b1.counters().droppedTotal(), b1.counters().toString());
+    }
+
+    /** One send of {@code data} with UDP_SEGMENT {@code segment}, from a socket made in {@code from}'s namespace. */
+    private static void sendWithUdpGso(UdpCluster.Node from, UdpCluster.Node to, int port, byte[] data, int segment) {
+        Syscalls sys = Syscalls.Native.get();
+        int fd = NetworkNamespaces.callIn(from.host().netns(), () -> sys.socket(2, 2, 0));
+        assertTrue(fd >= 0, "socket");
+        try {
+            java.nio.ByteBuffer opt = java.nio.ByteBuffer.allocateDirect(4).order(java.nio.ByteOrder.nativeOrder())
+                    .putInt(0, segment);
+            assertEquals(0, sys.setsockopt(fd, 17, 103, Syscalls.Native.address(opt), 4), "UDP_SEGMENT");
+            // struct msghdr (56 bytes) with the destination and one iovec; then the iovec, the sockaddr_in, the data.
+            java.nio.ByteBuffer m = java.nio.ByteBuffer.allocateDirect(56 + 16 + 16 + data.length)
+                    .order(java.nio.ByteOrder.nativeOrder());
+            long base = Syscalls.Native.address(m);
+            m.putLong(0, base + 72).putInt(8, 16).putLong(16, base + 56).putLong(24, 1);
+            m.putLong(56, base + 88).putLong(64, data.length);
+            m.putShort(72, (short) 2);
+            m.order(java.nio.ByteOrder.BIG_ENDIAN).putShort(74, (short) port)
+                    .putInt(76, io.flanneld.schema.Ip4.parse(to.overlayIp())).put(88, data);
+            long sent = sys.sendmsg(fd, base, 0);
+            assertEquals(data.length, sent, "sendmsg errno " + Syscalls.Native.errno());
+        } finally {
+            sys.close(fd);
+        }
     }
 
     private static ServerSocket listen(UdpCluster.Node node) {

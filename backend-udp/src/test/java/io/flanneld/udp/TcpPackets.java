@@ -46,6 +46,28 @@ final class TcpPackets {
         return b;
     }
 
+    /** A UDP/IPv4 packet in a direct buffer, UDP checksum just the pseudo-header sum (as the kernel leaves it). */
+    static ByteBuffer udpPartial(byte[] payload) {
+        int total = 28 + payload.length;
+        ByteBuffer b = ByteBuffer.allocateDirect(total);
+        b.put(0, (byte) 0x45).putShort(2, (short) total).putShort(4, (short) 0x0100).put(8, (byte) 64)
+                .put(9, (byte) 17).putInt(12, Ip4.parse(SRC)).putInt(16, Ip4.parse(DST));
+        b.putShort(10, (short) referenceChecksum(b, 0, 20, 0));
+        b.putShort(20, (short) 5000).putShort(22, (short) 6000).putShort(24, (short) (8 + payload.length));
+        for (int i = 0; i < payload.length; i++) {
+            b.put(28 + i, payload[i]);
+        }
+        b.putShort(26, (short) pseudo(b, 0, 17, 8 + payload.length));
+        return b;
+    }
+
+    /** True when the UDP checksum of the packet at {@code offset} verifies (and is not the "none" value 0). */
+    static boolean udpChecksumValid(ByteBuffer b, int offset) {
+        int total = b.getShort(offset + 2) & 0xffff;
+        return b.getShort(offset + 26) != 0
+                && referenceChecksum(b, offset + 20, total - 20, pseudo(b, offset, 17, total - 20)) == 0;
+    }
+
     static byte[] payload(int length, int seed) {
         byte[] p = new byte[length];
         new java.util.Random(seed).nextBytes(p);

@@ -128,4 +128,33 @@ class TcpSegmenterTest {
                 TcpSegmenter.completeChecksum(tcp, Checksum.littleEndian(tcp), 0, tcp.capacity(), 4, 16),
                 "checksum start inside the IP header");
     }
+
+    @Test
+    void udpSuperPacketBecomesDatagramsWithTheirOwnHeaders() {
+        byte[] payload = TcpPackets.payload(2500, 6);
+        ByteBuffer in = TcpPackets.udpPartial(payload);
+        int written = segmenter.segmentUdp(in, Checksum.littleEndian(in), 0, in.capacity(), 1000, out, outLe, 0,
+                ROOM);
+        assertEquals(3, segmenter.segments());
+        assertEquals(1028, segmenter.segmentSize());
+        assertEquals(3 * 28 + 2500, written);
+        ByteArrayOutputStream joined = new ByteArrayOutputStream();
+        for (int i = 0, o = 0; i < 3; i++) {
+            int chunk = i < 2 ? 1000 : 500;
+            assertEquals(28 + chunk, out.getShort(o + 2) & 0xffff);
+            assertEquals(0x0100 + i, out.getShort(o + 4) & 0xffff);
+            assertEquals(8 + chunk, out.getShort(o + 24) & 0xffff, "UDP length");
+            assertEquals(5000, out.getShort(o + 20) & 0xffff);
+            assertTrue(TcpPackets.ipChecksumValid(out, o));
+            assertTrue(TcpPackets.udpChecksumValid(out, o), "UDP checksum of " + i);
+            for (int k = 0; k < chunk; k++) {
+                joined.write(out.get(o + 28 + k));
+            }
+            o += 28 + chunk;
+        }
+        assertArrayEquals(payload, joined.toByteArray());
+        ByteBuffer tcp = TcpPackets.tcp(0, 0, 1, Tcp.ACK, TcpPackets.payload(3000, 1), true);
+        assertEquals(TcpSegmenter.MALFORMED, segmenter.segmentUdp(tcp, Checksum.littleEndian(tcp), 0, tcp.capacity(),
+                1000, out, outLe, 0, ROOM), "not UDP");
+    }
 }

@@ -116,6 +116,7 @@ final class DaemonMetrics implements AutoCloseable {
         FunctionCounter.builder("flannel.udp.io.errors", udp, u -> u.counters().ioErrors())
                 .description("failed reads and writes on the TUN device or the socket").register(registry);
         offload("tso", udp, o -> o.tso());
+        offload("uso", udp, o -> o.uso());
         offload("tcp_coalesce", udp, o -> o.coalesce());
         offload("udp_gso", udp, o -> o.udpGso());
         offload("udp_gro", udp, o -> o.udpGro());

@@ -103,7 +103,7 @@ class UdpDaemonIT {
         assertTrue(Daemons.metric(m, "flannel_udp_packets_total{direction=\"tun_to_udp\"}") > 100, m);
         assertTrue(Daemons.metric(m, "flannel_udp_packets_total{direction=\"udp_to_tun\"}") > 100, m);
         // This machine's kernel has every offload the backend asks for.
-        for (String feature : new String[] {"tso", "tcp_coalesce", "udp_gso", "udp_gro"}) {
+        for (String feature : new String[] {"tso", "uso", "tcp_coalesce", "udp_gso", "udp_gro"}) {
             assertEquals(1.0, Daemons.metric(m, "flannel_udp_offload{feature=\"" + feature + "\"}"), m);
         }
         assertTrue(m.contains("flannel_udp_bytes_total{direction=\"udp_to_tun\"}") || m.contains("flannel_udp_bytes_bytes_total"), m);
