@@ -17,10 +17,6 @@ public interface Syscalls {
     @SaveError
     int socket(int domain, int type, int protocol);
 
-    /** int bind(int fd, const struct sockaddr *addr, socklen_t len) */
-    @SaveError
-    int bind(int fd, long address, int length);
-
     /** int setsockopt(int fd, int level, int name, const void *value, socklen_t len) */
     @SaveError
     int setsockopt(int fd, int level, int name, long value, int length);

@@ -13,6 +13,20 @@ import io.flanneld.net.TunOptions;
 import io.flanneld.schema.Ip4;
 import io.flanneld.schema.Lease;
 import io.flanneld.schema.NetworkConfig;
+import io.netty.bootstrap.Bootstrap;
+import io.netty.channel.ChannelFactory;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.epoll.Epoll;
+import io.netty.channel.epoll.EpollDatagramChannel;
+import io.netty.channel.epoll.EpollEventLoopGroup;
+import io.netty.channel.socket.InternetProtocolFamily;
+import io.netty.util.concurrent.DefaultThreadFactory;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.UnknownHostException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.ArrayList;
@@ -28,8 +42,12 @@ import org.slf4j.LoggerFactory;
  * entire payload of a UDP datagram (port {@code Backend.Port}, default 8285), and writes what peers send into it.
  * The wire format is flannel's, so hosts running flannel's own udp backend interoperate.
  *
- * <p>Threads: one forwarding thread per direction, so both cores work. {@link TunToUdp} reads flannel0 and sends
- * with sendmmsg; {@link UdpToTun} receives with recvmmsg and writes flannel0. Both read the current
+ * <p>The socket is a netty-transport-native-epoll datagram channel: Netty creates it (inside the host's namespace
+ * when there is one), binds it and sets its buffers, and owns its lifetime; Netty never reads it (auto-read off).
+ * Threads: one forwarding thread per direction, so both cores work, each driving the channel's file descriptor with
+ * batched system calls. {@link TunToUdp} reads flannel0 and sends with sendmmsg; {@link UdpToTun} receives with
+ * recvmmsg and writes flannel0. (Netty's own read path hands over a DatagramPacket and an InetSocketAddress per
+ * datagram, and no GSO super-packets: allocation per packet on the hottest path.) Both read the current
  * {@link ForwardingTable} snapshot; {@link #apply} builds a new one and swaps it in, so lease changes never pause
  * traffic.
  *
@@ -57,15 +75,9 @@ public final class UdpBackend implements Backend {
     private static final int SOL_SOCKET = 1;
     private static final int SO_SNDBUFFORCE = 32;
     private static final int SO_RCVBUFFORCE = 33;
-    private static final int SO_SNDBUF = 7;
-    private static final int SO_RCVBUF = 8;
     private static final int SOL_UDP = 17;
     private static final int UDP_SEGMENT = 103;
     private static final int UDP_GRO = 104;
-    private static final int AF_INET = 2;
-    private static final int SOCK_DGRAM = 2;
-    private static final int SOCK_CLOEXEC = 0x80000;
-    private static final int SOCKADDR_IN = 16;
 
     private final Rtnetlink nl;
     private final ExternalInterface iface;
@@ -79,6 +91,8 @@ public final class UdpBackend implements Backend {
 
     private final Syscalls sys = Syscalls.Native.get();
     private TunDevice tun;
+    private EventLoopGroup socketGroup;
+    private EpollDatagramChannel channel;
     private int socketFd = -1;
     private volatile Offloads offloads = Offloads.NONE;
     private TunToUdp tunToUdp;
@@ -156,7 +170,7 @@ public final class UdpBackend implements Backend {
 
             table.set(ForwardingTable.of(udpLeases(peers)));
 
-            socketFd = namespace == null ? openSocket() : NetworkNamespaces.callIn(namespace, this::openSocket);
+            socketFd = openSocket();
             boolean gso = enabled("flanneld.udp.gso") && setIntOption(SOL_UDP, UDP_SEGMENT, 0);
             boolean gro = enabled("flanneld.udp.gro") && setIntOption(SOL_UDP, UDP_GRO, 1);
             offloads = new Offloads(device.tso(), device.uso(), enabled("flanneld.udp.coalesce"), gso, gro);
@@ -213,26 +227,33 @@ public final class UdpBackend implements Backend {
         }
     }
 
-    /** The UDP socket, non-blocking, bound to the interface address and the backend port, with large buffers. */
-    private int openSocket() {
-        int fd = sys.socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-        if (fd < 0) {
-            throw new IllegalStateException("udp backend: socket(): errno " + Syscalls.Native.errno());
-        }
-        ByteBuffer address = ByteBuffer.allocateDirect(SOCKADDR_IN).order(ByteOrder.BIG_ENDIAN);
-        address.order(ByteOrder.nativeOrder()).putShort(0, (short) AF_INET);
-        address.order(ByteOrder.BIG_ENDIAN).putShort(2, (short) port).putInt(4, iface.address());
-        if (sys.bind(fd, Syscalls.Native.address(address), SOCKADDR_IN) < 0) {
-            int errno = Syscalls.Native.errno();
-            sys.close(fd);
+    /**
+     * The UDP socket: a Netty epoll datagram channel bound to the interface address and the backend port, with
+     * large buffers; returns its file descriptor, which the forwarding loops use.
+     */
+    private int openSocket() throws UnknownHostException {
+        Epoll.ensureAvailability();
+        socketGroup = new EpollEventLoopGroup(1, new DefaultThreadFactory("flannel-udp-socket", true));
+        ChannelFactory<EpollDatagramChannel> factory = namespace == null
+                ? () -> new EpollDatagramChannel(InternetProtocolFamily.IPv4)
+                : () -> NetworkNamespaces.callIn(namespace, () -> new EpollDatagramChannel(InternetProtocolFamily.IPv4));
+        ChannelFuture bound = new Bootstrap()
+                .group(socketGroup)
+                .channelFactory(factory)
+                .option(ChannelOption.AUTO_READ, false)
+                .option(ChannelOption.SO_RCVBUF, SOCKET_BUFFER)
+                .option(ChannelOption.SO_SNDBUF, SOCKET_BUFFER)
+                .handler(new ChannelInboundHandlerAdapter())
+                .bind(new InetSocketAddress(InetAddress.getByAddress(Ip4.toBytes(iface.address())), port))
+                .awaitUninterruptibly();
+        if (!bound.isSuccess()) {
             throw new IllegalStateException("udp backend: cannot bind " + Ip4.format(iface.address()) + ":" + port
-                    + " (Backend.Port): errno " + errno);
+                    + " (Backend.Port): " + bound.cause().getMessage(), bound.cause());
         }
-        socketFd = fd;
-        setIntOption(SOL_SOCKET, SO_RCVBUF, SOCKET_BUFFER);
-        setIntOption(SOL_SOCKET, SO_SNDBUF, SOCKET_BUFFER);
+        channel = (EpollDatagramChannel) bound.channel();
+        socketFd = channel.fd().intValue();
         forceSocketBuffers();
-        return fd;
+        return socketFd;
     }
 
     private static boolean enabled(String property) {
@@ -329,9 +350,14 @@ public final class UdpBackend implements Backend {
         join(tunToUdpThread);
         join(udpToTunThread);
         // Last: neither loop may touch an fd once it is closed (the number could be reused by another open).
-        if (socketFd >= 0) {
-            sys.close(socketFd);
+        if (channel != null) {
+            channel.close().awaitUninterruptibly();
+            channel = null;
             socketFd = -1;
+        }
+        if (socketGroup != null) {
+            socketGroup.shutdownGracefully(0, 1, java.util.concurrent.TimeUnit.SECONDS).awaitUninterruptibly();
+            socketGroup = null;
         }
         if (tun != null) {
             tun.close();

@@ -1,7 +1,5 @@
 package io.flanneld.udp;
 
-import java.net.Inet4Address;
-import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.concurrent.atomic.AtomicReference;
@@ -117,14 +115,6 @@ final class UdpToTun implements Runnable {
         return ACCEPT;
     }
 
-    /**
-     * The sender's IPv4 address as an int without allocating: {@code Inet4Address.hashCode()} is specified to be the
-     * address itself, whereas {@code getAddress()} would copy it into a new array.
-     */
-    static int senderAddress(InetSocketAddress sender) {
-        return sender.getAddress() instanceof Inet4Address v4 ? v4.hashCode() : 0;
-    }
-
     void stop() {
         running = false;
     }
@@ -168,28 +158,41 @@ final class UdpToTun implements Runnable {
             int length = meta.getInt(hdr + 56);       // msg_len
             int flags = meta.getInt(hdr + 48);        // msg_flags
             int sender = metaNetworkOrder.getInt(sockaddrs + i * SOCKADDR_IN + 4);
-            int segment = groSegment(i, length);
-            int base = i * slot;
             if ((flags & MSG_TRUNC) != 0) {
                 counters.increment(CounterCells.MALFORMED);
                 continue;
             }
-            if (length == 0) {
-                counters.increment(verdict(current, sender, data, base, 0));
-                continue;
-            }
-            for (int at = 0; at < length; at += segment) {
-                int size = Math.min(segment, length - at);
-                int verdict = verdict(current, sender, data, base + at, size);
-                if (verdict == ACCEPT) {
-                    coalescer.add(data, base + at, size);
-                } else {
-                    counters.increment(verdict);
-                }
+            deliver(current, sender, data, i * slot, length, groSegment(i, length));
+        }
+        flush();
+        return true;
+    }
+
+    /**
+     * One received message: {@code length} bytes at {@code base} from {@code sender}, holding datagrams of
+     * {@code segment} bytes (the last may be shorter) when UDP GRO joined several. Each inner packet is checked
+     * on its own and either handed to the coalescer or counted as a drop; nothing reaches flannel0 before
+     * {@link #flush}.
+     */
+    void deliver(ForwardingTable current, int sender, ByteBuffer buf, int base, int length, int segment) {
+        if (length == 0) {
+            counters.increment(verdict(current, sender, buf, base, 0));
+            return;
+        }
+        for (int at = 0; at < length; at += segment) {
+            int size = Math.min(segment, length - at);
+            int verdict = verdict(current, sender, buf, base + at, size);
+            if (verdict == ACCEPT) {
+                coalescer.add(buf, base + at, size);
+            } else {
+                counters.increment(verdict);
             }
         }
+    }
+
+    /** Writes what the coalescer holds to flannel0 and counts it. */
+    void flush() {
         coalescer.flush();
-        return true;
     }
 
     /** The GRO segment size of message {@code i}, or its whole length when it came alone. */

@@ -5,14 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.flanneld.schema.Ip4;
-import io.netty.buffer.Unpooled;
-import io.netty.channel.embedded.EmbeddedChannel;
-import io.netty.channel.socket.DatagramPacket;
-import io.netty.channel.unix.FileDescriptor;
-import java.io.File;
-import java.io.IOException;
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
+import io.flanneld.net.LibC;
 import java.nio.ByteBuffer;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicReference;
@@ -31,8 +24,9 @@ import net.jqwik.api.lifecycle.BeforeContainer;
 /**
  * Whatever arrives, in either direction, yields a forward or exactly one counted drop reason, and never an
  * exception: random datagrams, and valid packets with random bytes flipped, cut short or padded, from members and
- * strangers. Inbound datagrams go through {@link UdpToTun}'s handler itself (the code the receive loop runs), writing
- * accepted packets to /dev/null in place of flannel0, so the counters are the ones /metrics reports.
+ * strangers. Inbound datagrams go through {@link UdpToTun#deliver} and {@link UdpToTun#flush} (what the receive loop
+ * runs for every message), once without offloads and once with the vnet header and TCP coalescing, writing accepted
+ * packets to /dev/null in place of flannel0, so the counters are the ones /metrics reports.
  */
 class DatagramPropertiesTest {
     private static final String MEMBER_2 = "198.18.0.2";
@@ -43,18 +37,26 @@ class DatagramPropertiesTest {
     private static final List<String> ADDRESSES = List.of("198.19.2.9", "198.19.3.1", "198.19.4.255", "198.19.1.7", "198.19.77.5",
             "192.0.2.1", "0.0.0.0");
 
-    private static FileDescriptor devNull;
+    private static final int O_WRONLY = 1;
+    private static int devNull = -1;
+    private static final CounterCells COUNTERS = new CounterCells();
+    private static UdpToTun plain;
+    private static UdpToTun coalescing;
 
     @BeforeContainer
-    static void openDevNull() throws IOException {
-        io.netty.channel.epoll.Epoll.ensureAvailability(); // loads the native library FileDescriptor needs
-        devNull = FileDescriptor.from(new File("/dev/null"));
+    static void openDevNull() {
+        devNull = LibC.Native.libc().open("/dev/null", O_WRONLY);
+        assertTrue(devNull >= 0, "open /dev/null");
+        // No socket: the loop is never run, only the per-message path it calls.
+        plain = new UdpToTun(devNull, -1, new AtomicReference<>(TABLE), COUNTERS, Offloads.NONE, 1, 1500);
+        coalescing = new UdpToTun(devNull, -1, new AtomicReference<>(TABLE), COUNTERS,
+                new Offloads(true, false, true, false, false), 1, 1500);
     }
 
     @AfterContainer
-    static void closeDevNull() throws IOException {
-        if (devNull != null) {
-            devNull.close();
+    static void closeDevNull() {
+        if (devNull >= 0) {
+            LibC.Native.libc().close(devNull);
         }
     }
 
@@ -84,7 +86,7 @@ class DatagramPropertiesTest {
     }
 
     @Property(tries = 3000)
-    void inboundMutatedPacketsAreForwardedOrCountedOnce(@ForAll("mutatedPackets") Datagram d) throws Exception {
+    void inboundMutatedPacketsAreForwardedOrCountedOnce(@ForAll("mutatedPackets") Datagram d) {
         String outcome = assertForwardedOrCountedOnce(d);
         // The generator must reach every outcome, or the property proves less than it says.
         Statistics.label("inbound").collect(outcome);
@@ -97,34 +99,38 @@ class DatagramPropertiesTest {
     }
 
     @Property(tries = 2000)
-    void inboundRandomBytesAreForwardedOrCountedOnce(@ForAll @Size(max = 200) byte[] junk, @ForAll @IntRange(max = 4) int senderIndex)
-            throws Exception {
+    void inboundRandomBytesAreForwardedOrCountedOnce(@ForAll @Size(max = 200) byte[] junk, @ForAll @IntRange(max = 4) int senderIndex) {
         assertForwardedOrCountedOnce(new Datagram(SENDERS.get(senderIndex), junk));
     }
 
-    private static String assertForwardedOrCountedOnce(Datagram d) throws Exception {
-        CounterCells counters = new CounterCells();
-        EmbeddedChannel channel = new EmbeddedChannel(new UdpToTun(devNull, new AtomicReference<>(TABLE), counters));
-        // A direct buffer, as the epoll transport hands over; offset 3 so that nothing relies on starting at 0.
-        var content = Unpooled.directBuffer(d.bytes().length + 3).writeZero(3).writeBytes(d.bytes());
-        content.readerIndex(3);
-        InetSocketAddress sender = new InetSocketAddress(InetAddress.getByName(d.sender()), 8285);
-        channel.writeInbound(new DatagramPacket(content, new InetSocketAddress(8285), sender));
-        channel.checkException();
-        assertEquals(0, content.refCnt(), "the datagram's buffer goes back to the pool");
+    private static final int[] OUTCOMES = {CounterCells.PACKETS, CounterCells.UNKNOWN_PEER, CounterCells.SPOOFED_SOURCE,
+        CounterCells.MALFORMED, CounterCells.TTL, CounterCells.NO_ROUTE, CounterCells.IO_ERRORS};
+
+    private static String assertForwardedOrCountedOnce(Datagram d) {
+        long[] before = new long[OUTCOMES.length];
+        for (int i = 0; i < OUTCOMES.length; i++) {
+            before[i] = COUNTERS.get(OUTCOMES[i]);
+        }
+        long bytesBefore = COUNTERS.get(CounterCells.BYTES);
+        // A direct buffer, as the receive slots are; offset 3 so that nothing relies on starting at 0.
+        ByteBuffer buf = ByteBuffer.allocateDirect(d.bytes().length + 3);
+        buf.position(3);
+        buf.put(d.bytes());
+        UdpToTun rx = (d.bytes().length & 1) == 0 ? plain : coalescing;
+        rx.deliver(TABLE, Ip4.parse(d.sender()), buf, 3, d.bytes().length, Math.max(1, d.bytes().length));
+        rx.flush();
+        long[] delta = new long[OUTCOMES.length];
         long outcomes = 0;
-        for (int cell : new int[] {CounterCells.PACKETS, CounterCells.UNKNOWN_PEER, CounterCells.SPOOFED_SOURCE, CounterCells.MALFORMED,
-            CounterCells.TTL, CounterCells.NO_ROUTE, CounterCells.IO_ERRORS}) {
-            outcomes += counters.get(cell);
+        for (int i = 0; i < OUTCOMES.length; i++) {
+            delta[i] = COUNTERS.get(OUTCOMES[i]) - before[i];
+            outcomes += delta[i];
         }
         assertEquals(1, outcomes, "exactly one forward or one drop reason");
-        assertEquals(0, counters.get(CounterCells.IO_ERRORS), "writing to /dev/null cannot fail");
-        boolean accepted = counters.get(CounterCells.PACKETS) == 1;
+        assertEquals(0, delta[6], "writing to /dev/null cannot fail");
+        boolean accepted = delta[0] == 1;
         assertEquals(expectAccepted(d), accepted, "accepted exactly when a member sent a whole packet from its own subnet");
-        assertEquals(accepted ? d.bytes().length : 0, counters.get(CounterCells.BYTES));
-        channel.finishAndReleaseAll();
-        return accepted ? "accepted" : counters.get(CounterCells.UNKNOWN_PEER) == 1 ? "unknown_peer"
-                : counters.get(CounterCells.SPOOFED_SOURCE) == 1 ? "spoofed_source" : "malformed";
+        assertEquals(accepted ? d.bytes().length : 0, COUNTERS.get(CounterCells.BYTES) - bytesBefore);
+        return accepted ? "accepted" : delta[1] == 1 ? "unknown_peer" : delta[2] == 1 ? "spoofed_source" : "malformed";
     }
 
     /** The rule, stated independently of the code: sender holds a lease, the packet is whole, its source is the sender's. */

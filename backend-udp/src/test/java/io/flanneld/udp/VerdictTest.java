@@ -4,8 +4,6 @@ import static io.flanneld.udp.Packets.lease;
 import static org.junit.jupiter.api.Assertions.*;
 
 import io.flanneld.schema.Ip4;
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
 import java.util.List;
 import net.jqwik.api.ForAll;
@@ -57,14 +55,6 @@ class VerdictTest {
         ByteBuffer good = Packets.echoRequest("198.19.2.5", "198.19.1.7", 64);
         assertEquals(CounterCells.UNKNOWN_PEER, UdpToTun.verdict(TABLE, Ip4.parse("198.18.0.66"), good, 0, good.capacity()));
         assertEquals(CounterCells.MALFORMED, UdpToTun.verdict(TABLE, PEER2, good, 0, good.capacity() - 1));
-    }
-
-    @Test
-    void senderAddressWithoutAllocation() throws Exception {
-        InetSocketAddress sender = new InetSocketAddress(InetAddress.getByAddress(Ip4.toBytes(PEER2)), 8285);
-        assertEquals(PEER2, UdpToTun.senderAddress(sender));
-        assertEquals(Ip4.parse("255.1.2.3"), UdpToTun.senderAddress(
-                new InetSocketAddress(InetAddress.getByAddress(Ip4.toBytes(Ip4.parse("255.1.2.3"))), 1)));
     }
 
     /** Garbage from a member never throws and is never accepted unless it really is a packet from its subnet. */
