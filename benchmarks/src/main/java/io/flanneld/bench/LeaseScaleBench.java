@@ -66,13 +66,15 @@ import java.util.concurrent.atomic.AtomicLong;
  * <p>Only strings go to etcd: PublicIPs are 198.18.x.y texts, subnets come from 198.19.0.0/16; no packet is sent.
  *
  * <p>Environment: {@code SCALE_NODES} (default "1000,4000"), {@code SCALE_TOPOLOGIES} (member counts, default "1,3"),
- * {@code SCALE_NEW_LEASES} (K, 20), {@code SCALE_NODES_PER_CLIENT} (nodes sharing one jetcd client, default 1: one
- * client per node), {@code SCALE_SUBNET_LEN} (28: 4,095 leasable subnets in the /16). System property
+ * {@code SCALE_NEW_LEASES} (K, 20), {@code SCALE_MAX_CLIENTS} (1000: one jetcd client per node up to 1,000 nodes,
+ * beyond that nodes share clients evenly; each client is a gRPC connection with its own threads, and 4,000 of them
+ * exhaust this 2-core machine), {@code SCALE_NODES_PER_CLIENT} (overrides that), {@code SCALE_SUBNET_LEN} (28: 4,095
+ * leasable subnets in the /16), {@code SCALE_LEASE_DEADLINE_S} (150: how long a run waits for every node to start). System property
  * {@code bench.out}: results directory. Exits 1 when a run fails, shows a duplicate or leaves a watcher behind.
  */
 public final class LeaseScaleBench {
     private static final String NETWORK = "198.19.0.0/16";
-    private static final Duration LEASE_DEADLINE = Duration.ofMinutes(3);
+    private static final Duration LEASE_DEADLINE = Duration.ofSeconds(envInt("SCALE_LEASE_DEADLINE_S", 150));
     private static final Duration CATCH_UP_DEADLINE = Duration.ofSeconds(90);
     private static final Duration PROBE_DEADLINE = Duration.ofSeconds(30);
     /** The daemon's own request timeout (FlannelDaemon). */
@@ -83,9 +85,13 @@ public final class LeaseScaleBench {
 
     public static void main(String[] args) throws Exception {
         List<Integer> sizes = envInts("SCALE_NODES", "1000,4000");
+        if (System.getenv("SCALE_NODES_PER_CLIENT") != null && envInt("SCALE_NODES_PER_CLIENT", 0) < 1) {
+            throw new IllegalArgumentException("SCALE_NODES_PER_CLIENT must be at least 1");
+        }
         List<Integer> topologies = envInts("SCALE_TOPOLOGIES", "1,3");
         int k = envInt("SCALE_NEW_LEASES", 20);
-        int perClient = Math.max(1, envInt("SCALE_NODES_PER_CLIENT", 1));
+        int perClientOverride = envInt("SCALE_NODES_PER_CLIENT", 0);
+        int maxClients = Math.max(1, envInt("SCALE_MAX_CLIENTS", 1000));
         int subnetLen = envInt("SCALE_SUBNET_LEN", 28);
         Path out = Path.of(System.getProperty("bench.out", "benchmarks/results"));
         String stamp = ZonedDateTime.now(ZoneOffset.UTC).format(DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss'Z'"));
@@ -97,7 +103,7 @@ public final class LeaseScaleBench {
                 "java", System.getProperty("java.version"), "kernel", System.getProperty("os.version"),
                 "max_heap_mb", Runtime.getRuntime().maxMemory() >> 20));
         result.put("params", Map.of("network", NETWORK, "subnet_len", subnetLen, "new_leases", k,
-                "nodes_per_jetcd_client", perClient, "backend", BackendConfig.ALLOC,
+                "max_jetcd_clients", perClientOverride > 0 ? "-" : String.valueOf(maxClients), "backend", BackendConfig.ALLOC,
                 "request_timeout_s", REQUEST_TIMEOUT.toSeconds()));
         List<Map<String, Object>> runs = new ArrayList<>();
         result.put("runs", runs);
@@ -105,6 +111,7 @@ public final class LeaseScaleBench {
         for (int members : topologies) {
             for (int n : sizes) {
                 Map<String, Object> run;
+                int perClient = perClientOverride > 0 ? perClientOverride : (n + maxClients - 1) / maxClients;
                 try {
                     run = new ScaleRun(members, n, k, perClient, subnetLen).call();
                 } catch (Exception | Error e) {
@@ -204,6 +211,8 @@ public final class LeaseScaleBench {
                         return null;
                     }));
                 }
+                long cpu0 = processCpuNanos();
+                long gc0 = gcMillis();
                 long t0 = System.nanoTime();
                 go.countDown();
                 long deadline = t0 + LEASE_DEADLINE.toNanos();
@@ -223,8 +232,11 @@ public final class LeaseScaleBench {
                 long allWatching = nodes.stream().mapToLong(nd -> nd.watchingAt).max().orElseThrow() - t0;
                 List<Double> perNodeLease = nodes.stream().map(nd -> ms(nd.leasedAt - t0)).toList();
                 long startRequests = requests.total();
-                System.out.printf("   every node leased after %.0f ms, every watcher started after %.0f ms, %.1f requests/node%n",
-                        ms(allLeased), ms(allWatching), startRequests / (double) n);
+                double startCpuSeconds = (processCpuNanos() - cpu0) / 1e9;
+                double startGcSeconds = (gcMillis() - gc0) / 1e3;
+                System.out.printf("   every node leased after %.0f ms, every watcher started after %.0f ms, %.1f requests/node, "
+                        + "%.1f s CPU (%.1f s GC)%n", ms(allLeased), ms(allWatching), startRequests / (double) n, startCpuSeconds,
+                        startGcSeconds);
 
                 // ---- every watcher must first see all N - 1 other nodes ----
                 long catchUp0 = System.nanoTime();
@@ -269,7 +281,7 @@ public final class LeaseScaleBench {
                 int behindAtEnd = awaitPeers(nodes, n - 1 + (behind == 0 ? k : 0), CATCH_UP_DEADLINE);
 
                 // ---- duplicates: etcd's keys and the managers' results ----
-                Map<String, Object> dup = duplicates(adminRegistry.listLeases(), nodes);
+                Map<String, Object> dup = duplicates(adminRegistry.listLeases(), nodes, n + probes.size());
 
                 Memory after = Memory.now();
                 long resyncs = 0;
@@ -283,9 +295,12 @@ public final class LeaseScaleBench {
                 r.put("etcd_members", members);
                 r.put("nodes", n);
                 r.put("jetcd_clients", clientCount);
+                r.put("nodes_per_jetcd_client", perClient);
                 r.put("all_leased_ms", ms(allLeased));
                 r.put("all_watching_ms", ms(allWatching));
                 r.put("lease_ms_per_node", stats(perNodeLease));
+                r.put("process_cpu_s_while_starting", round(startCpuSeconds));
+                r.put("gc_s_while_starting", round(startGcSeconds));
                 r.put("watchers_caught_up_with_all_nodes_ms", ms(caughtUp + allWatching));
                 r.put("etcd_requests_per_node_start", round(startRequests / (double) n));
                 r.put("etcd_requests_per_node_total", round(requests.total() / (double) n));
@@ -317,9 +332,7 @@ public final class LeaseScaleBench {
                 return r;
             } finally {
                 starters.shutdownNow();
-                for (Node node : nodes) {
-                    node.close();
-                }
+                nodes.parallelStream().forEach(Node::close);
                 clients.forEach(Client::close);
                 if (cluster != null) {
                     cluster.close();
@@ -361,7 +374,7 @@ public final class LeaseScaleBench {
          * Overlapping subnets among etcd's keys, PublicIPs holding more than one key, and nodes whose returned lease
          * is not what etcd holds under that subnet for their PublicIP (or is shared with another node).
          */
-        private Map<String, Object> duplicates(LeaseSnapshot snapshot, List<Node> nodes) {
+        private Map<String, Object> duplicates(LeaseSnapshot snapshot, List<Node> nodes, int expectedKeys) {
             List<Lease> leases = new ArrayList<>(snapshot.leases());
             leases.sort((a, b) -> a.subnet().compareTo(b.subnet()));
             int overlapping = 0;
@@ -380,6 +393,7 @@ public final class LeaseScaleBench {
             Set<Ip4Net> returned = new HashSet<>();
             int sharedResults = 0;
             int notInEtcd = 0;
+            List<String> lost = new ArrayList<>();
             for (Node node : nodes) {
                 if (!returned.add(node.lease.subnet())) {
                     sharedResults++;
@@ -387,16 +401,24 @@ public final class LeaseScaleBench {
                 Lease inEtcd = bySubnet.get(node.lease.subnet());
                 if (inEtcd == null || inEtcd.attrs().publicIp() != node.attrs.publicIp()) {
                     notInEtcd++;
+                    if (lost.size() < 10) {
+                        lost.add(node.attrs.publicIpText() + " was given " + node.lease.subnet() + " (etcd lease "
+                                + Long.toHexString(node.lease.etcdLeaseId()) + "); etcd holds "
+                                + (inEtcd == null ? "no such key" : "it for " + inEtcd.attrs().publicIpText()));
+                    }
                 }
             }
             Map<String, Object> d = new LinkedHashMap<>();
             d.put("keys_in_etcd", leases.size());
-            d.put("expected_keys", n + k);
+            d.put("expected_keys", expectedKeys);
             d.put("overlapping_subnets_in_etcd", overlapping);
             d.put("public_ips_with_several_keys", ipsWithSeveralKeys);
             d.put("nodes_sharing_a_returned_subnet", sharedResults);
             d.put("nodes_whose_lease_etcd_does_not_hold", notInEtcd);
-            d.put("total", overlapping + ipsWithSeveralKeys + sharedResults + notInEtcd + Math.abs(leases.size() - (n + k)));
+            d.put("total", overlapping + ipsWithSeveralKeys + sharedResults + notInEtcd + Math.abs(leases.size() - expectedKeys));
+            if (!lost.isEmpty()) {
+                d.put("nodes_whose_lease_etcd_does_not_hold_first", lost);
+            }
             return d;
         }
 
@@ -490,6 +512,15 @@ public final class LeaseScaleBench {
             }
             return new Memory(heap, rss, ManagementFactory.getThreadMXBean().getThreadCount());
         }
+    }
+
+    /** CPU time of this whole process (every thread, user + system). */
+    private static long processCpuNanos() {
+        return ((com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean()).getProcessCpuTime();
+    }
+
+    private static long gcMillis() {
+        return ManagementFactory.getGarbageCollectorMXBeans().stream().mapToLong(b -> Math.max(0, b.getCollectionTime())).sum();
     }
 
     private static Map<String, Object> memory(Memory before, Memory after, int n) {
