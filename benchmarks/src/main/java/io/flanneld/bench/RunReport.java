@@ -95,7 +95,7 @@ public final class RunReport {
             rewrite(readme, LATEST_BEGIN, LATEST_END, block, "## VXLAN backend");
         }
         if (a.containsKey("top_readme")) {
-            rewrite(Path.of(a.get("top_readme")), PERF_BEGIN, PERF_END, performance(merged, stamp), null);
+            rewrite(Path.of(a.get("top_readme")), PERF_BEGIN, PERF_END, performance(merged, stamp), "## Layout");
         }
         System.out.println(table.replace("](PLOTDIR/", "](" + results + "/"));
         System.out.println("wrote " + jsonFile + ", " + stamp + ".md, " + throughputPng + ", " + leasePng);
