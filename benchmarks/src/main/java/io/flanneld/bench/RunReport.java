@@ -58,7 +58,7 @@ public final class RunReport {
         Path results = Path.of(require(a, "results"));
         JsonNode vxlan = read(a.get("vxlan"));
         JsonNode udp = read(a.get("udp"));
-        JsonNode scale = read(a.get("scale"));
+        JsonNode scale = readScale(a.get("scale"));
         JsonNode jmh = read(a.get("jmh"));
 
         ObjectNode merged = JSON.createObjectNode();
@@ -68,8 +68,12 @@ public final class RunReport {
         merged.put("elapsed_s_before_report", Double.parseDouble(a.getOrDefault("elapsed_s", "0")));
         ObjectNode sources = merged.putObject("sources");
         for (String part : List.of("vxlan", "udp", "scale", "jmh")) {
-            sources.put(part, a.containsKey(part) && Files.isRegularFile(Path.of(a.get(part)))
-                    ? Path.of(a.get(part)).getFileName().toString() : null);
+            ArrayNode names = sources.putArray(part);
+            for (String f : a.getOrDefault(part, "").split(",")) {
+                if (!f.isBlank() && Files.isRegularFile(Path.of(f.trim()))) {
+                    names.add(Path.of(f.trim()).getFileName().toString());
+                }
+            }
         }
         merged.set("data_plane", dataPlane(vxlan, udp));
         merged.set("scale", scale == null ? null : scale.get("runs"));
@@ -453,6 +457,26 @@ public final class RunReport {
             return null;
         }
         return JSON.readTree(Path.of(file).toFile());
+    }
+
+    /** One or more LeaseScaleBench results (comma-separated files, one per JVM) as one: their runs in order. */
+    private static JsonNode readScale(String files) throws IOException {
+        if (files == null || files.isEmpty()) {
+            return null;
+        }
+        ObjectNode merged = JSON.createObjectNode();
+        ArrayNode runs = merged.putArray("runs");
+        for (String file : files.split(",")) {
+            JsonNode one = read(file.trim());
+            if (one == null) {
+                continue;
+            }
+            if (!merged.has("params") && one.has("params")) {
+                merged.set("params", one.get("params"));
+            }
+            one.path("runs").forEach(runs::add);
+        }
+        return runs.isEmpty() ? null : merged;
     }
 
     private static String require(Map<String, String> a, String key) {
