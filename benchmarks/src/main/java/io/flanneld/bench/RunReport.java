@@ -32,7 +32,8 @@ import org.knowm.xchart.style.markers.SeriesMarkers;
  * "Latest run" block of benchmarks/README.md and the "Performance" block of the top-level README.md.
  *
  * <p>Arguments: {@code key=value} pairs: stamp, results (directory), vxlan, udp, scale, jmh (files; a missing part is
- * reported as missing), readme, top_readme, elapsed_s (the run's time so far), load_start (load average at the start).
+ * reported as missing; scale may list several, comma-separated), readme, top_readme, elapsed_s (the run's time so far),
+ * load_start (load average at the start), load_end (at the end; read when the report is made if absent).
  */
 public final class RunReport {
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
@@ -64,7 +65,7 @@ public final class RunReport {
         ObjectNode merged = JSON.createObjectNode();
         merged.put("benchmark", "all");
         merged.put("utc", stamp);
-        merged.set("machine", machine(a.getOrDefault("load_start", "?")));
+        merged.set("machine", machine(a.getOrDefault("load_start", "?"), a.get("load_end")));
         merged.put("elapsed_s_before_report", Double.parseDouble(a.getOrDefault("elapsed_s", "0")));
         ObjectNode sources = merged.putObject("sources");
         for (String part : List.of("vxlan", "udp", "scale", "jmh")) {
@@ -107,7 +108,8 @@ public final class RunReport {
 
     // ---- merging ----
 
-    private static ObjectNode machine(String loadStart) throws IOException {
+    /** @param loadEnd the load average at the end of the run, or null to read it now */
+    private static ObjectNode machine(String loadStart, String loadEnd) throws IOException {
         ObjectNode m = JSON.createObjectNode();
         m.put("nproc", Runtime.getRuntime().availableProcessors());
         String cpu = "?";
@@ -123,7 +125,7 @@ public final class RunReport {
         m.put("mem_total_gb", Math.round(memTotalKb() / 1048576.0 * 10) / 10.0);
         m.put("loadavg_at_start", loadStart);
         String[] load = Files.readString(Path.of("/proc/loadavg")).trim().split("\\s+");
-        m.put("loadavg_at_end", load[0] + " " + load[1] + " " + load[2]);
+        m.put("loadavg_at_end", loadEnd != null ? loadEnd : load[0] + " " + load[1] + " " + load[2]);
         return m;
     }
 
@@ -235,16 +237,30 @@ public final class RunReport {
         chart.getStyler().setLegendPosition(Styler.LegendPosition.InsideNW);
         chart.getStyler().setChartBackgroundColor(Color.WHITE);
         chart.getStyler().setXAxisDecimalPattern("#,###");
+        chart.getStyler().setYAxisDecimalPattern("0");
+        chart.getStyler().setXAxisMin(0.0);
+        chart.getStyler().setYAxisMin(0.0);
         Map<Integer, TreeMap<Integer, Double>> byTopology = new TreeMap<>();
+        List<Double> endedX = new ArrayList<>();
+        List<Double> endedY = new ArrayList<>();
+        double maxN = 0;
         if (runs != null) {
             for (JsonNode r : runs) {
+                maxN = Math.max(maxN, r.path("nodes").asDouble());
                 if (r.has("all_leased_ms")) {
                     byTopology.computeIfAbsent(r.get("etcd_members").asInt(), m -> new TreeMap<>())
                             .put(r.get("nodes").asInt(), r.get("all_leased_ms").asDouble() / 1000);
+                } else {
+                    Matcher bound = Pattern.compile("within (\\d+) s").matcher(r.path("error").asText());
+                    if (bound.find()) {
+                        endedX.add(r.get("nodes").asDouble());
+                        endedY.add(Double.parseDouble(bound.group(1)));
+                    }
                 }
             }
         }
-        if (byTopology.isEmpty()) {
+        chart.getStyler().setXAxisMax(Math.max(1000, maxN * 1.1));
+        if (byTopology.isEmpty() && endedX.isEmpty()) {
             chart.addSeries("no data", new double[] {0}, new double[] {0});
         }
         byTopology.forEach((members, points) -> {
@@ -252,6 +268,12 @@ public final class RunReport {
                     new ArrayList<>(points.keySet()), new ArrayList<>(points.values()));
             s.setMarker(SeriesMarkers.CIRCLE);
         });
+        if (!endedX.isEmpty()) {
+            var s = chart.addSeries("no result: ended at its time bound (plotted at the bound)", endedX, endedY);
+            s.setXYSeriesRenderStyle(org.knowm.xchart.XYSeries.XYSeriesRenderStyle.Scatter);
+            s.setMarker(SeriesMarkers.CROSS);
+            s.setMarkerColor(Color.RED);
+        }
         BitmapEncoder.saveBitmap(chart, file.toString(), BitmapEncoder.BitmapFormat.PNG);
     }
 
@@ -305,7 +327,7 @@ public final class RunReport {
             for (JsonNode s : runs) {
                 String etcd = s.get("etcd_members").asInt() == 1 ? "1 member" : s.get("etcd_members").asInt() + " members";
                 if (s.has("error")) {
-                    b.append(String.format("| %s | %d | error: %s | | | | | | | | | | **failed** |%n", etcd, s.get("nodes").asInt(),
+                    b.append(String.format("| %s | %,d | error: %s | | | | | | | | | | **failed** |%n", etcd, s.get("nodes").asInt(),
                             s.get("error").asText().replace("|", "/")));
                     continue;
                 }
@@ -395,14 +417,19 @@ public final class RunReport {
                             s.get("etcd_members").asInt(), s.get("error").asText()));
                     continue;
                 }
-                b.append(String.format("- %,d nodes started at once, %s: all leased in **%.1f s**, a new lease reached all watchers in "
-                                + "p50 %.0f ms / p99 %.0f ms, %.1f etcd requests per node, %d duplicates, %d watchers behind%n",
+                JsonNode p = s.get("propagation_ms");
+                b.append(String.format("- %,d nodes started at once, %s: all leased in **%.1f s**, %s, %.1f etcd requests per node, "
+                                + "%d duplicates, %,d watchers behind%s%n",
                         s.get("nodes").asInt(), s.get("etcd_members").asInt() == 1 ? "one etcd" : s.get("etcd_members").asInt() + "-member etcd",
-                        s.get("all_leased_ms").asDouble() / 1000, s.get("propagation_ms").get("p50").asDouble(),
-                        s.get("propagation_ms").get("p99").asDouble(), s.get("etcd_requests_per_node_start").asDouble(),
-                        s.get("duplicates").get("total").asInt(), s.get("watchers_behind_at_end").asInt()));
+                        s.get("all_leased_ms").asDouble() / 1000,
+                        p.get("n").asInt() == 0 ? "propagation not measured (the watchers never showed every node)"
+                                : String.format("a new lease reached all watchers in p50 %.0f ms / p99 %.0f ms", p.get("p50").asDouble(),
+                                p.get("p99").asDouble()),
+                        s.get("etcd_requests_per_node_start").asDouble(), s.get("duplicates").get("total").asInt(),
+                        s.get("watchers_behind_at_end").asInt(), s.path("ok").asBoolean(false) ? "" : ": **failed**"));
             }
         }
+        b.append("\nA failed run is explained under \"Findings at scale\" in [benchmarks/README.md](benchmarks/README.md).\n");
         b.append("\n![throughput per data path](benchmarks/results/" + stamp + "-throughput.png)\n");
         b.append("![lease wall time against N](benchmarks/results/" + stamp + "-lease-time.png)\n");
         return b.toString();
