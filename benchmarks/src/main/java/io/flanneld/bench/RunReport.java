@@ -449,7 +449,7 @@ public final class RunReport {
             counts every request a node's `SubnetRegistry` sent while starting (reading the config, listing, granting, \
             creating, retries); each node also holds one watch stream (*watch streams* counts them, plus any re-opened). \
             *Duplicates* sums overlapping subnets in etcd, PublicIPs holding more than one key, subnets returned to two \
-            nodes and leases etcd does not hold as a node was told; *watchers behind* counts watchers that did not end with \
+            nodes, leases etcd does not hold as a node was told, and how far etcd's key count is from N + K; *watchers behind* counts watchers that did not end with \
             all N − 1 + K peers. Memory: this JVM's heap after a full GC and its resident set, minus the same before the \
             nodes started, over N; all N nodes share one JVM, so JVM and library overhead is paid once, not per node \
             (a real daemon is a whole JVM: see the UDP backend's memory figures). etcd runs in its own processes and is \
