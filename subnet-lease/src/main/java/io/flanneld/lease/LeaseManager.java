@@ -120,53 +120,90 @@ public final class LeaseManager implements AutoCloseable {
     public Lease acquire(NetworkConfig config, LeaseAttrs attrs, Optional<PreviousLease> previous)
             throws SubnetExhaustedException, InterruptedException {
         Backoff backoff = new Backoff(options.retryMin(), options.retryMax());
-        while (true) {
-            try {
-                Lease lease = tryAcquire(config, attrs, previous);
-                hold(lease, attrs, Duration.ofSeconds(options.ttl().toSeconds()));
-                return lease;
-            } catch (EtcdUnavailableException e) {
-                LOG.warn("etcd at {} is not answering while acquiring a lease ({}); retrying", endpoints, e.getMessage());
-                backoff.sleep();
+        Claim claim = new Claim();
+        Lease lease = null;
+        try {
+            while (true) {
+                try {
+                    lease = tryAcquire(config, attrs, previous, claim);
+                    hold(lease, attrs, Duration.ofSeconds(options.ttl().toSeconds()));
+                    return lease;
+                } catch (EtcdUnavailableException e) {
+                    LOG.warn("etcd at {} is not answering while acquiring a lease ({}); retrying", endpoints, e.getMessage());
+                    backoff.sleep();
+                }
+            }
+        } finally {
+            // Only now is it known that no key of ours is, or will be, bound to the granted etcd lease (a create whose
+            // outcome was unknown may still land; with its etcd lease revoked it cannot).
+            if (claim.grantedLease != 0 && (lease == null || lease.etcdLeaseId() != claim.grantedLease)) {
+                registry.revokeQuietly(claim.grantedLease);
             }
         }
     }
 
-    private Lease tryAcquire(NetworkConfig config, LeaseAttrs attrs, Optional<PreviousLease> previous)
+    /**
+     * What one acquisition carries across retries. A create that timed out may still have been applied, or may be
+     * applied later, so neither its etcd lease may be revoked (that would delete a key this host then believes it
+     * holds) nor another subnet be claimed first (a late create would leave this host two keys): the retry claims the
+     * same subnet again with the same etcd lease, which the create-if-absent transaction makes idempotent.
+     */
+    private static final class Claim {
+        long grantedLease;
+        Ip4Net unknownOutcome;
+    }
+
+    private Lease tryAcquire(NetworkConfig config, LeaseAttrs attrs, Optional<PreviousLease> previous, Claim claim)
             throws EtcdUnavailableException, SubnetExhaustedException, InterruptedException {
         LeaseSnapshot snapshot = registry.listLeases();
-        long grantedLease = 0;
-        try {
-            for (int conflicts = 0; conflicts < MAX_CONFLICTS; conflicts++) {
-                Optional<Lease> reused = reuseExisting(config, attrs, previous, snapshot);
-                if (reused.isPresent()) {
-                    return reused.get();
-                }
-                List<Ip4Net> occupied = snapshot.occupied();
-                Ip4Net candidate = previousIfFree(config, previous, snapshot)
-                        .or(() -> SubnetAllocator.pickFree(config, occupied, random))
-                        .orElseThrow(() -> new SubnetExhaustedException("no free subnet left in " + config.describeRange()
-                                + ": every subnet is leased or reserved; widen Network/SubnetMin/SubnetMax or delete stale leases"));
-                if (grantedLease == 0) {
-                    grantedLease = registry.grant(options.ttl());
-                }
-                SubnetRegistry.CreateResult result = registry.create(candidate, attrs, grantedLease);
-                if (result instanceof SubnetRegistry.CreateResult.Created created) {
-                    LOG.info("lease {}: allocated to {} (etcd lease {}, TTL {} s)", candidate, attrs.publicIpText(),
-                            Long.toHexString(grantedLease), options.ttl().toSeconds());
-                    grantedLease = 0;
-                    return created.lease();
-                }
-                LOG.debug("lease {}: taken by another host meanwhile, choosing again", candidate);
-                snapshot = ((SubnetRegistry.CreateResult.Taken) result).snapshot();
-                Thread.sleep(random.nextInt(5));
+        for (int conflicts = 0; conflicts < MAX_CONFLICTS; conflicts++) {
+            Optional<Lease> reused = reuseExisting(config, attrs, previous, snapshot);
+            if (reused.isPresent()) {
+                claim.unknownOutcome = null;
+                return reused.get();
             }
-            throw new EtcdUnavailableException("gave up after " + MAX_CONFLICTS + " conflicting attempts to claim a subnet", null);
-        } finally {
-            if (grantedLease != 0) {
-                registry.revokeQuietly(grantedLease);
+            LeaseSnapshot listed = snapshot;
+            List<Ip4Net> occupied = listed.occupied();
+            Ip4Net candidate = retryOfUnknownOutcome(config, claim, occupied)
+                    .or(() -> previousIfFree(config, previous, listed))
+                    .or(() -> SubnetAllocator.pickFree(config, occupied, random))
+                    .orElseThrow(() -> new SubnetExhaustedException("no free subnet left in " + config.describeRange()
+                            + ": every subnet is leased or reserved; widen Network/SubnetMin/SubnetMax or delete stale leases"));
+            if (claim.grantedLease == 0) {
+                claim.grantedLease = registry.grant(options.ttl());
             }
+            claim.unknownOutcome = candidate;
+            SubnetRegistry.CreateResult result = registry.create(candidate, attrs, claim.grantedLease);
+            claim.unknownOutcome = null;
+            if (result instanceof SubnetRegistry.CreateResult.Created created) {
+                LOG.info("lease {}: allocated to {} (etcd lease {}, TTL {} s)", candidate, attrs.publicIpText(),
+                        Long.toHexString(claim.grantedLease), options.ttl().toSeconds());
+                return created.lease();
+            }
+            snapshot = ((SubnetRegistry.CreateResult.Taken) result).snapshot();
+            Optional<Lease> holder = snapshot.find(candidate);
+            if (holder.isPresent() && holder.get().attrs().publicIp() == attrs.publicIp()
+                    && holder.get().etcdLeaseId() == claim.grantedLease) {
+                // An earlier create of this acquisition, whose answer was lost, did land.
+                LOG.info("lease {}: allocated to {} (etcd lease {}, an earlier attempt's create was applied)", candidate,
+                        attrs.publicIpText(), Long.toHexString(claim.grantedLease));
+                return holder.get();
+            }
+            LOG.debug("lease {}: taken by another host meanwhile, choosing again", candidate);
+            Thread.sleep(random.nextInt(5));
         }
+        throw new EtcdUnavailableException("gave up after " + MAX_CONFLICTS + " conflicting attempts to claim a subnet", null);
+    }
+
+    /** The subnet a timed-out create aimed at, while it is still leasable and nobody else's. */
+    private static Optional<Ip4Net> retryOfUnknownOutcome(NetworkConfig config, Claim claim, List<Ip4Net> occupied) {
+        Ip4Net pending = claim.unknownOutcome;
+        if (pending == null || !config.isLeasable(pending) || occupied.stream().anyMatch(pending::overlaps)) {
+            claim.unknownOutcome = null;
+            return Optional.empty();
+        }
+        LOG.info("lease {}: claiming it again (the last attempt's outcome is unknown)", pending);
+        return Optional.of(pending);
     }
 
     /** Step one: a lease already carrying this host's PublicIP (flannel's behaviour on restart). */

@@ -34,8 +34,11 @@ import org.slf4j.LoggerFactory;
  * The etcd side of leasing: reads and writes flannel's keys with the few requests each step
  * needs, and no policy. Every call is bounded by a request timeout and turns transport failures
  * into {@link EtcdUnavailableException}.
+ *
+ * <p>Not final so that tests can stand a request whose answer is lost (applied, then timed out) in front of a
+ * real etcd; nothing in the project extends it.
  */
-public final class SubnetRegistry {
+public class SubnetRegistry {
     private static final Logger LOG = LoggerFactory.getLogger(SubnetRegistry.class);
 
     private final Client client;

@@ -234,6 +234,59 @@ class LeaseManagerIT {
         assertEquals(renewed, m.held().etcdLeaseId(), "renewals must extend the etcd lease, not let it lapse and re-create the key");
     }
 
+    /** A registry whose first create is applied by etcd but answered with a timeout, as under an overloaded etcd. */
+    private SubnetRegistry answerLostOnFirstCreate(boolean applied, List<Ip4Net> attempted) {
+        AtomicInteger creates = new AtomicInteger();
+        return new SubnetRegistry(client, keys) {
+            @Override
+            public CreateResult create(Ip4Net subnet, LeaseAttrs attrs, long leaseId) throws EtcdUnavailableException {
+                attempted.add(subnet);
+                if (creates.getAndIncrement() == 0) {
+                    if (applied) {
+                        super.create(subnet, attrs, leaseId);
+                    }
+                    throw new EtcdUnavailableException("create: deadline exceeded (test: the answer was lost)", null);
+                }
+                return super.create(subnet, attrs, leaseId);
+            }
+        };
+    }
+
+    private List<Lease> leasesOf(String publicIp) throws Exception {
+        return new SubnetRegistry(client, keys).listLeases().leases().stream()
+                .filter(l -> l.attrs().publicIp() == Ip4.parse(publicIp)).toList();
+    }
+
+    @Test
+    void aCreateAppliedButUnansweredKeepsItsKeyAndEtcdLease() throws Exception {
+        putConfig("{\"Network\":\"198.19.0.0/16\"}");
+        List<Ip4Net> attempted = new java.util.concurrent.CopyOnWriteArrayList<>();
+        LeaseManager m = new LeaseManager(answerLostOnFirstCreate(true, attempted), FAST, etcd.endpoint());
+        closeables.add(m);
+        Lease lease = m.acquire(m.awaitConfig(), attrs("198.18.0.41"), Optional.empty());
+        assertEquals(attempted.get(0), lease.subnet(), "the key the lost create wrote is the one held");
+        Thread.sleep(1500); // a revoke of the granted etcd lease, sent in error, would have landed and deleted the key
+        List<Lease> ours = leasesOf("198.18.0.41");
+        assertEquals(1, ours.size(), "exactly one key for the host: " + ours);
+        assertEquals(lease.subnet(), ours.get(0).subnet());
+        assertEquals(lease.etcdLeaseId(), ours.get(0).etcdLeaseId());
+        assertTrue(new SubnetRegistry(client, keys).timeToLive(lease.etcdLeaseId()).orElse(0L) > 0, "the etcd lease is alive");
+    }
+
+    @Test
+    void aCreateLostOnTheWayIsRetriedOnTheSameSubnetSoALateArrivalChangesNothing() throws Exception {
+        putConfig("{\"Network\":\"198.19.0.0/16\"}");
+        List<Ip4Net> attempted = new java.util.concurrent.CopyOnWriteArrayList<>();
+        LeaseManager m = new LeaseManager(answerLostOnFirstCreate(false, attempted), FAST, etcd.endpoint());
+        closeables.add(m);
+        Lease lease = m.acquire(m.awaitConfig(), attrs("198.18.0.42"), Optional.empty());
+        assertEquals(List.of(lease.subnet(), lease.subnet()), attempted, "the retry claims the same subnet");
+        // The lost request arriving late is the same conditional create: it finds the key and writes nothing.
+        SubnetRegistry.CreateResult late = new SubnetRegistry(client, keys).create(lease.subnet(), attrs("198.18.0.42"), lease.etcdLeaseId());
+        assertTrue(late instanceof SubnetRegistry.CreateResult.Taken, "late create: " + late);
+        assertEquals(List.of(lease.subnet()), leasesOf("198.18.0.42").stream().map(Lease::subnet).toList());
+    }
+
     @Test
     void aReservationIsHonouredForItsPublicIpAndNeverTouched() throws Exception {
         putConfig("{\"Network\":\"198.19.0.0/16\",\"SubnetMin\":\"198.19.1.0\",\"SubnetMax\":\"198.19.2.0\"}");
