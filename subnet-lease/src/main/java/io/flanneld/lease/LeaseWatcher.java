@@ -48,7 +48,8 @@ public final class LeaseWatcher implements AutoCloseable {
     private final Consumer<Optional<Lease>> ownKeyListener;
     private final String endpoints;
     private final ScheduledExecutorService loop;
-    private final Map<Ip4Net, Lease> known = new HashMap<>();
+    /** Accepted peers, pairwise disjoint, in address order (so an overlap check looks at two neighbours, not at all). */
+    private final java.util.NavigableMap<Ip4Net, Lease> known = new java.util.TreeMap<>();
     private final AtomicLong resyncs = new AtomicLong();
     private final AtomicLong reconnects = new AtomicLong();
     private final AtomicLong dataLosses = new AtomicLong();
@@ -131,7 +132,7 @@ public final class LeaseWatcher implements AutoCloseable {
     /** As {@link #peersOf(LeaseSnapshot, NetworkConfig, Ip4Net)}, warnings naming each skipped lease's key under {@code keys}. */
     public static List<Lease> peersOf(LeaseSnapshot snapshot, NetworkConfig config, Ip4Net own, EtcdKeys keys) {
         List<Lease> peers = new ArrayList<>();
-        List<Ip4Net> subnets = new ArrayList<>();
+        java.util.NavigableSet<Ip4Net> subnets = new java.util.TreeSet<>();
         for (Lease lease : snapshot.leases()) {
             if (acceptable(lease, config, own, subnets, keys == null ? "" : keys.subnet(lease.subnet()))) {
                 peers.add(lease);
@@ -195,11 +196,11 @@ public final class LeaseWatcher implements AutoCloseable {
     }
 
     private boolean acceptable(Lease lease, String key) {
-        return acceptable(lease, config, own, known.keySet(), key);
+        return acceptable(lease, config, own, known.navigableKeySet(), key);
     }
 
     /** A lease a backend may program: another host's, inside the Network, overlapping no other host's subnet. */
-    private static boolean acceptable(Lease lease, NetworkConfig config, Ip4Net own, java.util.Collection<Ip4Net> others, String key) {
+    private static boolean acceptable(Lease lease, NetworkConfig config, Ip4Net own, java.util.NavigableSet<Ip4Net> others, String key) {
         if (lease.subnet().equals(own)) {
             return false;
         }
@@ -212,13 +213,30 @@ public final class LeaseWatcher implements AutoCloseable {
             LOG.warn("lease key {}: subnet {} overlaps this host's subnet {}, skipped", name, lease.subnet(), own);
             return false;
         }
-        for (Ip4Net other : others) {
-            if (!other.equals(lease.subnet()) && other.overlaps(lease.subnet())) {
-                LOG.warn("lease key {}: subnet {} overlaps the lease of {}, skipped", name, lease.subnet(), other);
-                return false;
-            }
+        Optional<Ip4Net> other = overlapping(others, lease.subnet());
+        if (other.isPresent()) {
+            LOG.warn("lease key {}: subnet {} overlaps the lease of {}, skipped", name, lease.subnet(), other.get());
+            return false;
         }
         return true;
+    }
+
+    /**
+     * A subnet of {@code others}, other than {@code subnet} itself, that overlaps it. {@code others} is pairwise
+     * disjoint, so only the neighbours of {@code subnet} in address order can: one that starts earlier and overlaps
+     * must contain its start, and the nearest earlier one is the only candidate for that; one that starts inside it
+     * is found by the nearest later one. O(log n) per lease keeps learning n leases O(n log n), not O(n²).
+     */
+    static Optional<Ip4Net> overlapping(java.util.NavigableSet<Ip4Net> others, Ip4Net subnet) {
+        Ip4Net lower = others.lower(subnet);
+        if (lower != null && lower.overlaps(subnet)) {
+            return Optional.of(lower);
+        }
+        Ip4Net higher = others.higher(subnet);
+        if (higher != null && higher.overlaps(subnet)) {
+            return Optional.of(higher);
+        }
+        return Optional.empty();
     }
 
     private void onError(long gen, Throwable error) {
