@@ -148,7 +148,8 @@ final class FlannelDaemon {
             installIpMasq(config, lease);
         }
 
-        LeaseSnapshot snapshot = leases.awaitLeases();
+        // The watch starts from acquire's own listing and brings whatever changed since as ordinary events.
+        LeaseSnapshot snapshot = leases.acquiredFrom();
         List<Lease> peers = LeaseWatcher.peersOf(snapshot, config, lease.subnet(), registry.keys());
         try {
             backend.start(lease, peers);
