@@ -92,7 +92,8 @@ public final class RunReport {
         leaseChart(merged.get("scale"), results.resolve(leasePng));
 
         String table = markdown(merged);
-        Files.writeString(results.resolve(stamp + ".md"), "# Benchmarks, run " + stamp + "\n\n" + table);
+        // The plots sit beside the .md file in results/.
+        Files.writeString(results.resolve(stamp + ".md"), "# Benchmarks, run " + stamp + "\n\n" + table.replace("](PLOTDIR/", "]("));
         if (a.containsKey("readme")) {
             Path readme = Path.of(a.get("readme"));
             String block = "## Latest run\n\n" + "Made by `benchmarks/run` on " + stamp + " (`results/" + stamp + ".json`, `results/"

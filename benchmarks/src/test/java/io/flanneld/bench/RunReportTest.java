@@ -61,6 +61,7 @@ class RunReportTest {
         assertTrue(md.contains("| 3 members | 4,000 | error: no result within 180 s"), md);
         assertTrue(md.contains("| ForwardingTableBench.find | leases=4000 | 22.28 | 3.47 |"), md);
         assertTrue(md.contains("load average 1 2 3 at the start, 4 5 6 at the end"), md);
+        assertTrue(md.contains("](S1-throughput.png)") && !md.contains("PLOTDIR"), "plots linked beside the table: " + md);
         assertTrue(Files.size(dir.resolve("results/S1-throughput.png")) > 1000);
         assertTrue(Files.size(dir.resolve("results/S1-lease-time.png")) > 1000);
         assertTrue(Files.readString(dir.resolve("results/S1.json")).contains("\"ours_udp_pod_to_pod\" : 0.9"));
