@@ -68,11 +68,7 @@ final class TcpSegmenter {
         for (int i = 0; i < count; i++) {
             int chunk = Math.min(gsoSize, payload - i * gsoSize);
             int size = headers + chunk;
-            out.put(o, in, inOffset, headers);
-            out.put(o + headers, in, inOffset + headers + i * gsoSize, chunk);
-            out.putShort(o + 2, (short) size);
-            out.putShort(o + 4, (short) (id + i));
-            Checksum.setIpv4HeaderChecksum(out, o, ipHeader);
+            copySegment(in, inOffset, headers, inOffset + headers + i * gsoSize, chunk, out, o, ipHeader, id + i);
             int t = o + ipHeader;
             out.putInt(t + 4, seq + i * gsoSize);
             int f = flags;
@@ -117,11 +113,7 @@ final class TcpSegmenter {
         for (int i = 0; i < count; i++) {
             int chunk = Math.min(gsoSize, payload - i * gsoSize);
             int size = headers + chunk;
-            out.put(o, in, inOffset, headers);
-            out.put(o + headers, in, inOffset + headers + i * gsoSize, chunk);
-            out.putShort(o + 2, (short) size);
-            out.putShort(o + 4, (short) (id + i));
-            Checksum.setIpv4HeaderChecksum(out, o, ipHeader);
+            copySegment(in, inOffset, headers, inOffset + headers + i * gsoSize, chunk, out, o, ipHeader, id + i);
             int u = o + ipHeader;
             out.putShort(u + 4, (short) (UDP_HEADER + chunk));
             out.putShort(u + 6, (short) 0);
@@ -157,5 +149,18 @@ final class TcpSegmenter {
         }
         buf.putShort(offset + csumStart + csumOffset, (short) check);
         return 0;
+    }
+
+    /**
+     * Segment {@code chunk} bytes at {@code from} behind a copy of the super-packet's {@code headers}, with the IPv4
+     * total length, id and header checksum of its own; the transport header is the caller's to finish.
+     */
+    private static void copySegment(ByteBuffer in, int inOffset, int headers, int from, int chunk, ByteBuffer out, int o,
+                                    int ipHeader, int id) {
+        out.put(o, in, inOffset, headers);
+        out.put(o + headers, in, from, chunk);
+        out.putShort(o + 2, (short) (headers + chunk));
+        out.putShort(o + 4, (short) id);
+        Checksum.setIpv4HeaderChecksum(out, o, ipHeader);
     }
 }
