@@ -230,12 +230,12 @@ public final class LeaseScaleBench {
                 }
                 long allLeased = nodes.stream().mapToLong(nd -> nd.leasedAt).max().orElseThrow() - t0;
                 long allWatching = nodes.stream().mapToLong(nd -> nd.watchingAt).max().orElseThrow() - t0;
-                List<Double> perNodeLease = nodes.stream().map(nd -> ms(nd.leasedAt - t0)).toList();
+                List<Double> perNodeLease = nodes.stream().map(nd -> Stats.ms(nd.leasedAt - t0)).toList();
                 long startRequests = requests.total();
                 double startCpuSeconds = (processCpuNanos() - cpu0) / 1e9;
                 double startGcSeconds = (gcMillis() - gc0) / 1e3;
                 System.out.printf("   every node leased after %.0f ms, every watcher started after %.0f ms, %.1f requests/node, "
-                        + "%.1f s CPU (%.1f s GC)%n", ms(allLeased), ms(allWatching), startRequests / (double) n, startCpuSeconds,
+                        + "%.1f s CPU (%.1f s GC)%n", Stats.ms(allLeased), Stats.ms(allWatching), startRequests / (double) n, startCpuSeconds,
                         startGcSeconds);
 
                 // ---- every watcher must first see all N - 1 other nodes ----
@@ -269,9 +269,9 @@ public final class LeaseScaleBench {
                         throw new IllegalStateException("new lease " + subnet + " was taken meanwhile");
                     }
                     boolean all = probe.awaitAll(n, PROBE_DEADLINE);
-                    createRtt.add(ms(rtt));
+                    createRtt.add(Stats.ms(rtt));
                     if (all) {
-                        propagation.add(ms(probe.last.get() - p0));
+                        propagation.add(Stats.ms(probe.last.get() - p0));
                     } else {
                         lateProbes.add(Map.of("subnet", subnet.toString(), "seen_by", probe.seen.get()));
                     }
@@ -297,14 +297,14 @@ public final class LeaseScaleBench {
                 r.put("nodes", n);
                 r.put("jetcd_clients", clientCount);
                 r.put("nodes_per_jetcd_client", perClient);
-                r.put("all_leased_ms", ms(allLeased));
-                r.put("all_watching_ms", ms(allWatching));
-                r.put("lease_ms_per_node", stats(perNodeLease));
-                r.put("process_cpu_s_while_starting", round(startCpuSeconds));
-                r.put("gc_s_while_starting", round(startGcSeconds));
-                r.put("watchers_caught_up_with_all_nodes_ms", ms(caughtUp + allWatching));
-                r.put("etcd_requests_per_node_start", round(startRequests / (double) n));
-                r.put("etcd_requests_per_node_total", round(requests.total() / (double) n));
+                r.put("all_leased_ms", Stats.ms(allLeased));
+                r.put("all_watching_ms", Stats.ms(allWatching));
+                r.put("lease_ms_per_node", Stats.summary(perNodeLease));
+                r.put("process_cpu_s_while_starting", Stats.round(startCpuSeconds));
+                r.put("gc_s_while_starting", Stats.round(startGcSeconds));
+                r.put("watchers_caught_up_with_all_nodes_ms", Stats.ms(caughtUp + allWatching));
+                r.put("etcd_requests_per_node_start", Stats.round(startRequests / (double) n));
+                r.put("etcd_requests_per_node_total", Stats.round(requests.total() / (double) n));
                 r.put("etcd_requests_during_propagation", requests.total() - probeRequests0);
                 r.put("watch_streams_opened", n + reconnects + resyncs);
                 r.put("watchers_behind_after_start", behind);
@@ -312,8 +312,8 @@ public final class LeaseScaleBench {
                     r.put("peer_counts_after_start", peerCountsAfterStart);
                 }
                 r.put("new_leases", behind == 0 ? k : 0);
-                r.put("propagation_ms", stats(propagation));
-                r.put("create_rtt_ms", stats(createRtt));
+                r.put("propagation_ms", Stats.summary(propagation));
+                r.put("create_rtt_ms", Stats.summary(createRtt));
                 r.put("late_new_leases", lateProbes);
                 r.put("watcher_resyncs", resyncs);
                 r.put("watcher_reconnects", reconnects);
@@ -524,12 +524,12 @@ public final class LeaseScaleBench {
 
     private static Map<String, Object> memory(Memory before, Memory after, int n) {
         Map<String, Object> m = new LinkedHashMap<>();
-        m.put("heap_used_after_gc_mb_before", round(before.heapUsed() / 1048576.0));
-        m.put("heap_used_after_gc_mb_running", round(after.heapUsed() / 1048576.0));
-        m.put("rss_mb_before", round(before.rss() / 1048576.0));
-        m.put("rss_mb_running", round(after.rss() / 1048576.0));
-        m.put("heap_kb_per_node", round((after.heapUsed() - before.heapUsed()) / 1024.0 / n));
-        m.put("rss_kb_per_node", round((after.rss() - before.rss()) / 1024.0 / n));
+        m.put("heap_used_after_gc_mb_before", Stats.round(before.heapUsed() / 1048576.0));
+        m.put("heap_used_after_gc_mb_running", Stats.round(after.heapUsed() / 1048576.0));
+        m.put("rss_mb_before", Stats.round(before.rss() / 1048576.0));
+        m.put("rss_mb_running", Stats.round(after.rss() / 1048576.0));
+        m.put("heap_kb_per_node", Stats.round((after.heapUsed() - before.heapUsed()) / 1024.0 / n));
+        m.put("rss_kb_per_node", Stats.round((after.rss() - before.rss()) / 1024.0 / n));
         m.put("threads_running", after.threads());
         return m;
     }
@@ -548,34 +548,6 @@ public final class LeaseScaleBench {
                 r.get("etcd_requests_per_node_start"), d.get("total"), r.get("watchers_behind_at_end"), r.get("watcher_resyncs"),
                 r.get("watcher_reconnects"), m.get("heap_kb_per_node"), m.get("rss_kb_per_node"),
                 Boolean.TRUE.equals(r.get("ok")) ? "ok" : "FAILED");
-    }
-
-    private static double ms(long nanos) {
-        return Math.round(nanos / 1e4) / 100.0;
-    }
-
-    private static Map<String, Object> stats(List<Double> xs) {
-        double[] a = xs.stream().mapToDouble(Double::doubleValue).sorted().toArray();
-        Map<String, Object> m = new LinkedHashMap<>();
-        m.put("n", a.length);
-        m.put("p50", round(pct(a, 50)));
-        m.put("p99", round(pct(a, 99)));
-        m.put("max", round(a.length == 0 ? 0 : a[a.length - 1]));
-        m.put("mean", round(Arrays.stream(a).average().orElse(0)));
-        return m;
-    }
-
-    /** Nearest-rank percentile of a sorted array. */
-    private static double pct(double[] sorted, double p) {
-        if (sorted.length == 0) {
-            return 0;
-        }
-        int rank = (int) Math.ceil(p / 100 * sorted.length);
-        return sorted[Math.max(0, Math.min(sorted.length - 1, rank - 1))];
-    }
-
-    private static double round(double v) {
-        return Math.round(v * 100) / 100.0;
     }
 
     private static int envInt(String name, int dflt) {

@@ -37,7 +37,6 @@ import java.time.ZoneOffset;
 import java.time.ZonedDateTime;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -168,9 +167,9 @@ public final class VxlanControlBench {
                 m.put("leases_measured", peers);
                 m.put("warmup_leases_not_counted", warmup);
                 m.put("batches_delivered", applyCalls[0]);
-                m.put("total_ms", stats(total));
-                m.put("etcd_create_rtt_ms", stats(putRtt));
-                m.put("apply_call_ms", stats(apply));
+                m.put("total_ms", Stats.summary(total));
+                m.put("etcd_create_rtt_ms", Stats.summary(putRtt));
+                m.put("apply_call_ms", Stats.summary(apply));
                 m.put("target_p99_ms", 100);
                 return m;
             }
@@ -216,16 +215,16 @@ public final class VxlanControlBench {
                 }
                 backend.close();
                 Map<String, Object> run = new LinkedHashMap<>();
-                run.put("list_and_filter_ms", ms(t1 - t0));
-                run.put("create_ms", ms(t2 - t1));
-                run.put("start_ms", ms(t3 - t2));
-                run.put("total_ms", ms(t3 - t0));
-                run.put("verify_dumps_ms", ms(t4 - t3));
+                run.put("list_and_filter_ms", Stats.ms(t1 - t0));
+                run.put("create_ms", Stats.ms(t2 - t1));
+                run.put("start_ms", Stats.ms(t3 - t2));
+                run.put("total_ms", Stats.ms(t3 - t0));
+                run.put("verify_dumps_ms", Stats.ms(t4 - t3));
                 run.put("arp", arp);
                 run.put("fdb", fdb);
                 run.put("routes", routes);
                 runs.add(run);
-                totals.add(ms(t3 - t0));
+                totals.add(Stats.ms(t3 - t0));
             }
         }
         Map<String, Object> m = new LinkedHashMap<>();
@@ -270,37 +269,9 @@ public final class VxlanControlBench {
         return ByteSequence.from(s, StandardCharsets.UTF_8);
     }
 
-    private static double ms(long nanos) {
-        return Math.round(nanos / 1e4) / 100.0;
-    }
-
-    private static Map<String, Object> stats(List<Double> xs) {
-        double[] a = xs.stream().mapToDouble(Double::doubleValue).sorted().toArray();
-        Map<String, Object> m = new LinkedHashMap<>();
-        m.put("n", a.length);
-        m.put("p50", round(pct(a, 50)));
-        m.put("p99", round(pct(a, 99)));
-        m.put("max", round(a.length == 0 ? 0 : a[a.length - 1]));
-        m.put("mean", round(Arrays.stream(a).average().orElse(0)));
-        return m;
-    }
-
-    /** Nearest-rank percentile of a sorted array. */
-    private static double pct(double[] sorted, double p) {
-        if (sorted.length == 0) {
-            return 0;
-        }
-        int rank = (int) Math.ceil(p / 100 * sorted.length);
-        return sorted[Math.max(0, Math.min(sorted.length - 1, rank - 1))];
-    }
-
     private static double median(List<Double> xs) {
         double[] a = xs.stream().mapToDouble(Double::doubleValue).sorted().toArray();
-        return a.length % 2 == 1 ? a[a.length / 2] : round((a[a.length / 2 - 1] + a[a.length / 2]) / 2);
-    }
-
-    private static double round(double v) {
-        return Math.round(v * 100) / 100.0;
+        return a.length % 2 == 1 ? a[a.length / 2] : Stats.round((a[a.length / 2 - 1] + a[a.length / 2]) / 2);
     }
 
     private static int envInt(String name, int dflt) {
