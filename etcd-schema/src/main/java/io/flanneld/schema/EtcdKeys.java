@@ -1,8 +1,6 @@
 package io.flanneld.schema;
 
 import java.util.Optional;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
  * Flannel's key layout under a prefix: {@code <prefix>/config} and
@@ -11,7 +9,6 @@ import java.util.regex.Pattern;
  */
 public record EtcdKeys(String prefix) {
     public static final String DEFAULT_PREFIX = "/coreos.com/network";
-    private static final Pattern SUBNET_NAME = Pattern.compile("(\\d{1,3}\\.\\d{1,3}\\.\\d{1,3}\\.\\d{1,3})-(\\d{1,2})");
 
     public EtcdKeys {
         if (prefix == null || prefix.isEmpty() || !prefix.startsWith("/")) {
@@ -56,17 +53,49 @@ public record EtcdKeys(String prefix) {
     }
 
     public static Optional<Ip4Net> parseSubnetName(String name) {
-        Matcher m = SUBNET_NAME.matcher(name);
-        if (!m.matches()) {
+        // By hand, not by a regular expression and a round trip through the formatter: every lease key a node lists
+        // or watches comes through here. Only the canonical spelling names a subnet: "198.019.7.0-24" or
+        // "10.244.7.0-024" would otherwise be a second key for the same subnet (flannel's parser rejects leading
+        // zeros too).
+        int dash = name.indexOf('-');
+        if (dash < 0) {
             return Optional.empty();
         }
-        try {
-            Ip4Net subnet = new Ip4Net(Ip4.parse(m.group(1)), Integer.parseInt(m.group(2)));
-            // Only the canonical spelling names a subnet: "198.019.7.0-24" or "10.244.7.0-024" would otherwise be a
-            // second key for the same subnet (flannel's parser rejects leading zeros too).
-            return name.equals(subnetName(subnet)) ? Optional.of(subnet) : Optional.empty();
-        } catch (IllegalArgumentException e) {
+        int address = 0;
+        int start = 0;
+        for (int part = 0; part < 4; part++) {
+            int end = part < 3 ? name.indexOf('.', start) : dash;
+            if (end < 0 || end > dash) {
+                return Optional.empty();
+            }
+            int octet = canonicalNumber(name, start, end, 255);
+            if (octet < 0) {
+                return Optional.empty();
+            }
+            address = (address << 8) | octet;
+            start = end + 1;
+        }
+        int length = canonicalNumber(name, dash + 1, name.length(), 32);
+        if (length < 0 || (address & ~Ip4.mask(length)) != 0) {
             return Optional.empty();
         }
+        return Optional.of(new Ip4Net(address, length));
+    }
+
+    /** The decimal number in {@code text[from, to)} when it is written canonically (1–3 digits, no leading zero) and at most {@code max}; else -1. */
+    private static int canonicalNumber(String text, int from, int to, int max) {
+        int digits = to - from;
+        if (digits < 1 || digits > 3 || (digits > 1 && text.charAt(from) == '0')) {
+            return -1;
+        }
+        int value = 0;
+        for (int i = from; i < to; i++) {
+            char c = text.charAt(i);
+            if (c < '0' || c > '9') {
+                return -1;
+            }
+            value = value * 10 + (c - '0');
+        }
+        return value <= max ? value : -1;
     }
 }

@@ -9,25 +9,43 @@ public final class Ip4 {
     private Ip4() {
     }
 
-    /** Parses a dotted quad such as {@code 198.18.0.1}. */
+    /**
+     * Parses a dotted quad such as {@code 198.18.0.1}. A hand loop rather than split and streams: every lease a node
+     * lists or watches goes through here, thousands of times per start in a large cluster.
+     */
     public static int parse(String text) {
         if (text == null) {
             throw new IllegalArgumentException("missing IPv4 address");
         }
-        String[] parts = text.split("\\.", -1);
-        if (parts.length != 4) {
+        int dots = 0;
+        for (int i = 0; i < text.length(); i++) {
+            if (text.charAt(i) == '.') {
+                dots++;
+            }
+        }
+        if (dots != 3) {
             throw new IllegalArgumentException("not an IPv4 address: \"" + text + "\"");
         }
         int value = 0;
-        for (String part : parts) {
-            if (part.isEmpty() || part.length() > 3 || !part.chars().allMatch(c -> c >= '0' && c <= '9')) {
+        int start = 0;
+        for (int part = 0; part < 4; part++) {
+            int end = part < 3 ? text.indexOf('.', start) : text.length();
+            if (end == start || end - start > 3) {
                 throw new IllegalArgumentException("not an IPv4 address: \"" + text + "\"");
             }
-            int octet = Integer.parseInt(part);
+            int octet = 0;
+            for (int i = start; i < end; i++) {
+                char c = text.charAt(i);
+                if (c < '0' || c > '9') {
+                    throw new IllegalArgumentException("not an IPv4 address: \"" + text + "\"");
+                }
+                octet = octet * 10 + (c - '0');
+            }
             if (octet > 255) {
                 throw new IllegalArgumentException("not an IPv4 address: \"" + text + "\" (octet " + octet + " > 255)");
             }
             value = (value << 8) | octet;
+            start = end + 1;
         }
         return value;
     }

@@ -61,7 +61,20 @@ public final class LeaseCodec {
             throw new MalformedLeaseException("BackendData: must be a JSON object, got " + ConfigCodec.abbreviate(data.toString()));
         }
         return new LeaseAttrs(publicIp,
-                type == null || type.isNull() ? "" : type.asText(),
+                type == null || type.isNull() ? "" : shared(type.asText()),
                 data == null || data.isNull() ? null : data.toString());
+    }
+
+    /**
+     * The project's own constant for a known backend name: a node holds one lease per peer, so one string per backend
+     * instead of a copy per lease.
+     */
+    private static String shared(String backendType) {
+        return switch (backendType) {
+            case BackendConfig.VXLAN -> BackendConfig.VXLAN;
+            case BackendConfig.UDP -> BackendConfig.UDP;
+            case BackendConfig.ALLOC -> BackendConfig.ALLOC;
+            default -> backendType;
+        };
     }
 }
