@@ -39,6 +39,8 @@ public final class LeaseManager implements AutoCloseable {
     private final Clock clock;
     private final RandomGenerator random;
     private final ScheduledExecutorService keeper;
+    /** False when the keeper was handed in and is shared with other managers: then its owner shuts it down. */
+    private final boolean ownsKeeper;
 
     private volatile Lease held;
     private volatile LeaseAttrs heldAttrs;
@@ -55,17 +57,32 @@ public final class LeaseManager implements AutoCloseable {
         this(registry, options, endpointsForLogs, Clock.systemUTC(), RandomGenerator.getDefault());
     }
 
+    /**
+     * Like the other public constructor, but renews on {@code sharedKeeper}, which the caller owns and shuts down and
+     * which must run one task at a time; several managers may share it (the scale benchmark's simulated nodes). A
+     * renewal waits for etcd on that thread, so sharing suits managers whose renewals are far apart.
+     */
+    public LeaseManager(SubnetRegistry registry, LeaseOptions options, String endpointsForLogs, ScheduledExecutorService sharedKeeper) {
+        this(registry, options, endpointsForLogs, Clock.systemUTC(), RandomGenerator.getDefault(), sharedKeeper, false);
+    }
+
     LeaseManager(SubnetRegistry registry, LeaseOptions options, String endpointsForLogs, Clock clock, RandomGenerator random) {
+        this(registry, options, endpointsForLogs, clock, random, Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "lease-keeper");
+            t.setDaemon(true);
+            return t;
+        }), true);
+    }
+
+    private LeaseManager(SubnetRegistry registry, LeaseOptions options, String endpointsForLogs, Clock clock, RandomGenerator random,
+                         ScheduledExecutorService keeper, boolean ownsKeeper) {
         this.registry = registry;
         this.options = options;
         this.endpoints = endpointsForLogs;
         this.clock = clock;
         this.random = random;
-        this.keeper = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "lease-keeper");
-            t.setDaemon(true);
-            return t;
-        });
+        this.keeper = keeper;
+        this.ownsKeeper = ownsKeeper;
     }
 
     public SubnetRegistry registry() {
@@ -401,6 +418,9 @@ public final class LeaseManager implements AutoCloseable {
             return;
         }
         keeper.execute(() -> {
+            if (closed) {
+                return;
+            }
             try {
                 if (current.isEmpty()) {
                     LOG.warn("lease {}: key {} was deleted or expired; re-creating it with the same subnet", held.subnet(),
@@ -466,7 +486,9 @@ public final class LeaseManager implements AutoCloseable {
         if (nextRenewal != null) {
             nextRenewal.cancel(false);
         }
-        keeper.shutdownNow();
+        if (ownsKeeper) {
+            keeper.shutdownNow();
+        }
     }
 
     /** Exponential backoff with a cap, bounded per wait. */

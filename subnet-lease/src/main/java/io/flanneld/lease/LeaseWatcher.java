@@ -48,12 +48,16 @@ public final class LeaseWatcher implements AutoCloseable {
     private final Consumer<Optional<Lease>> ownKeyListener;
     private final String endpoints;
     private final ScheduledExecutorService loop;
+    /** False when the loop was handed in and is shared with other watchers: then its owner shuts it down. */
+    private final boolean ownsLoop;
     /** Accepted peers, pairwise disjoint, in address order (so an overlap check looks at two neighbours, not at all). */
     private final java.util.NavigableMap<Ip4Net, Lease> known = new java.util.TreeMap<>();
     private final AtomicLong resyncs = new AtomicLong();
     private final AtomicLong reconnects = new AtomicLong();
     private final AtomicLong dataLosses = new AtomicLong();
 
+    /** The size of {@link #known}, readable from any thread without a round trip through the loop. */
+    private volatile int peerCount;
     private long nextRevision;
     private long generation;
     private Watch.Watcher watcher;
@@ -74,17 +78,35 @@ public final class LeaseWatcher implements AutoCloseable {
     /** Like the other constructor; {@code endpointsForLogs} names etcd in the log lines about breaks. */
     public LeaseWatcher(SubnetRegistry registry, NetworkConfig config, Ip4Net own,
                         Consumer<List<LeaseEvent>> sink, Consumer<Optional<Lease>> ownKeyListener, String endpointsForLogs) {
+        this(registry, config, own, sink, ownKeyListener, endpointsForLogs, Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "lease-watch");
+            t.setDaemon(true);
+            return t;
+        }), true);
+    }
+
+    /**
+     * Like the other constructors, but runs on {@code sharedLoop}, which the caller owns and shuts down. It must run
+     * one task at a time (a single-threaded executor): that is what keeps each watcher's events in order, also when
+     * several watchers share it. For processes that host many watchers (the scale benchmark's simulated nodes), where
+     * a thread per watcher would make every event a thread wake-up.
+     */
+    public LeaseWatcher(SubnetRegistry registry, NetworkConfig config, Ip4Net own, Consumer<List<LeaseEvent>> sink,
+                        Consumer<Optional<Lease>> ownKeyListener, String endpointsForLogs, ScheduledExecutorService sharedLoop) {
+        this(registry, config, own, sink, ownKeyListener, endpointsForLogs, sharedLoop, false);
+    }
+
+    private LeaseWatcher(SubnetRegistry registry, NetworkConfig config, Ip4Net own, Consumer<List<LeaseEvent>> sink,
+                         Consumer<Optional<Lease>> ownKeyListener, String endpointsForLogs, ScheduledExecutorService loop,
+                         boolean ownsLoop) {
         this.endpoints = endpointsForLogs;
         this.registry = registry;
         this.config = config;
         this.own = own;
         this.sink = sink;
         this.ownKeyListener = ownKeyListener;
-        this.loop = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "lease-watch");
-            t.setDaemon(true);
-            return t;
-        });
+        this.loop = loop;
+        this.ownsLoop = ownsLoop;
     }
 
     /**
@@ -97,6 +119,7 @@ public final class LeaseWatcher implements AutoCloseable {
                 known.put(lease.subnet(), lease);
             }
             nextRevision = initial.revision() + 1;
+            peerCount = known.size();
             watch();
         });
     }
@@ -104,6 +127,11 @@ public final class LeaseWatcher implements AutoCloseable {
     /** The other hosts' leases that the current stream reflects. */
     public List<Lease> peers() {
         return onLoop(() -> List.copyOf(known.values()));
+    }
+
+    /** How many other hosts' leases the stream reflects; unlike {@link #peers()} it does not wait for the watch's thread. */
+    public int peerCount() {
+        return peerCount;
     }
 
     /** Both for metrics and tests: how often the watch re-listed after a compaction, and resumed after a break. */
@@ -362,6 +390,7 @@ public final class LeaseWatcher implements AutoCloseable {
     }
 
     private void deliver(List<LeaseEvent> events) {
+        peerCount = known.size();
         if (events.isEmpty()) {
             return;
         }
@@ -399,6 +428,8 @@ public final class LeaseWatcher implements AutoCloseable {
         } catch (Exception e) {
             LOG.debug("closing lease watch", e);
         }
-        loop.shutdownNow();
+        if (ownsLoop) {
+            loop.shutdownNow();
+        }
     }
 }

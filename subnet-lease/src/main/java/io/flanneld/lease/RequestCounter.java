@@ -19,14 +19,27 @@ public interface RequestCounter {
     /** A counter that keeps its total. */
     final class Total implements RequestCounter {
         private final LongAdder total = new LongAdder();
+        private final LongAdder failed = new LongAdder();
 
         @Override
         public void request() {
             total.increment();
         }
 
+        @Override
+        public void completed(long nanos, boolean failed) {
+            if (failed) {
+                this.failed.increment();
+            }
+        }
+
         public long total() {
             return total.sum();
+        }
+
+        /** Requests that timed out, failed or were refused. */
+        public long failed() {
+            return failed.sum();
         }
     }
 }

@@ -17,6 +17,8 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -166,5 +168,47 @@ class LeaseWatcherIT {
         Wait.until(Duration.ofSeconds(10), Duration.ofMillis(20), "watch after resync", () -> seen.size() >= 4);
         assertEquals("+198.19.5.0/24@198.18.0.5", seen.get(3));
         assertEquals(3, watcher.peers().size());
+    }
+
+    @Test
+    void watchersSharingOneLoopEachGetTheirEventsInOrderAndOutliveEachOther() throws Exception {
+        ScheduledExecutorService shared = Executors.newSingleThreadScheduledExecutor();
+        List<List<String>> seenBy = new ArrayList<>();
+        List<LeaseWatcher> watchers = new ArrayList<>();
+        try {
+            LeaseSnapshot from = registry.listLeases();
+            for (int i = 0; i < 3; i++) {
+                List<String> mine = Collections.synchronizedList(new ArrayList<>());
+                seenBy.add(mine);
+                LeaseWatcher w = new LeaseWatcher(registry, config, OWN, events -> events.forEach(e -> mine.add(
+                        (e instanceof LeaseEvent.Added ? "+" : "-") + e.lease().subnet() + "@" + e.lease().attrs().publicIpText())),
+                        lease -> { }, "etcd", shared);
+                watchers.add(w);
+                w.start(from);
+            }
+            put("198.19.2.0-24", lease("198.18.0.2"));
+            put("198.19.3.0-24", lease("198.18.0.3"));
+            etcd.etcdctl("del", keys.subnetsPrefix() + "198.19.2.0-24").check();
+            List<String> expected = List.of("+198.19.2.0/24@198.18.0.2", "+198.19.3.0/24@198.18.0.3", "-198.19.2.0/24@198.18.0.2");
+            for (List<String> mine : seenBy) {
+                Wait.until(Duration.ofSeconds(10), Duration.ofMillis(20), "events " + expected, () -> mine.size() >= expected.size());
+                assertEquals(expected, List.copyOf(mine));
+            }
+            assertEquals(1, watchers.get(0).peerCount(), "peerCount follows the stream without asking the loop");
+
+            // Closing one watcher leaves the shared loop, and the others, running.
+            watchers.get(0).close();
+            assertTrue(!shared.isShutdown(), "the loop belongs to its creator");
+            put("198.19.4.0-24", lease("198.18.0.4"));
+            for (List<String> mine : seenBy.subList(1, 3)) {
+                Wait.until(Duration.ofSeconds(10), Duration.ofMillis(20), "event after a close", () -> mine.size() >= 4);
+                assertEquals("+198.19.4.0/24@198.18.0.4", mine.get(3));
+            }
+            assertEquals(3, seenBy.get(0).size(), "a closed watcher delivers nothing more");
+            assertEquals(2, watchers.get(1).peerCount());
+        } finally {
+            watchers.forEach(LeaseWatcher::close);
+            shared.shutdownNow();
+        }
     }
 }
