@@ -47,6 +47,7 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
@@ -66,19 +67,26 @@ import java.util.concurrent.atomic.AtomicLong;
  * <p>Only strings go to etcd: PublicIPs are 198.18.x.y texts, subnets come from 198.19.0.0/16; no packet is sent.
  *
  * <p>Environment: {@code SCALE_NODES} (default "1000,4000"), {@code SCALE_TOPOLOGIES} (member counts, default "1,3"),
- * {@code SCALE_NEW_LEASES} (K, 20), {@code SCALE_MAX_CLIENTS} (50: the nodes share that many jetcd clients
+ * {@code SCALE_NEW_LEASES} (K, 20), {@code SCALE_WARM_UP_NODES} (200: an unmeasured first round, so that the measured
+ * runs do not pay for compiling the code all nodes share), {@code SCALE_REQUEST_TIMEOUT_S} (30, see
+ * {@link #REQUEST_TIMEOUT}), {@code SCALE_MAX_CLIENTS} (50: the nodes share that many jetcd clients
  * evenly; each client is a gRPC connection with its own threads, and one per node makes the simulation measure
  * this 2-core machine's scheduler, see benchmarks/README.md), {@code SCALE_NODES_PER_CLIENT} (overrides that), {@code SCALE_SUBNET_LEN} (28: 4,095
- * leasable subnets in the /16), {@code SCALE_LEASE_DEADLINE_S} (120: how long a run waits for every node to start). System property
+ * leasable subnets in the /16), {@code SCALE_LEASE_DEADLINE_S} (180: how long a run waits for every node to start). System property
  * {@code bench.out}: results directory. Exits 1 when a run fails, shows a duplicate or leaves a watcher behind.
  */
 public final class LeaseScaleBench {
     private static final String NETWORK = "198.19.0.0/16";
-    private static final Duration LEASE_DEADLINE = Duration.ofSeconds(envInt("SCALE_LEASE_DEADLINE_S", 120));
+    private static final Duration LEASE_DEADLINE = Duration.ofSeconds(envInt("SCALE_LEASE_DEADLINE_S", 180));
     private static final Duration CATCH_UP_DEADLINE = Duration.ofSeconds(60);
     private static final Duration PROBE_DEADLINE = Duration.ofSeconds(30);
-    /** The daemon's own request timeout (FlannelDaemon). */
-    private static final Duration REQUEST_TIMEOUT = Duration.ofSeconds(5);
+    /**
+     * How long a node waits for one etcd answer. The daemon waits 5 s; here 30 s by default, because the simulated nodes
+     * share 50 gRPC connections and 2 cores with etcd: at 4,000 nodes an answer to a list of thousands of keys queues
+     * behind the watch traffic of 79 other nodes, and abandoning it at 5 s re-sends the same list (measured on one
+     * etcd: after 60 s, 12,092 of 24,809 requests had failed and 2,363 nodes were leased; see benchmarks/README.md).
+     */
+    private static final Duration REQUEST_TIMEOUT = Duration.ofSeconds(envInt("SCALE_REQUEST_TIMEOUT_S", 30));
 
     private LeaseScaleBench() {
     }
@@ -104,9 +112,22 @@ public final class LeaseScaleBench {
                 "max_heap_mb", Runtime.getRuntime().maxMemory() >> 20));
         result.put("params", Map.of("network", NETWORK, "subnet_len", subnetLen, "new_leases", k,
                 "max_jetcd_clients", perClientOverride > 0 ? "-" : String.valueOf(maxClients), "backend", BackendConfig.ALLOC,
-                "request_timeout_s", REQUEST_TIMEOUT.toSeconds()));
+                "request_timeout_s", REQUEST_TIMEOUT.toSeconds(), "warm_up_nodes", envInt("SCALE_WARM_UP_NODES", 200),
+                "watch_threads", Runtime.getRuntime().availableProcessors(), "gc", gcName()));
         List<Map<String, Object>> runs = new ArrayList<>();
         result.put("runs", runs);
+        int warmUp = envInt("SCALE_WARM_UP_NODES", 200);
+        if (warmUp > 0) {
+            // The nodes share this JVM, so the first run would also pay for compiling the code they all run (a real
+            // node compiles only its own, on its own CPU): one unmeasured round warms it up first.
+            System.out.printf("== warm-up: %d nodes against 1 etcd member (not reported)%n", warmUp);
+            try {
+                new ScaleRun(1, warmUp, 2, (warmUp + maxClients - 1) / maxClients, subnetLen).call();
+            } catch (Exception e) {
+                System.out.println("   warm-up failed: " + e);
+            }
+            System.gc();
+        }
         boolean failed = false;
         for (int members : topologies) {
             for (int n : sizes) {
@@ -167,6 +188,14 @@ public final class LeaseScaleBench {
             EtcdProcess single = null;
             List<Client> clients = new ArrayList<>();
             List<Node> nodes = new ArrayList<>();
+            // A real node runs one watcher and one lease manager, each on its own thread. N of them in one process
+            // share a few threads instead (one task at a time each, which keeps every watcher's events in order), so
+            // that each event is not a thread wake-up and the run measures leasing rather than the scheduler.
+            List<ScheduledExecutorService> watchLoops = new ArrayList<>();
+            for (int i = 0; i < Runtime.getRuntime().availableProcessors(); i++) {
+                watchLoops.add(Executors.newSingleThreadScheduledExecutor(daemon("lease-watch-" + i)));
+            }
+            ScheduledExecutorService keeper = Executors.newSingleThreadScheduledExecutor(daemon("lease-keeper"));
             ExecutorService starters = Executors.newFixedThreadPool(n, r -> {
                 Thread t = new Thread(r, "node-start");
                 t.setDaemon(true);
@@ -198,7 +227,8 @@ public final class LeaseScaleBench {
                 }
                 for (int i = 0; i < n; i++) {
                     SubnetRegistry registry = new SubnetRegistry(nodeClients.get(i / perClient), keys, REQUEST_TIMEOUT, requests);
-                    nodes.add(new Node(i, registry, new LeaseManager(registry, LeaseOptions.defaults(), etcd.endpointList())));
+                    nodes.add(new Node(i, registry, new LeaseManager(registry, LeaseOptions.defaults(), etcd.endpointList(), keeper),
+                            watchLoops.get(i % watchLoops.size())));
                 }
 
                 // ---- all nodes start at once ----
@@ -217,6 +247,17 @@ public final class LeaseScaleBench {
                 go.countDown();
                 long deadline = t0 + LEASE_DEADLINE.toNanos();
                 List<String> startErrors = new ArrayList<>();
+                // Progress every 10 s, so that a slow run shows whether leasing crawls or stalls.
+                long nextReport = t0 + TimeUnit.SECONDS.toNanos(10);
+                while (System.nanoTime() < deadline && started.stream().anyMatch(f -> !f.isDone())) {
+                    Thread.sleep(100);
+                    if (System.nanoTime() >= nextReport) {
+                        nextReport += TimeUnit.SECONDS.toNanos(10);
+                        System.out.printf("   after %d s: %d of %d nodes leased, %d requests (%d failed), %.1f s CPU (%.1f s GC)%n",
+                                TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - t0), nodes.stream().filter(nd -> nd.leasedAt != 0).count(),
+                                n, requests.total(), requests.failed(), (processCpuNanos() - cpu0) / 1e9, (gcMillis() - gc0) / 1e3);
+                    }
+                }
                 for (Future<?> f : started) {
                     try {
                         f.get(Math.max(1, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
@@ -304,6 +345,7 @@ public final class LeaseScaleBench {
                 r.put("gc_s_while_starting", Stats.round(startGcSeconds));
                 r.put("watchers_caught_up_with_all_nodes_ms", Stats.ms(caughtUp + allWatching));
                 r.put("etcd_requests_per_node_start", Stats.round(startRequests / (double) n));
+                r.put("etcd_requests_failed", requests.failed());
                 r.put("etcd_requests_per_node_total", Stats.round(requests.total() / (double) n));
                 r.put("etcd_requests_during_propagation", requests.total() - probeRequests0);
                 r.put("watch_streams_opened", n + reconnects + resyncs);
@@ -334,6 +376,8 @@ public final class LeaseScaleBench {
             } finally {
                 starters.shutdownNow();
                 nodes.parallelStream().forEach(Node::close);
+                watchLoops.forEach(ExecutorService::shutdownNow);
+                keeper.shutdownNow();
                 clients.forEach(Client::close);
                 if (cluster != null) {
                     cluster.close();
@@ -348,7 +392,7 @@ public final class LeaseScaleBench {
         private Map<Integer, Integer> peerCounts(List<Node> nodes) {
             Map<Integer, Integer> counts = new java.util.TreeMap<>();
             for (Node node : nodes) {
-                counts.merge(node.watcher.peers().size(), 1, Integer::sum);
+                counts.merge(node.watcher.peerCount(), 1, Integer::sum);
             }
             return counts;
         }
@@ -361,7 +405,7 @@ public final class LeaseScaleBench {
             long deadline = System.nanoTime() + bound.toNanos();
             List<Node> pending = new ArrayList<>(nodes);
             while (true) {
-                pending.removeIf(node -> node.watcher.peers().size() == expected);
+                pending.removeIf(node -> node.watcher.peerCount() == expected);
                 if (pending.isEmpty() || System.nanoTime() > deadline) {
                     return pending.size();
                 }
@@ -431,10 +475,13 @@ public final class LeaseScaleBench {
             volatile long leasedAt;
             volatile long watchingAt;
 
-            Node(int i, SubnetRegistry registry, LeaseManager manager) {
+            final ScheduledExecutorService watchLoop;
+
+            Node(int i, SubnetRegistry registry, LeaseManager manager, ScheduledExecutorService watchLoop) {
                 this.attrs = new LeaseAttrs(Ip4.parse("198.18." + (1 + i / 250) + "." + (1 + i % 250)), BackendConfig.ALLOC, null);
                 this.registry = registry;
                 this.manager = manager;
+                this.watchLoop = watchLoop;
             }
 
             /** FlannelDaemon.start, minus interface, backend device and subnet file. */
@@ -444,7 +491,8 @@ public final class LeaseScaleBench {
                 leasedAt = System.nanoTime();
                 LeaseSnapshot snapshot = manager.acquiredFrom();
                 LeaseWatcher.peersOf(snapshot, cfg, lease.subnet()); // what the backend's start() would be handed
-                LeaseWatcher w = new LeaseWatcher(registry, cfg, lease.subnet(), this::apply, manager::ownKeyChanged);
+                LeaseWatcher w = new LeaseWatcher(registry, cfg, lease.subnet(), this::apply, manager::ownKeyChanged, "etcd",
+                        watchLoop);
                 watcher = w;
                 w.start(snapshot);
                 manager.startRenewing(fatal::add);
@@ -471,6 +519,14 @@ public final class LeaseScaleBench {
                 manager.close();
             }
         }
+    }
+
+    private static java.util.concurrent.ThreadFactory daemon(String name) {
+        return r -> {
+            Thread t = new Thread(r, name);
+            t.setDaemon(true);
+            return t;
+        };
     }
 
     /** One new lease on its way to every watcher. */
@@ -516,6 +572,10 @@ public final class LeaseScaleBench {
     /** CPU time of this whole process (every thread, user + system). */
     private static long processCpuNanos() {
         return ((com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean()).getProcessCpuTime();
+    }
+
+    private static String gcName() {
+        return String.join("+", ManagementFactory.getGarbageCollectorMXBeans().stream().map(b -> b.getName()).toList());
     }
 
     private static long gcMillis() {
