@@ -348,9 +348,11 @@ public final class RunReport {
         JsonNode sp = r.get("scale_params");
         if (sp != null) {
             b.append(String.format("%nNetwork %s with SubnetLen %d (alloc backend), %d new leases for the propagation figure, "
-                            + "etcd request timeout %d s (the daemon's); jetcd clients: %s.%n",
+                            + "etcd request timeout %d s per node (the daemon's is 5 s; benchmarks/README.md says why); jetcd "
+                            + "clients: %s; watch threads shared by all nodes: %s; unmeasured warm-up round: %s nodes; GC: %s.%n",
                     sp.get("network").asText(), sp.get("subnet_len").asInt(), sp.get("new_leases").asInt(),
-                    sp.path("request_timeout_s").asInt(), clientsNote(runs)));
+                    sp.path("request_timeout_s").asInt(), clientsNote(runs), sp.path("watch_threads").asText("?"),
+                    sp.path("warm_up_nodes").asText("?"), sp.path("gc").asText("?")));
         }
         b.append("\n![lease wall time against N](PLOTDIR/").append(r.get("utc").asText()).append("-lease-time.png)\n\n");
 
