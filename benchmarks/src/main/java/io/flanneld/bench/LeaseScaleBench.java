@@ -196,11 +196,7 @@ public final class LeaseScaleBench {
                 watchLoops.add(Executors.newSingleThreadScheduledExecutor(daemon("lease-watch-" + i)));
             }
             ScheduledExecutorService keeper = Executors.newSingleThreadScheduledExecutor(daemon("lease-keeper"));
-            ExecutorService starters = Executors.newFixedThreadPool(n, r -> {
-                Thread t = new Thread(r, "node-start");
-                t.setDaemon(true);
-                return t;
-            });
+            ExecutorService starters = Executors.newFixedThreadPool(n, daemon("node-start"));
             try {
                 List<String> endpoints;
                 if (members == 1) {
