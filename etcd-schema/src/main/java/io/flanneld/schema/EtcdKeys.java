@@ -84,18 +84,10 @@ public record EtcdKeys(String prefix) {
 
     /** The decimal number in {@code text[from, to)} when it is written canonically (1–3 digits, no leading zero) and at most {@code max}; else -1. */
     private static int canonicalNumber(String text, int from, int to, int max) {
-        int digits = to - from;
-        if (digits < 1 || digits > 3 || (digits > 1 && text.charAt(from) == '0')) {
+        if (to - from > 1 && text.charAt(from) == '0') {
             return -1;
         }
-        int value = 0;
-        for (int i = from; i < to; i++) {
-            char c = text.charAt(i);
-            if (c < '0' || c > '9') {
-                return -1;
-            }
-            value = value * 10 + (c - '0');
-        }
+        int value = Ip4.decimal(text, from, to);
         return value <= max ? value : -1;
     }
 }

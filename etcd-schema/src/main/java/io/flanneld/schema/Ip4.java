@@ -30,22 +30,31 @@ public final class Ip4 {
         int start = 0;
         for (int part = 0; part < 4; part++) {
             int end = part < 3 ? text.indexOf('.', start) : text.length();
-            if (end == start || end - start > 3) {
+            int octet = decimal(text, start, end);
+            if (octet < 0) {
                 throw new IllegalArgumentException("not an IPv4 address: \"" + text + "\"");
-            }
-            int octet = 0;
-            for (int i = start; i < end; i++) {
-                char c = text.charAt(i);
-                if (c < '0' || c > '9') {
-                    throw new IllegalArgumentException("not an IPv4 address: \"" + text + "\"");
-                }
-                octet = octet * 10 + (c - '0');
             }
             if (octet > 255) {
                 throw new IllegalArgumentException("not an IPv4 address: \"" + text + "\" (octet " + octet + " > 255)");
             }
             value = (value << 8) | octet;
             start = end + 1;
+        }
+        return value;
+    }
+
+    /** The number written in {@code text[from, to)} as 1–3 decimal digits (leading zeros allowed), or -1 when it is not. */
+    static int decimal(String text, int from, int to) {
+        if (to - from < 1 || to - from > 3) {
+            return -1;
+        }
+        int value = 0;
+        for (int i = from; i < to; i++) {
+            char c = text.charAt(i);
+            if (c < '0' || c > '9') {
+                return -1;
+            }
+            value = value * 10 + (c - '0');
         }
         return value;
     }
