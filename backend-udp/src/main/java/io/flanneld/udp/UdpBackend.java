@@ -276,7 +276,7 @@ public final class UdpBackend implements Backend {
     public void apply(List<LeaseEvent> events) {
         List<LeaseEvent> effective = new ArrayList<>(events.size());
         for (LeaseEvent event : events) {
-            if (event instanceof LeaseEvent.Added added && !TYPE.equals(added.lease().attrs().backendType())) {
+            if (event instanceof LeaseEvent.Added added && !TYPE.equals(added.lease().attrs().backend())) {
                 // As flannel: a host running another backend cannot be reached this way. If it used to be udp, it
                 // must stop being forwarded to.
                 log.warn("udp backend: ignoring lease {} of backend type {}", added.lease().subnet(),
@@ -305,7 +305,7 @@ public final class UdpBackend implements Backend {
     private static List<Lease> udpLeases(List<Lease> peers) {
         List<Lease> kept = new ArrayList<>(peers.size());
         for (Lease lease : peers) {
-            if (TYPE.equals(lease.attrs().backendType())) {
+            if (TYPE.equals(lease.attrs().backend())) {
                 kept.add(lease);
             } else {
                 log.warn("udp backend: ignoring lease {} of backend type {}", lease.subnet(),

@@ -296,7 +296,7 @@ public final class LeaseScaleBench {
                     LeaseSnapshot snapshot = adminRegistry.listLeases();
                     Ip4Net subnet = SubnetAllocator.pickFree(config, snapshot.occupied(), random)
                             .orElseThrow(() -> new IllegalStateException("no free subnet left for new lease"));
-                    long leaseId = adminRegistry.grant(LeaseOptions.DEFAULT_TTL);
+                    long leaseId = adminRegistry.grant(LeaseOptions.DEFAULT_TTL).id();
                     Probe probe = new Probe();
                     probes.put(subnet, probe);
                     long p0 = System.nanoTime();
@@ -486,11 +486,11 @@ public final class LeaseScaleBench {
                 lease = manager.acquire(cfg, attrs, Optional.empty());
                 leasedAt = System.nanoTime();
                 LeaseSnapshot snapshot = manager.acquiredFrom();
-                LeaseWatcher.peersOf(snapshot, cfg, lease.subnet()); // what the backend's start() would be handed
+                List<Lease> peers = LeaseWatcher.peersOf(snapshot, cfg, lease.subnet()); // what the backend's start() would be handed
                 LeaseWatcher w = new LeaseWatcher(registry, cfg, lease.subnet(), this::apply, manager::ownKeyChanged, "etcd",
                         watchLoop);
                 watcher = w;
-                w.start(snapshot);
+                w.start(snapshot, peers);
                 manager.startRenewing(fatal::add);
                 watchingAt = System.nanoTime();
             }

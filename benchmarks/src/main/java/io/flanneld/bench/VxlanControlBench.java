@@ -118,7 +118,8 @@ public final class VxlanControlBench {
             VxlanBackend backend = VxlanBackend.create(nl, iface, config);
             Lease local = new Lease(own, new LeaseAttrs(iface.publicIp(), VxlanBackend.TYPE, backend.backendData()), 0, 0);
             LeaseSnapshot initial = registry.listLeases();
-            backend.start(local, LeaseWatcher.peersOf(initial, config, own));
+            List<Lease> initialPeers = LeaseWatcher.peersOf(initial, config, own);
+            backend.start(local, initialPeers);
             // The daemon's sink: apply the batch; here it also notes when apply() returned for each added lease.
             try (LeaseWatcher watcher = new LeaseWatcher(registry, config, own, events -> {
                 long before = System.nanoTime();
@@ -133,8 +134,8 @@ public final class VxlanControlBench {
                     }
                 }
             }, ownKey -> { })) {
-                watcher.start(initial);
-                long etcdLease = registry.grant(Duration.ofHours(1));
+                watcher.start(initial, initialPeers);
+                long etcdLease = registry.grant(Duration.ofHours(1)).id();
                 List<Double> total = new ArrayList<>();
                 List<Double> putRtt = new ArrayList<>();
                 for (int i = 0; i < warmup + peers; i++) {

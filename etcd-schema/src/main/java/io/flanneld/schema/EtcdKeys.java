@@ -36,20 +36,34 @@ public record EtcdKeys(String prefix) {
         return subnetsPrefix() + subnetName(subnet);
     }
 
+    /** The full key of a lease key name ({@link SubnetKey#name()}), in whichever form it was written. */
+    public String subnet(String name) {
+        return subnetsPrefix() + name;
+    }
+
     /** {@code 10.244.7.0-24} for 10.244.7.0/24. */
     public static String subnetName(Ip4Net subnet) {
         return Ip4.format(subnet.address()) + "-" + subnet.prefixLength();
     }
 
     /**
-     * The subnet a lease key names, or empty when the key is not a well-formed lease key under
-     * this prefix (someone else's key, a typo, host bits set, a non-canonical spelling such as leading zeros).
+     * The lease key under this prefix in any of flannel's forms (plain, dual-stack {@code <v4>&<v6>}, IPv6-only), or
+     * empty when it is not a well-formed lease key (someone else's key, a typo, host bits set, a non-canonical spelling
+     * such as leading zeros).
      */
-    public Optional<Ip4Net> parseSubnetKey(String key) {
+    public Optional<SubnetKey> parseLeaseKey(String key) {
         if (key == null || !key.startsWith(subnetsPrefix())) {
             return Optional.empty();
         }
-        return parseSubnetName(key.substring(subnetsPrefix().length()));
+        return SubnetKey.parse(key.substring(subnetsPrefix().length()));
+    }
+
+    /**
+     * The IPv4 subnet a lease key holds, whatever its form, or empty when the key is not a well-formed lease key or
+     * holds no IPv4 subnet (an IPv6-only node's).
+     */
+    public Optional<Ip4Net> parseSubnetKey(String key) {
+        return parseLeaseKey(key).flatMap(SubnetKey::ipv4Subnet);
     }
 
     public static Optional<Ip4Net> parseSubnetName(String name) {

@@ -14,6 +14,15 @@ public record LeaseAttrs(int publicIp, String backendType, String backendData) {
         Objects.requireNonNull(backendType, "backendType");
     }
 
+    /**
+     * The backend whose data path the lease's host runs: its BackendType, or {@code udp} when it has none. flannel's
+     * udp backend writes its lease without a BackendType in every release ({@code {"PublicIP":"…","PublicIPv6":null}}),
+     * and flannel's udp backend never looks at the type; every other backend names itself.
+     */
+    public String backend() {
+        return backendType.isEmpty() ? BackendConfig.UDP : backendType;
+    }
+
     public String publicIpText() {
         return Ip4.format(publicIp);
     }

@@ -11,6 +11,7 @@ import io.flanneld.lease.LeaseSnapshot;
 import io.flanneld.lease.LeaseWatcher;
 import io.flanneld.lease.PreviousLease;
 import io.flanneld.lease.SubnetEnv;
+import io.flanneld.lease.SubnetContentionException;
 import io.flanneld.lease.SubnetExhaustedException;
 import io.flanneld.lease.SubnetFile;
 import io.flanneld.lease.SubnetFileException;
@@ -138,7 +139,8 @@ final class FlannelDaemon {
         Lease lease;
         try {
             lease = leases.acquire(config, attrs, previousLease());
-        } catch (SubnetExhaustedException e) {
+        } catch (SubnetExhaustedException | SubnetContentionException | EtcdAccessException e) {
+            // None of these is mended by waiting: a full range, a range other hosts keep taking, a refusal by etcd.
             throw new FatalException(e.getMessage());
         }
         leaseHeld = true;
@@ -171,7 +173,7 @@ final class FlannelDaemon {
         }, leases::ownKeyChanged, options.etcd().endpointList());
         closeLater(watcher);
         metrics.watch(watcher);
-        watcher.start(snapshot);
+        watcher.start(snapshot, peers);
         leases.startRenewing(this::fatal, this::recordEtcdLease);
         notifySystemd("READY=1\nSTATUS=subnet " + lease.subnet() + ", backend " + backend.type());
     }

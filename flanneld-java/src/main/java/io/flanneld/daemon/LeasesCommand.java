@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.flanneld.lease.EtcdAccessException;
 import io.flanneld.lease.EtcdUnavailableException;
 import io.flanneld.lease.LeaseSnapshot;
 import io.flanneld.lease.SubnetRegistry;
@@ -52,7 +53,7 @@ final class LeasesCommand implements Callable<Integer> {
         });
     }
 
-    static List<Row> rows(SubnetRegistry registry) throws EtcdUnavailableException {
+    static List<Row> rows(SubnetRegistry registry) throws EtcdUnavailableException, EtcdAccessException {
         LeaseSnapshot snapshot = registry.listLeases();
         List<Row> rows = new ArrayList<>();
         for (Lease lease : snapshot.leases().stream().sorted(Comparator.comparing(Lease::subnet)).toList()) {
@@ -79,7 +80,7 @@ final class LeasesCommand implements Callable<Integer> {
                 "SUBNET", "PUBLIC IP", "BACKEND", "VTEP MAC", "EXPIRES IN", "RESERVATION"));
         for (Row r : rows) {
             sb.append(String.format("%-18s  %-15s  %-7s  %-17s  %-12s  %s%n", r.lease().subnet(), r.lease().attrs().publicIpText(),
-                    r.lease().attrs().backendType(), r.vtepMac().isEmpty() ? "-" : r.vtepMac(),
+                    r.lease().attrs().backend(), r.vtepMac().isEmpty() ? "-" : r.vtepMac(),
                     r.lease().isReservation() ? "never" : r.expiresInSeconds().map(LeasesCommand::human).orElse("expired"),
                     r.lease().isReservation() ? "yes" : "no"));
         }

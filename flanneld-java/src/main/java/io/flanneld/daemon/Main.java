@@ -198,7 +198,7 @@ public final class Main implements Callable<Integer> {
 
     /** What a subcommand does with etcd, once connected with the daemon's flags. */
     interface EtcdTask {
-        int run(SubnetRegistry registry) throws EtcdUnavailableException;
+        int run(SubnetRegistry registry) throws EtcdUnavailableException, EtcdAccessException;
     }
 
     /**

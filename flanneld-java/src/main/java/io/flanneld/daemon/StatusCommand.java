@@ -50,8 +50,8 @@ final class StatusCommand implements Callable<Integer> {
                 LeasesCommand.Row r = mine.get();
                 out.println("lease:        " + main.keys().subnet(r.lease().subnet()) + ", PublicIP " + r.lease().attrs().publicIpText()
                         + (r.lease().isReservation() ? ", reservation" : ", expires in " + r.expiresInSeconds().map(LeasesCommand::human).orElse("-")));
-                out.println("backend:      " + r.lease().attrs().backendType() + (r.vtepMac().isEmpty() ? "" : ", VtepMAC " + r.vtepMac()));
-                out.println("device:       " + device(r.lease().attrs().backendType()));
+                out.println("backend:      " + r.lease().attrs().backend() + (r.vtepMac().isEmpty() ? "" : ", VtepMAC " + r.vtepMac()));
+                out.println("device:       " + device(r.lease().attrs().backend()));
             }
             out.println("peers:        " + (rows.size() - (mine.isPresent() ? 1 : 0)) + " other lease(s) in etcd");
             out.flush();

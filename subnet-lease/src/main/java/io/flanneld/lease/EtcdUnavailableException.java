@@ -1,8 +1,8 @@
 package io.flanneld.lease;
 
 /**
- * etcd did not answer (down, unreachable, timed out) or refused us; the caller decides whether to retry. The
- * subclass {@link EtcdAccessException} marks refusals that retrying cannot fix.
+ * etcd did not answer (down, unreachable, timed out) or failed the request in a way a retry can mend; the caller
+ * decides whether to retry. Refusals that retrying cannot fix are {@link EtcdAccessException}s, a separate type.
  */
 public class EtcdUnavailableException extends Exception {
     private static final long serialVersionUID = 1L;

@@ -113,8 +113,6 @@ public final class LeaseManager implements AutoCloseable {
                         + registry.keys().config() + " '{\"Network\":\"10.244.0.0/16\",\"Backend\":{\"Type\":\"vxlan\"}}')";
             } catch (ConfigException e) {
                 reason = "config key " + registry.keys().config() + " is invalid: " + e.getMessage() + "; waiting for a valid one";
-            } catch (EtcdAccessException e) {
-                throw e;
             } catch (EtcdUnavailableException e) {
                 if (Thread.currentThread().isInterrupted()) {
                     throw new InterruptedException("stopped while waiting for the config");
@@ -134,17 +132,24 @@ public final class LeaseManager implements AutoCloseable {
      * then the previous subnet if it is free (or is this host's own key under an old PublicIP),
      * then a random free one, claimed with a create-if-absent transaction. Waits while etcd is
      * unreachable.
+     *
+     * @throws SubnetExhaustedException when every subnet in the range is held
+     * @throws SubnetContentionException when other hosts took every subnet this one chose, {@value #MAX_CONFLICTS}
+     *                                   times in a row
+     * @throws EtcdAccessException when etcd refuses this client (no permission to write the key, TLS, password):
+     *                             retrying cannot fix it
      */
     public Lease acquire(NetworkConfig config, LeaseAttrs attrs, Optional<PreviousLease> previous)
-            throws SubnetExhaustedException, InterruptedException {
+            throws SubnetExhaustedException, SubnetContentionException, EtcdAccessException, InterruptedException {
         Backoff backoff = new Backoff(options.retryMin(), options.retryMax());
         Claim claim = new Claim();
         Lease lease = null;
         try {
             while (true) {
                 try {
-                    lease = tryAcquire(config, attrs, previous, claim);
-                    hold(lease, attrs, Duration.ofSeconds(options.ttl().toSeconds()));
+                    Held acquired = tryAcquire(config, attrs, previous, claim);
+                    lease = acquired.lease();
+                    hold(lease, attrs, acquired.ttl());
                     return lease;
                 } catch (EtcdUnavailableException e) {
                     LOG.warn("etcd at {} is not answering while acquiring a lease ({}); retrying", endpoints, e.getMessage());
@@ -168,15 +173,21 @@ public final class LeaseManager implements AutoCloseable {
      */
     private static final class Claim {
         long grantedLease;
+        Duration grantedTtl;
         Ip4Net unknownOutcome;
     }
 
-    private Lease tryAcquire(NetworkConfig config, LeaseAttrs attrs, Optional<PreviousLease> previous, Claim claim)
-            throws EtcdUnavailableException, SubnetExhaustedException, InterruptedException {
+    /** A lease as written, with the TTL etcd gave its etcd lease (what renewal is scheduled from); null for a reservation. */
+    private record Held(Lease lease, Duration ttl) {
+    }
+
+    private Held tryAcquire(NetworkConfig config, LeaseAttrs attrs, Optional<PreviousLease> previous, Claim claim)
+            throws EtcdUnavailableException, EtcdAccessException, SubnetExhaustedException, SubnetContentionException,
+            InterruptedException {
         LeaseSnapshot snapshot = registry.listLeases();
         for (int conflicts = 0; conflicts < MAX_CONFLICTS; conflicts++) {
             acquiredFrom = snapshot;
-            Optional<Lease> reused = reuseExisting(config, attrs, previous, snapshot);
+            Optional<Held> reused = reuseExisting(config, attrs, previous, snapshot);
             if (reused.isPresent()) {
                 claim.unknownOutcome = null;
                 return reused.get();
@@ -189,15 +200,17 @@ public final class LeaseManager implements AutoCloseable {
                     .orElseThrow(() -> new SubnetExhaustedException("no free subnet left in " + config.describeRange()
                             + ": every subnet is leased or reserved; widen Network/SubnetMin/SubnetMax or delete stale leases"));
             if (claim.grantedLease == 0) {
-                claim.grantedLease = registry.grant(options.ttl());
+                SubnetRegistry.Grant grant = registry.grant(options.ttl());
+                claim.grantedLease = grant.id();
+                claim.grantedTtl = grant.ttl();
             }
             claim.unknownOutcome = candidate;
             SubnetRegistry.CreateResult result = registry.create(candidate, attrs, claim.grantedLease);
             claim.unknownOutcome = null;
             if (result instanceof SubnetRegistry.CreateResult.Created created) {
                 LOG.info("lease {}: allocated to {} (etcd lease {}, TTL {} s)", candidate, attrs.publicIpText(),
-                        Long.toHexString(claim.grantedLease), options.ttl().toSeconds());
-                return created.lease();
+                        Long.toHexString(claim.grantedLease), claim.grantedTtl.toSeconds());
+                return new Held(created.lease(), claim.grantedTtl);
             }
             snapshot = ((SubnetRegistry.CreateResult.Taken) result).snapshot();
             Optional<Lease> holder = snapshot.find(candidate);
@@ -206,12 +219,15 @@ public final class LeaseManager implements AutoCloseable {
                 // An earlier create of this acquisition, whose answer was lost, did land.
                 LOG.info("lease {}: allocated to {} (etcd lease {}, an earlier attempt's create was applied)", candidate,
                         attrs.publicIpText(), Long.toHexString(claim.grantedLease));
-                return holder.get();
+                return new Held(holder.get(), claim.grantedTtl);
             }
             LOG.debug("lease {}: taken by another host meanwhile, choosing again", candidate);
             Thread.sleep(random.nextInt(5));
         }
-        throw new EtcdUnavailableException("gave up after " + MAX_CONFLICTS + " conflicting attempts to claim a subnet", null);
+        throw new SubnetContentionException("gave up after " + MAX_CONFLICTS + " attempts in a row to claim a subnet in "
+                + config.describeRange() + ": another host created each chosen key first (" + snapshot.occupied().size()
+                + " subnets held at the last attempt); too many hosts are starting at once for the free subnets left, or something "
+                + "is writing keys under " + registry.keys().subnetsPrefix());
     }
 
     /** The subnet a timed-out create aimed at, while it is still leasable and nobody else's. */
@@ -226,8 +242,8 @@ public final class LeaseManager implements AutoCloseable {
     }
 
     /** Step one: a lease already carrying this host's PublicIP (flannel's behaviour on restart). */
-    private Optional<Lease> reuseExisting(NetworkConfig config, LeaseAttrs attrs, Optional<PreviousLease> previous, LeaseSnapshot snapshot)
-            throws EtcdUnavailableException {
+    private Optional<Held> reuseExisting(NetworkConfig config, LeaseAttrs attrs, Optional<PreviousLease> previous, LeaseSnapshot snapshot)
+            throws EtcdUnavailableException, EtcdAccessException {
         List<Lease> ours = snapshot.leases().stream().filter(l -> l.attrs().publicIp() == attrs.publicIp()).toList();
         for (Lease lease : ours) {
             if (!config.isLeasable(lease.subnet())) {
@@ -236,7 +252,7 @@ public final class LeaseManager implements AutoCloseable {
                 } else {
                     LOG.info("lease {}: held by {} but not compatible with the config ({}); deleting it", lease.subnet(),
                             attrs.publicIpText(), config.describeRange());
-                    registry.delete(lease.subnet());
+                    registry.delete(lease);
                 }
             }
         }
@@ -262,21 +278,48 @@ public final class LeaseManager implements AutoCloseable {
         return Optional.empty();
     }
 
-    /** Puts {@code attrs} on an existing key, keeping it a reservation or extending its etcd lease. */
-    private Optional<Lease> rewrite(Lease lease, LeaseAttrs attrs) throws EtcdUnavailableException {
+    /**
+     * Puts {@code attrs} on an existing key (in the form it has), keeping it a reservation or extending its etcd
+     * lease. An etcd lease whose TTL is not {@code --subnet-lease-ttl} (granted by an earlier start with another
+     * setting) is replaced by one that is, so that the flag takes effect on restart; either way renewal is scheduled
+     * from the TTL etcd reports, never from the flag alone.
+     */
+    private Optional<Held> rewrite(Lease lease, LeaseAttrs attrs) throws EtcdUnavailableException, EtcdAccessException {
         long leaseId = 0;
+        Duration ttl = null;
         if (!lease.isReservation()) {
-            leaseId = registry.keepAlive(lease.etcdLeaseId()).isPresent() ? lease.etcdLeaseId() : registry.grant(options.ttl());
+            Optional<Long> kept = registry.keepAlive(lease.etcdLeaseId());
+            if (kept.isPresent() && kept.get() == options.ttl().toSeconds()) {
+                leaseId = lease.etcdLeaseId();
+                ttl = Duration.ofSeconds(kept.get());
+            } else {
+                SubnetRegistry.Grant grant = registry.grant(options.ttl());
+                leaseId = grant.id();
+                ttl = grant.ttl();
+                if (kept.isPresent()) {
+                    LOG.info("lease {}: its etcd lease {} has a TTL of {} s, --subnet-lease-ttl is {} s; binding the key to etcd lease {}",
+                            lease.subnet(), Long.toHexString(lease.etcdLeaseId()), kept.get(), options.ttl().toSeconds(),
+                            Long.toHexString(leaseId));
+                }
+            }
         }
         if (attrs.equals(lease.attrs()) && leaseId == lease.etcdLeaseId()) {
-            return Optional.of(lease);
+            return Optional.of(new Held(lease, ttl));
         }
         Optional<Lease> written = registry.update(lease, attrs, leaseId);
         if (written.isEmpty()) {
+            if (leaseId != lease.etcdLeaseId()) {
+                registry.revokeQuietly(leaseId);
+            }
             // Rare: the key was written between our read and our update; start over from a fresh read.
-            throw new EtcdUnavailableException("key " + registry.keys().subnet(lease.subnet()) + " changed while it was being updated", null);
+            throw new EtcdUnavailableException("key " + registry.keys().subnet(lease.keyName()) + " changed while it was being updated", null);
         }
-        return written;
+        if (!lease.isReservation() && leaseId != lease.etcdLeaseId()) {
+            // Nothing is bound to the old etcd lease any more.
+            registry.revokeQuietly(lease.etcdLeaseId());
+        }
+        Duration heldTtl = ttl;
+        return written.map(w -> new Held(w, heldTtl));
     }
 
     private Optional<Ip4Net> previousIfFree(NetworkConfig config, Optional<PreviousLease> previous, LeaseSnapshot snapshot) {
@@ -333,6 +376,7 @@ public final class LeaseManager implements AutoCloseable {
         return renewalFailures.get();
     }
 
+    /** @param ttl the TTL etcd reported for the key's etcd lease (ignored for a reservation) */
     private void hold(Lease lease, LeaseAttrs attrs, Duration ttl) {
         Lease before = held;
         held = lease;
@@ -396,6 +440,12 @@ public final class LeaseManager implements AutoCloseable {
                 ensureOwnKey();
             }
             scheduleRenewal();
+        } catch (EtcdAccessException e) {
+            // A refusal after start (a revoked role, a rotated certificate): the key lives on until it expires, and
+            // the fix may come in time; say exactly what is wrong each time.
+            renewalFailures.incrementAndGet();
+            LOG.error("lease {}: renewal refused: {}; retrying in 10 s", lease.subnet(), e.getMessage());
+            schedule(Duration.ofSeconds(10));
         } catch (EtcdUnavailableException e) {
             renewalFailures.incrementAndGet();
             Duration remaining = Duration.between(clock.instant(), expiresAt);
@@ -424,7 +474,7 @@ public final class LeaseManager implements AutoCloseable {
             try {
                 if (current.isEmpty()) {
                     LOG.warn("lease {}: key {} was deleted or expired; re-creating it with the same subnet", held.subnet(),
-                            registry.keys().subnet(held.subnet()));
+                            registry.keys().subnet(held.keyName()));
                     ensureOwnKey();
                     scheduleRenewal();
                 } else if (current.get().attrs().publicIp() != heldAttrs.publicIp()) {
@@ -436,44 +486,58 @@ public final class LeaseManager implements AutoCloseable {
                 LOG.warn("lease {}: could not check the key, etcd at {} is not answering ({}); the next renewal retries",
                         held.subnet(), endpoints, e.getMessage());
                 schedule(Duration.ofSeconds(1));
+            } catch (EtcdAccessException e) {
+                LOG.error("lease {}: could not check the key: {}; the next renewal retries", held.subnet(), e.getMessage());
+                schedule(Duration.ofSeconds(10));
             }
         });
     }
 
     /** Makes sure the key exists and is this host's; re-creates it when absent. */
-    private void ensureOwnKey() throws EtcdUnavailableException {
+    private void ensureOwnKey() throws EtcdUnavailableException, EtcdAccessException {
         Lease lease = held;
-        Optional<Lease> now = registry.get(lease.subnet());
+        Optional<Lease> now = registry.get(lease);
         if (now.isPresent()) {
             if (now.get().attrs().publicIp() == heldAttrs.publicIp()) {
-                hold(now.get(), heldAttrs, options.ttl());
+                hold(now.get(), heldAttrs, ttlOf(now.get()));
                 return;
             }
             fatal(now.get());
             return;
         }
-        long leaseId = registry.grant(options.ttl());
-        SubnetRegistry.CreateResult result = registry.create(lease.subnet(), heldAttrs, leaseId);
+        SubnetRegistry.Grant grant = registry.grant(options.ttl());
+        SubnetRegistry.CreateResult result = registry.create(lease.subnet(), lease.keyName(), heldAttrs, grant.id());
         if (result instanceof SubnetRegistry.CreateResult.Created created) {
-            hold(created.lease(), heldAttrs, options.ttl());
-            LOG.warn("lease {}: re-created for {} (etcd lease {})", lease.subnet(), heldAttrs.publicIpText(), Long.toHexString(leaseId));
+            hold(created.lease(), heldAttrs, grant.ttl());
+            LOG.warn("lease {}: re-created for {} (etcd lease {})", lease.subnet(), heldAttrs.publicIpText(), Long.toHexString(grant.id()));
             return;
         }
-        registry.revokeQuietly(leaseId);
+        registry.revokeQuietly(grant.id());
         Optional<Lease> holder = ((SubnetRegistry.CreateResult.Taken) result).snapshot().find(lease.subnet());
         if (holder.isPresent() && holder.get().attrs().publicIp() == heldAttrs.publicIp()) {
-            hold(holder.get(), heldAttrs, options.ttl());
+            hold(holder.get(), heldAttrs, ttlOf(holder.get()));
         } else if (holder.isPresent()) {
             fatal(holder.get());
         } else {
-            throw new EtcdUnavailableException("key " + registry.keys().subnet(lease.subnet()) + " exists but its value is unreadable", null);
+            throw new EtcdUnavailableException("key " + registry.keys().subnet(lease.keyName()) + " exists but its value is unreadable", null);
         }
+    }
+
+    /**
+     * The TTL of a key's etcd lease as etcd reports it (extending it once); {@code --subnet-lease-ttl} only when etcd
+     * no longer knows the lease, whose key then vanishes and is re-created by the watch.
+     */
+    private Duration ttlOf(Lease lease) throws EtcdUnavailableException, EtcdAccessException {
+        if (lease.isReservation()) {
+            return options.ttl();
+        }
+        return registry.keepAlive(lease.etcdLeaseId()).map(Duration::ofSeconds).orElse(options.ttl());
     }
 
     private void fatal(Lease holder) {
         String message = "lease " + holder.subnet() + ": this host's subnet is now held by " + holder.attrs().publicIpText()
                 + " (this host is " + Ip4.format(heldAttrs.publicIp()) + "); refusing to move to another subnet under running containers. "
-                + "Stop one of the two hosts, delete its key (etcdctl del " + registry.keys().subnet(holder.subnet()) + ") and restart it.";
+                + "Stop one of the two hosts, delete its key (etcdctl del " + registry.keys().subnet(holder.keyName()) + ") and restart it.";
         LOG.error(message);
         closed = true;
         onFatal.accept(message);
@@ -488,25 +552,6 @@ public final class LeaseManager implements AutoCloseable {
         }
         if (ownsKeeper) {
             keeper.shutdownNow();
-        }
-    }
-
-    /** Exponential backoff with a cap, bounded per wait. */
-    static final class Backoff {
-        private final Duration max;
-        private Duration next;
-
-        Backoff(Duration min, Duration max) {
-            this.next = min;
-            this.max = max;
-        }
-
-        void sleep() throws InterruptedException {
-            Thread.sleep(next.toMillis());
-            next = next.multipliedBy(2);
-            if (next.compareTo(max) > 0) {
-                next = max;
-            }
         }
     }
 }

@@ -11,6 +11,7 @@ import io.flanneld.schema.EtcdKeys;
 import io.flanneld.schema.Ip4Net;
 import io.flanneld.schema.Lease;
 import io.flanneld.schema.NetworkConfig;
+import io.flanneld.schema.SubnetKey;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -40,6 +41,8 @@ public final class LeaseWatcher implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(LeaseWatcher.class);
     /** How long peers missing after a data loss stay programmed: every other host re-creates its key well within it. */
     public static final Duration DATA_LOSS_GRACE = Duration.ofSeconds(30);
+    /** The longest wait between two failed re-lists of every lease. */
+    static final Duration RELIST_BACKOFF_MAX = Duration.ofSeconds(30);
 
     private final SubnetRegistry registry;
     private final NetworkConfig config;
@@ -61,7 +64,13 @@ public final class LeaseWatcher implements AutoCloseable {
     private long nextRevision;
     private long generation;
     private Watch.Watcher watcher;
-    private Duration retry = Duration.ofMillis(250);
+    /** Waits between attempts to resume a broken watch (a cheap revision read each). */
+    private final Backoff resumeBackoff = new Backoff(Duration.ofMillis(250), Duration.ofSeconds(5));
+    /**
+     * Waits between failed re-lists: each is a read of every lease, so against an etcd that fails fast they back off
+     * further, to {@link #RELIST_BACKOFF_MAX}.
+     */
+    private final Backoff relistBackoff = new Backoff(Duration.ofMillis(250), RELIST_BACKOFF_MAX);
     /** When the current break began (System.nanoTime), or 0 while the watch runs. */
     private long brokenSince;
     private volatile boolean closed;
@@ -110,12 +119,12 @@ public final class LeaseWatcher implements AutoCloseable {
     }
 
     /**
-     * Starts watching after {@code initial}, whose other-host leases the caller has already
-     * handed to the backend.
+     * Starts watching after {@code initial}, whose accepted other-host leases ({@link #peersOf}, computed once by the
+     * caller) are {@code peers} and have already been handed to the backend.
      */
-    public void start(LeaseSnapshot initial) {
+    public void start(LeaseSnapshot initial, List<Lease> peers) {
         loop.execute(() -> {
-            for (Lease lease : peersOf(initial, config, own, registry.keys())) {
+            for (Lease lease : peers) {
                 known.put(lease.subnet(), lease);
             }
             nextRevision = initial.revision() + 1;
@@ -162,7 +171,7 @@ public final class LeaseWatcher implements AutoCloseable {
         List<Lease> peers = new ArrayList<>();
         java.util.NavigableSet<Ip4Net> subnets = new java.util.TreeSet<>();
         for (Lease lease : snapshot.leases()) {
-            if (acceptable(lease, config, own, subnets, keys == null ? "" : keys.subnet(lease.subnet()))) {
+            if (acceptable(lease, config, own, subnets, keys == null ? "" : keys.subnet(lease.keyName()))) {
                 peers.add(lease);
                 subnets.add(lease.subnet());
             }
@@ -190,32 +199,40 @@ public final class LeaseWatcher implements AutoCloseable {
         if (gen != generation || closed) {
             return;
         }
-        retry = Duration.ofMillis(250);
+        resumeBackoff.reset();
         List<LeaseEvent> events = new ArrayList<>();
         for (WatchEvent event : response.getEvents()) {
             KeyValue kv = event.getKeyValue();
             nextRevision = Math.max(nextRevision, kv.getModRevision() + 1);
             String key = kv.getKey().toString(StandardCharsets.UTF_8);
-            Optional<Ip4Net> subnet = registry.keys().parseSubnetKey(key);
-            if (subnet.isEmpty()) {
+            Optional<SubnetKey> name = registry.keys().parseLeaseKey(key);
+            if (name.isEmpty()) {
                 LOG.warn("lease key {}: not a subnet key, skipped", key);
                 continue;
             }
+            if (name.get().ipv4() == null) {
+                LOG.debug("lease key {}: an IPv6-only node's key, no IPv4 subnet", key);
+                continue;
+            }
+            Ip4Net subnet = name.get().ipv4();
             boolean put = event.getEventType() == WatchEvent.EventType.PUT;
-            if (subnet.get().equals(own)) {
-                ownKeyListener.accept(put ? registry.decode(key, subnet.get(), kv) : Optional.empty());
+            if (subnet.equals(own)) {
+                ownKeyListener.accept(put ? registry.decode(name.get(), kv) : Optional.empty());
                 continue;
             }
             if (put) {
-                registry.decode(key, subnet.get(), kv).filter(l -> acceptable(l, key)).ifPresent(lease -> {
+                registry.decode(name.get(), kv).filter(l -> acceptable(l, key)).ifPresent(lease -> {
                     Lease before = known.put(lease.subnet(), lease);
                     if (before == null || !before.attrs().equals(lease.attrs())) {
                         events.add(new LeaseEvent.Added(lease));
                     }
                 });
             } else if (event.getEventType() == WatchEvent.EventType.DELETE) {
-                Lease before = known.remove(subnet.get());
-                if (before != null) {
+                Lease before = known.get(subnet);
+                // Only the key the peer was accepted under: a second spelling of the same subnet (plain and
+                // dual-stack) going away does not remove the peer.
+                if (before != null && before.keyName().equals(name.get().name())) {
+                    known.remove(subnet);
                     events.add(new LeaseEvent.Removed(before));
                 }
             }
@@ -224,6 +241,12 @@ public final class LeaseWatcher implements AutoCloseable {
     }
 
     private boolean acceptable(Lease lease, String key) {
+        Lease same = known.get(lease.subnet());
+        if (same != null && !same.keyName().equals(lease.keyName())) {
+            LOG.warn("lease key {}: subnet {} is already held under key {}, skipped", key, lease.subnet(),
+                    registry.keys().subnet(same.keyName()));
+            return false;
+        }
         return acceptable(lease, config, own, known.navigableKeySet(), key);
     }
 
@@ -286,8 +309,7 @@ public final class LeaseWatcher implements AutoCloseable {
     }
 
     private void scheduleResume() {
-        loop.schedule(this::resume, retry.toMillis(), TimeUnit.MILLISECONDS);
-        retry = retry.multipliedBy(2).compareTo(Duration.ofSeconds(5)) > 0 ? Duration.ofSeconds(5) : retry.multipliedBy(2);
+        loop.schedule(this::resume, resumeBackoff.next().toMillis(), TimeUnit.MILLISECONDS);
     }
 
     /**
@@ -301,7 +323,7 @@ public final class LeaseWatcher implements AutoCloseable {
         long revision;
         try {
             revision = registry.revision();
-        } catch (EtcdUnavailableException e) {
+        } catch (EtcdUnavailableException | EtcdAccessException e) {
             LOG.debug("lease watch: etcd at {} still not answering ({})", endpoints, e.getMessage());
             scheduleResume();
             return;
@@ -347,22 +369,29 @@ public final class LeaseWatcher implements AutoCloseable {
         LeaseSnapshot snapshot;
         try {
             snapshot = registry.listLeases();
-        } catch (EtcdUnavailableException e) {
-            LOG.warn("lease watch: re-list failed ({}); retrying in {} ms", e.getMessage(), retry.toMillis());
-            loop.schedule(() -> resync(keepMissing), retry.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (EtcdUnavailableException | EtcdAccessException e) {
+            Duration wait = relistBackoff.next();
+            LOG.warn("lease watch: re-list failed ({}); retrying in {} ms", e.getMessage(), wait.toMillis());
+            loop.schedule(() -> resync(keepMissing), wait.toMillis(), TimeUnit.MILLISECONDS);
             return;
         }
+        relistBackoff.reset();
         resyncs.incrementAndGet();
         List<LeaseEvent> events = new ArrayList<>();
         Map<Ip4Net, Lease> now = new HashMap<>();
         for (Lease lease : snapshot.leases()) {
             if (!lease.subnet().equals(own) && config.network().contains(lease.subnet())) {
-                now.put(lease.subnet(), lease);
+                Lease accepted = known.get(lease.subnet());
+                // Two keys for one subnet (plain and dual-stack): the one already accepted stays the peer's.
+                if (!now.containsKey(lease.subnet()) || accepted != null && accepted.keyName().equals(lease.keyName())) {
+                    now.put(lease.subnet(), lease);
+                }
             }
         }
         int kept = 0;
         for (Lease before : List.copyOf(known.values())) {
-            if (!now.containsKey(before.subnet())) {
+            Lease after = now.get(before.subnet());
+            if (after == null || !after.keyName().equals(before.keyName())) {
                 if (keepMissing) {
                     kept++;
                     continue;
@@ -378,7 +407,7 @@ public final class LeaseWatcher implements AutoCloseable {
         }
         for (Lease lease : now.values()) {
             Lease before = known.get(lease.subnet());
-            if (before == null ? acceptable(lease, registry.keys().subnet(lease.subnet())) : !before.attrs().equals(lease.attrs())) {
+            if (before == null ? acceptable(lease, registry.keys().subnet(lease.keyName())) : !before.attrs().equals(lease.attrs())) {
                 known.put(lease.subnet(), lease);
                 events.add(new LeaseEvent.Added(lease));
             }

@@ -10,6 +10,7 @@ import io.etcd.jetcd.lease.LeaseKeepAliveResponse;
 import io.etcd.jetcd.op.Cmp;
 import io.etcd.jetcd.op.CmpTarget;
 import io.etcd.jetcd.op.Op;
+import io.etcd.jetcd.op.PrefixAbsentCmp;
 import io.etcd.jetcd.options.GetOption;
 import io.etcd.jetcd.options.PutOption;
 import io.flanneld.schema.EtcdKeys;
@@ -17,7 +18,7 @@ import io.flanneld.schema.Ip4Net;
 import io.flanneld.schema.Lease;
 import io.flanneld.schema.LeaseAttrs;
 import io.flanneld.schema.LeaseCodec;
-import io.flanneld.schema.MalformedLeaseException;
+import io.flanneld.schema.SubnetKey;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -76,7 +77,7 @@ public class SubnetRegistry {
     }
 
     /** The raw config JSON, or empty when the key does not exist. */
-    public Optional<String> getConfig() throws EtcdUnavailableException {
+    public Optional<String> getConfig() throws EtcdUnavailableException, EtcdAccessException {
         GetResponse response = await("read " + keys.config(), client.getKVClient().get(bytes(keys.config())));
         return response.getKvs().stream().findFirst().map(kv -> kv.getValue().toString(StandardCharsets.UTF_8));
     }
@@ -86,7 +87,7 @@ public class SubnetRegistry {
      *
      * @return true when the value was written
      */
-    public boolean putConfig(String json, boolean onlyIfAbsent) throws EtcdUnavailableException {
+    public boolean putConfig(String json, boolean onlyIfAbsent) throws EtcdUnavailableException, EtcdAccessException {
         ByteSequence key = bytes(keys.config());
         if (!onlyIfAbsent) {
             await("write " + keys.config(), client.getKVClient().put(key, bytes(json)));
@@ -102,43 +103,34 @@ public class SubnetRegistry {
      * etcd's current revision, from a count-only read of the config key: the cheapest request
      * that carries it.
      */
-    public long revision() throws EtcdUnavailableException {
+    public long revision() throws EtcdUnavailableException, EtcdAccessException {
         return await("read the revision", client.getKVClient().get(bytes(keys.config()), GetOption.builder().withCountOnly(true).build()))
                 .getHeader().getRevision();
     }
 
     /** One range read of every lease key. */
-    public LeaseSnapshot listLeases() throws EtcdUnavailableException {
+    public LeaseSnapshot listLeases() throws EtcdUnavailableException, EtcdAccessException {
         GetResponse response = await("list " + keys.subnetsPrefix(),
                 client.getKVClient().get(bytes(keys.subnetsPrefix()), GetOption.builder().isPrefix(true).build()));
         return snapshotOf(response.getKvs(), response.getHeader().getRevision());
     }
 
     LeaseSnapshot snapshotOf(List<KeyValue> kvs, long revision) {
-        List<Lease> leases = new ArrayList<>(kvs.size());
-        List<Ip4Net> occupied = new ArrayList<>(kvs.size());
+        List<StoredKey> stored = new ArrayList<>(kvs.size());
         for (KeyValue kv : kvs) {
-            String key = kv.getKey().toString(StandardCharsets.UTF_8);
-            Optional<Ip4Net> subnet = keys.parseSubnetKey(key);
-            if (subnet.isEmpty()) {
-                LOG.warn("lease key {}: not a subnet key (want <prefix>/subnets/a.b.c.d-len), skipped", key);
-                continue;
-            }
-            occupied.add(subnet.get());
-            decode(key, subnet.get(), kv).ifPresent(leases::add);
+            stored.add(stored(kv));
         }
-        return new LeaseSnapshot(leases, occupied, revision);
+        return LeaseSnapshot.read(keys, stored, revision);
     }
 
-    /** The lease a key-value holds, or empty (with a warning naming the key) when its value is malformed. */
-    Optional<Lease> decode(String key, Ip4Net subnet, KeyValue kv) {
-        try {
-            LeaseAttrs attrs = LeaseCodec.parse(kv.getValue().toString(StandardCharsets.UTF_8));
-            return Optional.of(new Lease(subnet, attrs, kv.getLease(), kv.getModRevision()));
-        } catch (MalformedLeaseException e) {
-            LOG.warn("lease key {}: malformed value skipped: {}", key, e.getMessage());
-            return Optional.empty();
-        }
+    static StoredKey stored(KeyValue kv) {
+        return new StoredKey(kv.getKey().toString(StandardCharsets.UTF_8), kv.getValue().toString(StandardCharsets.UTF_8),
+                kv.getLease(), kv.getModRevision());
+    }
+
+    /** The lease a watched key-value holds, or empty (with a warning naming the key) when its value is malformed. */
+    Optional<Lease> decode(SubnetKey name, KeyValue kv) {
+        return LeaseSnapshot.decode(name, stored(kv));
     }
 
     /** The outcome of trying to create a lease key that must not exist yet. */
@@ -152,56 +144,79 @@ public class SubnetRegistry {
     }
 
     /**
-     * Creates the lease key only if it does not exist, bound to the etcd lease {@code leaseId}.
-     * On conflict the same transaction returns all leases, so a retry needs no extra read.
+     * Creates the plain lease key of {@code subnet} only if no key holds the subnet yet, bound to the etcd lease
+     * {@code leaseId}. On conflict the same transaction returns all leases, so a retry needs no extra read.
      */
-    public CreateResult create(Ip4Net subnet, LeaseAttrs attrs, long leaseId) throws EtcdUnavailableException {
-        ByteSequence key = bytes(keys.subnet(subnet));
-        TxnResponse response = await("create " + keys.subnet(subnet), client.getKVClient().txn()
-                .If(new Cmp(key, Cmp.Op.EQUAL, CmpTarget.version(0)))
+    public CreateResult create(Ip4Net subnet, LeaseAttrs attrs, long leaseId) throws EtcdUnavailableException, EtcdAccessException {
+        return create(subnet, EtcdKeys.subnetName(subnet), attrs, leaseId);
+    }
+
+    /**
+     * Creates the key {@code keyName} (the plain form, or the dual-stack form of a lease this host took over) holding
+     * {@code subnet}, only if neither the plain key {@code 198.19.1.0-24} nor any dual-stack key
+     * {@code 198.19.1.0-24&…} exists: a flannel node with IPv6 holds its IPv4 subnet under the second form, and a
+     * check of one key name alone would let two hosts share the subnet.
+     */
+    public CreateResult create(Ip4Net subnet, String keyName, LeaseAttrs attrs, long leaseId)
+            throws EtcdUnavailableException, EtcdAccessException {
+        String plainName = EtcdKeys.subnetName(subnet);
+        ByteSequence plain = bytes(keys.subnet(plainName));
+        ByteSequence key = bytes(keys.subnet(keyName));
+        TxnResponse response = await("create " + keys.subnet(keyName), client.getKVClient().txn()
+                .If(new Cmp(plain, Cmp.Op.EQUAL, CmpTarget.version(0)),
+                        new PrefixAbsentCmp(bytes(keys.subnet(plainName + "&"))))
                 .Then(Op.put(key, bytes(LeaseCodec.toJson(attrs)), PutOption.builder().withLeaseId(leaseId).build()))
                 .Else(Op.get(bytes(keys.subnetsPrefix()), GetOption.builder().isPrefix(true).build()))
                 .commit());
         if (response.isSucceeded()) {
             long revision = response.getHeader().getRevision();
-            return new CreateResult.Created(new Lease(subnet, attrs, leaseId, revision));
+            return new CreateResult.Created(new Lease(subnet, attrs, leaseId, revision, keyName));
         }
         GetResponse all = response.getGetResponses().get(0);
         return new CreateResult.Taken(snapshotOf(all.getKvs(), response.getHeader().getRevision()));
     }
 
     /**
-     * Rewrites an existing lease key with new attributes, only if nobody wrote it since
-     * {@code seenModRevision}. A reservation stays a reservation: no etcd lease is attached.
+     * Rewrites an existing lease key (in the form it has) with new attributes, only if nobody wrote it since
+     * {@code existing.modRevision()}. A reservation stays a reservation: no etcd lease is attached.
      *
      * @return the lease as written, or empty when the key changed meanwhile
      */
-    public Optional<Lease> update(Lease existing, LeaseAttrs attrs, long etcdLeaseId) throws EtcdUnavailableException {
-        ByteSequence key = bytes(keys.subnet(existing.subnet()));
+    public Optional<Lease> update(Lease existing, LeaseAttrs attrs, long etcdLeaseId) throws EtcdUnavailableException, EtcdAccessException {
+        String name = keys.subnet(existing.keyName());
+        ByteSequence key = bytes(name);
         PutOption put = etcdLeaseId == 0 ? PutOption.DEFAULT : PutOption.builder().withLeaseId(etcdLeaseId).build();
-        TxnResponse response = await("update " + keys.subnet(existing.subnet()), client.getKVClient().txn()
+        TxnResponse response = await("update " + name, client.getKVClient().txn()
                 .If(new Cmp(key, Cmp.Op.EQUAL, CmpTarget.modRevision(existing.modRevision())))
                 .Then(Op.put(key, bytes(LeaseCodec.toJson(attrs)), put))
                 .commit());
         if (!response.isSucceeded()) {
             return Optional.empty();
         }
-        return Optional.of(new Lease(existing.subnet(), attrs, etcdLeaseId, response.getHeader().getRevision()));
+        return Optional.of(new Lease(existing.subnet(), attrs, etcdLeaseId, response.getHeader().getRevision(), existing.keyName()));
     }
 
-    /** The current lease at {@code subnet}, or empty when the key is absent or unreadable. */
-    public Optional<Lease> get(Ip4Net subnet) throws EtcdUnavailableException {
-        String key = keys.subnet(subnet);
+    /** What the key of {@code lease} (in its own form) holds now, or empty when it is absent or unreadable. */
+    public Optional<Lease> get(Lease lease) throws EtcdUnavailableException, EtcdAccessException {
+        String key = keys.subnet(lease.keyName());
         GetResponse response = await("read " + key, client.getKVClient().get(bytes(key)));
-        return response.getKvs().stream().findFirst().flatMap(kv -> decode(key, subnet, kv));
+        return response.getKvs().stream().findFirst()
+                .flatMap(kv -> keys.parseLeaseKey(key).filter(k -> k.ipv4() != null).flatMap(k -> decode(k, kv)));
     }
 
-    public void delete(Ip4Net subnet) throws EtcdUnavailableException {
-        await("delete " + keys.subnet(subnet), client.getKVClient().delete(bytes(keys.subnet(subnet))));
+    /** Deletes the key of {@code lease}, in its own form. */
+    public void delete(Lease lease) throws EtcdUnavailableException, EtcdAccessException {
+        String key = keys.subnet(lease.keyName());
+        await("delete " + key, client.getKVClient().delete(bytes(key)));
     }
 
-    public long grant(Duration ttl) throws EtcdUnavailableException {
-        return await("grant a " + ttl.toSeconds() + " s lease", client.getLeaseClient().grant(ttl.toSeconds())).getID();
+    /** A granted etcd lease with the TTL etcd gave it (which may exceed the one asked for, never fall short of it). */
+    public record Grant(long id, Duration ttl) {
+    }
+
+    public Grant grant(Duration ttl) throws EtcdUnavailableException, EtcdAccessException {
+        var response = await("grant a " + ttl.toSeconds() + " s lease", client.getLeaseClient().grant(ttl.toSeconds()));
+        return new Grant(response.getID(), Duration.ofSeconds(response.getTTL()));
     }
 
     /**
@@ -209,7 +224,7 @@ public class SubnetRegistry {
      *
      * @return the new TTL in seconds, or empty when etcd no longer knows the lease (it expired or etcd lost its data)
      */
-    public Optional<Long> keepAlive(long etcdLeaseId) throws EtcdUnavailableException {
+    public Optional<Long> keepAlive(long etcdLeaseId) throws EtcdUnavailableException, EtcdAccessException {
         try {
             LeaseKeepAliveResponse response = await("renew lease " + Long.toHexString(etcdLeaseId),
                     client.getLeaseClient().keepAliveOnce(etcdLeaseId));
@@ -233,7 +248,7 @@ public class SubnetRegistry {
     }
 
     /** Seconds the etcd lease has left, or empty when etcd no longer knows it. */
-    public Optional<Long> timeToLive(long etcdLeaseId) throws EtcdUnavailableException {
+    public Optional<Long> timeToLive(long etcdLeaseId) throws EtcdUnavailableException, EtcdAccessException {
         long ttl = await("time to live of lease " + Long.toHexString(etcdLeaseId),
                 client.getLeaseClient().timeToLive(etcdLeaseId, io.etcd.jetcd.options.LeaseOption.DEFAULT)).getTTL();
         return ttl < 0 ? Optional.empty() : Optional.of(ttl);
@@ -243,7 +258,7 @@ public class SubnetRegistry {
         client.getLeaseClient().revoke(etcdLeaseId).exceptionally(t -> null);
     }
 
-    <T> T await(String what, CompletableFuture<T> future) throws EtcdUnavailableException {
+    <T> T await(String what, CompletableFuture<T> future) throws EtcdUnavailableException, EtcdAccessException {
         counter.request();
         long start = System.nanoTime();
         boolean failed = true;

@@ -3,6 +3,7 @@ package io.flanneld.lease;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.etcd.jetcd.Client;
@@ -127,5 +128,22 @@ class EtcdAccessIT {
 
         String noUser = refusal(tls(pki.caCert(), pki.clientCert(), pki.clientKey()));
         assertTrue(noUser.contains("has authentication enabled") && noUser.contains("set --etcd-username and --etcd-password"), noUser);
+
+        // A user who may read the network but not write to it: the config is read, the claim of a subnet is refused, and
+        // acquire says so at once instead of waiting for an etcd that is answering all along.
+        etcd.etcdctl("role", "add", "reader").check();
+        etcd.etcdctl("role", "grant-permission", "reader", "--prefix=true", "read", "/coreos.com/network/").check();
+        etcd.etcdctl("user", "add", "viewer:pw-viewer", "--interactive=false").check();
+        etcd.etcdctl("user", "grant-role", "viewer", "reader").check();
+        EtcdOptions viewer = new EtcdOptions(endpoints(), pki.clientCert(), pki.clientKey(), pki.caCert(), "viewer", "pw-viewer");
+        try (Client client = EtcdClients.connect(viewer);
+             LeaseManager m = new LeaseManager(new SubnetRegistry(client, KEYS, Duration.ofSeconds(5), RequestCounter.NONE, viewer),
+                     FAST, viewer.endpointList())) {
+            NetworkConfig config = m.awaitConfig();
+            EtcdAccessException denied = assertTimeoutPreemptively(Duration.ofSeconds(20), () -> assertThrows(EtcdAccessException.class,
+                    () -> m.acquire(config, new LeaseAttrs(Ip4.parse("198.18.0.3"), "alloc", null), Optional.empty())));
+            assertTrue(denied.getMessage().startsWith("etcd at " + etcd.endpoint() + ": user viewer is not permitted (permission denied)"),
+                    denied.getMessage());
+        }
     }
 }

@@ -197,7 +197,8 @@ class LeaseManagerIT {
         m.startRenewing(fatal::set);
         LeaseWatcher watcher = new LeaseWatcher(m.registry(), config, lease.subnet(), events -> { }, m::ownKeyChanged);
         closeables.add(watcher);
-        watcher.start(m.registry().listLeases());
+        LeaseSnapshot initial = m.registry().listLeases();
+        watcher.start(initial, LeaseWatcher.peersOf(initial, config, lease.subnet()));
 
         etcd.etcdctl("del", keys.subnet(lease.subnet())).check();
         Wait.until(Duration.ofSeconds(10), Duration.ofMillis(50), "key re-created",
@@ -239,7 +240,7 @@ class LeaseManagerIT {
         AtomicInteger creates = new AtomicInteger();
         return new SubnetRegistry(client, keys) {
             @Override
-            public CreateResult create(Ip4Net subnet, LeaseAttrs attrs, long leaseId) throws EtcdUnavailableException {
+            public CreateResult create(Ip4Net subnet, LeaseAttrs attrs, long leaseId) throws EtcdUnavailableException, EtcdAccessException {
                 attempted.add(subnet);
                 if (creates.getAndIncrement() == 0) {
                     if (applied) {
@@ -395,5 +396,106 @@ class LeaseManagerIT {
         } finally {
             pool.shutdownNow();
         }
+    }
+
+    // ---- flannel's key forms in one etcd with these daemons ----
+
+    /** flannel's vxlan lease value on a dual-stack node (see FlannelFormsTest for where each field comes from). */
+    private static String flannelDualStackValue(String ip) {
+        return "{\"PublicIP\":\"" + ip + "\",\"PublicIPv6\":\"2001:2::3\",\"BackendType\":\"vxlan\","
+                + "\"BackendData\":{\"VNI\":1,\"VtepMAC\":\"6e:2a:5c:01:9b:11\"},\"BackendV6Data\":{\"VNI\":1,\"VtepMAC\":\"6e:2a:5c:01:9b:12\"}}";
+    }
+
+    @Test
+    void aFlannelNodesDualStackKeyHoldsItsIpv4SubnetAgainstEveryClaim() throws Exception {
+        String json = "{\"Network\":\"198.19.0.0/16\",\"SubnetMin\":\"198.19.1.0\",\"SubnetMax\":\"198.19.2.0\"}";
+        putConfig(json);
+        NetworkConfig config = ConfigCodec.parse(json);
+        etcd.etcdctl("put", keys.subnetsPrefix() + "198.19.1.0-24&2001:2:19:1::-64", flannelDualStackValue("198.18.0.3")).check();
+        etcd.etcdctl("put", keys.subnetsPrefix() + "0.0.0.0-0&2001:2:19:9::-64",
+                "{\"PublicIP\":\"0.0.0.0\",\"PublicIPv6\":\"2001:2::4\",\"BackendType\":\"vxlan\"}").check();
+
+        // The transaction itself refuses the plain key while the dual-stack key exists (a list read before the flannel
+        // node wrote its key cannot let this through) ...
+        SubnetRegistry registry = new SubnetRegistry(client, keys);
+        long etcdLease = registry.grant(Duration.ofSeconds(60)).id();
+        SubnetRegistry.CreateResult clash = registry.create(Ip4Net.parse("198.19.1.0/24"), attrs("198.18.0.20"), etcdLease);
+        assertTrue(clash instanceof SubnetRegistry.CreateResult.Taken, "created " + clash);
+        assertEquals("", etcdValue(keys.subnet(Ip4Net.parse("198.19.1.0/24"))), "no plain key beside flannel's");
+
+        // ... and the allocator never chooses it: two free subnets minus flannel's leaves one; the IPv6-only key holds none.
+        Lease lease = manager().acquire(config, attrs("198.18.0.21"), Optional.empty());
+        assertEquals(Ip4Net.parse("198.19.2.0/24"), lease.subnet());
+        SubnetExhaustedException full = assertThrows(SubnetExhaustedException.class,
+                () -> manager().acquire(config, attrs("198.18.0.22"), Optional.empty()));
+        assertTrue(full.getMessage().contains("no free subnet left"), full.getMessage());
+        // A previous subnet held by the flannel node is not reused either.
+        etcd.etcdctl("del", keys.subnet(lease.subnet())).check();
+        Lease again = manager().acquire(config, attrs("198.18.0.23"), Optional.of(new PreviousLease(Ip4Net.parse("198.19.1.0/24"), 0)));
+        assertEquals(Ip4Net.parse("198.19.2.0/24"), again.subnet());
+    }
+
+    @Test
+    void aDualStackKeyCarryingThisHostsPublicIpIsReusedUnderItsOwnName() throws Exception {
+        putConfig("{\"Network\":\"198.19.0.0/16\"}");
+        NetworkConfig config = ConfigCodec.parse("{\"Network\":\"198.19.0.0/16\"}");
+        String name = "198.19.5.0-24&2001:2:19:5::-64";
+        etcd.etcdctl("put", keys.subnetsPrefix() + name, flannelDualStackValue("198.18.0.30")).check();
+
+        Lease lease = manager().acquire(config, attrs("198.18.0.30"), Optional.empty());
+        assertEquals(Ip4Net.parse("198.19.5.0/24"), lease.subnet());
+        assertEquals(name, lease.keyName());
+        assertEquals("{\"PublicIP\":\"198.18.0.30\",\"BackendType\":\"alloc\"}", etcdValue(keys.subnetsPrefix() + name));
+        assertEquals("", etcdValue(keys.subnet(lease.subnet())), "no second key for the same subnet");
+    }
+
+    // ---- renewal from etcd's TTL ----
+
+    @Test
+    void aRestartWithAnotherTtlRenewsFromWhatEtcdHoldsNotFromTheFlag() throws Exception {
+        putConfig("{\"Network\":\"198.19.0.0/16\"}");
+        NetworkConfig config = ConfigCodec.parse("{\"Network\":\"198.19.0.0/16\"}");
+        LeaseOptions shortTtl = new LeaseOptions(Duration.ofSeconds(6), Duration.ofSeconds(10), Duration.ofMillis(100), Duration.ofSeconds(1));
+        LeaseManager first = new LeaseManager(new SubnetRegistry(client, keys), shortTtl, etcd.endpoint());
+        closeables.add(first);
+        Lease before = first.acquire(config, attrs("198.18.0.40"), Optional.empty());
+        first.close();
+
+        // Restarted with --subnet-lease-ttl 1h: the key must not lapse with the 6 s etcd lease it was bound to.
+        LeaseOptions longTtl = new LeaseOptions(Duration.ofHours(1), Duration.ofMinutes(10), Duration.ofMillis(100), Duration.ofSeconds(1));
+        LeaseManager second = new LeaseManager(new SubnetRegistry(client, keys), longTtl, etcd.endpoint());
+        closeables.add(second);
+        Lease after = second.acquire(config, attrs("198.18.0.40"), Optional.empty());
+        second.startRenewing(message -> { });
+        assertEquals(before.subnet(), after.subnet());
+        Thread.sleep(9_000);
+        assertTrue(etcdValue(keys.subnet(after.subnet())).contains("198.18.0.40"), "the key outlived the old 6 s etcd lease");
+        long remaining = second.registry().timeToLive(second.held().etcdLeaseId()).orElseThrow();
+        long scheduled = Duration.between(java.time.Instant.now(), second.expiresAt()).toSeconds();
+        assertTrue(Math.abs(remaining - scheduled) <= 3, "renewal is planned from etcd's TTL: etcd says " + remaining
+                + " s left, the manager plans for " + scheduled + " s");
+    }
+
+    // ---- conditions that end acquisition instead of waiting forever ----
+
+    @Test
+    void endlessConflictsAreTheirOwnFatalConditionNotAnOutage() throws Exception {
+        putConfig("{\"Network\":\"198.19.0.0/16\"}");
+        NetworkConfig config = ConfigCodec.parse("{\"Network\":\"198.19.0.0/16\"}");
+        AtomicInteger creates = new AtomicInteger();
+        SubnetRegistry alwaysTaken = new SubnetRegistry(client, keys) {
+            @Override
+            public CreateResult create(Ip4Net subnet, LeaseAttrs attrs, long leaseId) throws EtcdUnavailableException, EtcdAccessException {
+                // Another host wins every race: the key is taken by the time this one asks, the list still shows it free.
+                creates.incrementAndGet();
+                return new CreateResult.Taken(listLeases());
+            }
+        };
+        LeaseManager m = new LeaseManager(alwaysTaken, FAST, etcd.endpoint());
+        closeables.add(m);
+        SubnetContentionException e = org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(Duration.ofSeconds(60),
+                () -> assertThrows(SubnetContentionException.class, () -> m.acquire(config, attrs("198.18.0.50"), Optional.empty())));
+        assertTrue(e.getMessage().startsWith("gave up after 200 attempts in a row to claim a subnet in Network 198.19.0.0/16"), e.getMessage());
+        assertEquals(200, creates.get());
     }
 }

@@ -65,7 +65,7 @@ class LeaseWatcherIT {
                 seen.add((e instanceof LeaseEvent.Added ? "+" : "-") + e.lease().subnet() + "@" + e.lease().attrs().publicIpText());
             }
         }, ownSeen::add);
-        watcher.start(from);
+        watcher.start(from, LeaseWatcher.peersOf(from, config, OWN));
     }
 
     private void put(String subnetName, String value) {
@@ -184,7 +184,7 @@ class LeaseWatcherIT {
                         (e instanceof LeaseEvent.Added ? "+" : "-") + e.lease().subnet() + "@" + e.lease().attrs().publicIpText())),
                         lease -> { }, "etcd", shared);
                 watchers.add(w);
-                w.start(from);
+                w.start(from, LeaseWatcher.peersOf(from, config, OWN));
             }
             put("198.19.2.0-24", lease("198.18.0.2"));
             put("198.19.3.0-24", lease("198.18.0.3"));
@@ -210,5 +210,52 @@ class LeaseWatcherIT {
             watchers.forEach(LeaseWatcher::close);
             shared.shutdownNow();
         }
+    }
+
+    @Test
+    void flannelsDualStackKeysArePeersUnderTheirOwnNameAndIpv6OnlyKeysAreNot() throws Exception {
+        startWatcher(registry.listLeases());
+        String dual = "198.19.8.0-24&2001:2:19:8::-64";
+        put(dual, "{\"PublicIP\":\"198.18.0.8\",\"PublicIPv6\":\"2001:2::8\",\"BackendType\":\"alloc\"}");
+        put("0.0.0.0-0&2001:2:19:9::-64", "{\"PublicIP\":\"0.0.0.0\",\"PublicIPv6\":\"2001:2::9\",\"BackendType\":\"alloc\"}");
+        // A second spelling of the same IPv4 subnet is skipped, and its removal does not remove the peer.
+        put("198.19.8.0-24", lease("198.18.0.88"));
+        etcd.etcdctl("del", keys.subnetsPrefix() + "198.19.8.0-24").check();
+        put("198.19.10.0-24", lease("198.18.0.10"));
+        etcd.etcdctl("del", keys.subnetsPrefix() + dual).check();
+        awaitSeen(List.of("+198.19.8.0/24@198.18.0.8", "+198.19.10.0/24@198.18.0.10", "-198.19.8.0/24@198.18.0.8"));
+        assertEquals(1, watcher.peers().size(), watcher.peers().toString());
+    }
+
+    @Test
+    void reListsAgainstAnEtcdThatFailsFastBackOffExponentially() throws Exception {
+        put("198.19.2.0-24", lease("198.18.0.2"));
+        LeaseSnapshot old = registry.listLeases();
+        put("198.19.3.0-24", lease("198.18.0.3"));
+        put("198.19.3.0-24", lease("198.18.0.3"));
+        etcd.etcdctl("compact", Long.toString(registry.listLeases().revision())).check();
+
+        java.util.concurrent.atomic.AtomicBoolean failing = new java.util.concurrent.atomic.AtomicBoolean(true);
+        java.util.concurrent.atomic.AtomicInteger lists = new java.util.concurrent.atomic.AtomicInteger();
+        registry = new SubnetRegistry(client, keys) {
+            @Override
+            public LeaseSnapshot listLeases() throws EtcdUnavailableException, EtcdAccessException {
+                lists.incrementAndGet();
+                if (failing.get()) {
+                    // What an overloaded or quota-exceeded etcd does: answer at once, with an error.
+                    throw new EtcdUnavailableException("list: etcdserver: too many requests (test)", null);
+                }
+                return super.listLeases();
+            }
+        };
+        startWatcher(old);
+        Thread.sleep(8_000);
+        int failedLists = lists.get();
+        // At a fixed 250 ms that is 32 lists; doubling from 250 ms with jitter, at most 7 (the first, then after
+        // 0.125-0.25, 0.25-0.5, 0.5-1, 1-2, 2-4 and 4-8 s).
+        assertTrue(failedLists >= 3 && failedLists <= 7, failedLists + " re-lists in 8 s against an etcd that fails at once");
+        failing.set(false);
+        Wait.until(Duration.ofSeconds(40), Duration.ofMillis(50), "the re-list once etcd answers", () -> watcher.resyncCount() == 1);
+        awaitSeen(List.of("+198.19.3.0/24@198.18.0.3"));
     }
 }
