@@ -5,6 +5,8 @@ import static org.junit.jupiter.api.Assertions.*;
 import io.flanneld.backend.LeaseEvent;
 import io.flanneld.net.NetworkNamespaces;
 import io.flanneld.schema.Ip4;
+import io.flanneld.schema.Lease;
+import io.flanneld.schema.LeaseCodec;
 import io.flanneld.testkit.Cmd;
 import io.flanneld.testkit.Wait;
 import java.io.IOException;
@@ -180,6 +182,24 @@ class UdpBackendKernelTest {
         assertTrue(ping(n2, n1.overlayIp()).ok());
         assertEquals(2, b1.peerCount());
         assertEquals(2, b2.peerCount());
+    }
+
+    /**
+     * flannel's udp backend writes its lease without a BackendType ({@code {"PublicIP":"…","PublicIPv6":null}}, every
+     * release): such a host is a udp peer, reached and accepted both ways.
+     */
+    @Test
+    void aLeaseAsFlannelsUdpBackendWritesItIsAPeer() throws Exception {
+        UdpBackend b1 = cluster.start(n1);
+        cluster.start(n2);
+        b1.apply(List.of(new LeaseEvent.Removed(n2.lease())));
+        Lease flannels = new Lease(n2.subnet(), LeaseCodec.parse("{\"PublicIP\":\"" + n2.ip() + "\",\"PublicIPv6\":null}"), 1, 2);
+        b1.apply(List.of(new LeaseEvent.Added(flannels)));
+        assertEquals(2, b1.peerCount());
+        long strangers = b1.counters().droppedUnknownPeer();
+        assertTrue(ping(n1, n2.overlayIp()).ok(), "to the flannel host");
+        assertTrue(ping(n2, n1.overlayIp()).ok(), "from the flannel host");
+        assertEquals(strangers, b1.counters().droppedUnknownPeer(), "nothing from it dropped as unknown");
     }
 
     @Test

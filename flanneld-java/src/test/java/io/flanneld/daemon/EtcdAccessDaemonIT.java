@@ -93,6 +93,21 @@ class EtcdAccessDaemonIT {
         assertTrue(badPassword.endsWith("ERROR flanneld - etcd at " + endpoint + ": authentication failed for user root: "
                 + "etcd rejected the user name or the password; check --etcd-username and --etcd-password"), badPassword);
 
+        // A user who may read the network but not write it: the config is read, the claim is refused, exit 1 at once.
+        etcd.etcdctl("role", "add", "reader").check();
+        etcd.etcdctl("role", "grant-permission", "reader", "--prefix=true", "read", DaemonCluster.PREFIX + "/").check();
+        etcd.etcdctl("user", "add", "viewer:" + PASSWORD, "--interactive=false").check();
+        etcd.etcdctl("user", "grant-role", "viewer", "reader").check();
+        List<String> readOnly = new ArrayList<>(List.of(tls));
+        readOnly.addAll(List.of("--etcd-username", "viewer"));
+        // A host without a key yet (one that has a key with its PublicIP only extends the key's etcd lease, which
+        // etcd allows any authenticated user).
+        NetnsFabric.Host newHost = cluster.fabric().addHost("h2", "198.18.0.2/16");
+        String denied = failure(newHost, dir.resolve("read-only"), endpoint, 1, Map.of("FLANNELD_ETCD_PASSWORD", PASSWORD),
+                readOnly.toArray(String[]::new));
+        assertTrue(denied.endsWith("ERROR flanneld - etcd at " + endpoint + ": user viewer is not permitted (permission denied); "
+                + "grant it a role with readwrite on the --etcd-prefix keys"), denied);
+
         List<String> rightPw = new ArrayList<>(List.of(tls));
         rightPw.addAll(List.of("--etcd-username", "root", "--log-level", "debug", "--healthz-ip", "127.0.0.1", "--healthz-port", "8471"));
         Daemons.Running authed = Daemons.start(host, dir.resolve("right-pw"), endpoint, Map.of("FLANNELD_ETCD_PASSWORD", PASSWORD),

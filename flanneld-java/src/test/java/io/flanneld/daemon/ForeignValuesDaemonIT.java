@@ -1,5 +1,6 @@
 package io.flanneld.daemon;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.flanneld.testkit.NetnsFabric;
@@ -57,6 +58,11 @@ class ForeignValuesDaemonIT {
         d.awaitLog("lease key " + SUBNETS + "198.20.5.0-24: subnet 198.20.5.0/24 is outside Network 198.19.0.0/16, skipped");
         d.awaitLog("lease key " + SUBNETS + "198.19.007.0-24: not a subnet key");
         d.awaitLog("lease key " + SUBNETS + "198.19.6.128-25: subnet 198.19.6.128/25 overlaps the lease of 198.19.6.0/24, skipped");
+        // Once each: the first listing's peers are worked out once, for the backend and the watch alike.
+        for (String line : new String[] {"198.20.5.0-24: subnet 198.20.5.0/24 is outside Network", "198.19.6.128-25: subnet 198.19.6.128/25 overlaps",
+            "198.19.4.0-24: malformed value skipped", "198.19.007.0-24: not a subnet key"}) {
+            assertEquals(1, count(d.logText(), "lease key " + SUBNETS + line), line + " in\n" + d.logText());
+        }
 
         // Seen by the watch.
         put("198.19.8.0-24", "{\"PublicIP\":\"not an ip\"}");
@@ -72,5 +78,43 @@ class ForeignValuesDaemonIT {
         String health = Daemons.httpGet(host, 8471, "/healthz");
         assertTrue(health.startsWith("HTTP/1.1 200") || health.startsWith("HTTP/1.0 200"), health);
         assertTrue(!d.logText().contains("\tat "), "no stack trace:\n" + d.logText());
+    }
+
+    private static long count(String text, String needle) {
+        return text.lines().filter(l -> l.contains(needle)).count();
+    }
+
+    /**
+     * flannel's own nodes in the same etcd: a dual-stack node's key holds its IPv4 subnet (the daemon takes the other
+     * free one) and is programmed as a peer under its own name; an IPv6-only node's key is no IPv4 peer.
+     */
+    @Test
+    void flannelsDualStackAndIpv6OnlyKeysInTheSameEtcd() throws Exception {
+        cluster = DaemonCluster.start();
+        cluster.config("{\"Network\":\"198.19.0.0/16\",\"SubnetMin\":\"198.19.1.0\",\"SubnetMax\":\"198.19.2.0\",\"Backend\":{\"Type\":\"vxlan\"}}");
+        // Exactly what flannel's vxlan backend writes on a dual-stack node and on an IPv6-only node.
+        put("198.19.1.0-24&2001:2:19:1::-64", "{\"PublicIP\":\"198.18.0.3\",\"PublicIPv6\":\"2001:2::3\",\"BackendType\":\"vxlan\","
+                + "\"BackendData\":{\"VNI\":1,\"VtepMAC\":\"6e:2a:5c:01:9b:11\"},\"BackendV6Data\":{\"VNI\":1,\"VtepMAC\":\"6e:2a:5c:01:9b:12\"}}");
+        put("0.0.0.0-0&2001:2:19:4::-64", "{\"PublicIP\":\"0.0.0.0\",\"PublicIPv6\":\"2001:2::4\",\"BackendType\":\"vxlan\","
+                + "\"BackendV6Data\":{\"VNI\":1,\"VtepMAC\":\"6e:2a:5c:01:9b:13\"}}");
+
+        NetnsFabric.Host host = cluster.fabric().addHost("h1", "198.18.0.1/16");
+        Daemons.Running d = Daemons.start(host, dir.resolve("h1"), cluster.etcd().endpoint());
+        d.awaitSubnetFile();
+        d.awaitLog("running;");
+        assertTrue(java.nio.file.Files.readString(d.subnetFile()).contains("FLANNEL_SUBNET=198.19.2.1/24"),
+                "the subnet flannel's dual-stack key holds is not taken twice");
+        String routes = host.exec("ip", "route", "show", "dev", "flannel.1").stdout();
+        assertTrue(routes.contains("198.19.1.0/24 via 198.19.1.0 onlink"), routes);
+        assertEquals(1, routes.lines().count(), "no route for the IPv6-only node: " + routes);
+        String neigh = host.exec("ip", "neigh", "show", "dev", "flannel.1").stdout();
+        assertTrue(neigh.contains("198.19.1.0 lladdr 6e:2a:5c:01:9b:11"), "the IPv4 device's VtepMAC: " + neigh);
+        String fdb = host.exec("bridge", "fdb", "show", "dev", "flannel.1").stdout();
+        assertTrue(fdb.contains("6e:2a:5c:01:9b:11 dst 198.18.0.3"), fdb);
+
+        // The flannel node leaves: its entries go, under the key name it had.
+        cluster.etcd().etcdctl("del", SUBNETS + "198.19.1.0-24&2001:2:19:1::-64").check();
+        io.flanneld.testkit.Wait.until(java.time.Duration.ofSeconds(10), java.time.Duration.ofMillis(100), "route removed",
+                () -> host.exec("ip", "route", "show", "dev", "flannel.1").stdout().isBlank());
     }
 }

@@ -251,6 +251,7 @@ class LeaseWatcherIT {
         startWatcher(old);
         Thread.sleep(8_000);
         int failedLists = lists.get();
+        System.out.println("re-lists in 8 s against an etcd failing at once: " + failedLists);
         // At a fixed 250 ms that is 32 lists; doubling from 250 ms with jitter, at most 7 (the first, then after
         // 0.125-0.25, 0.25-0.5, 0.5-1, 1-2, 2-4 and 4-8 s).
         assertTrue(failedLists >= 3 && failedLists <= 7, failedLists + " re-lists in 8 s against an etcd that fails at once");
