@@ -1,6 +1,5 @@
 package io.flanneld.daemon;
 
-import com.sun.net.httpserver.HttpHandler;
 import io.flanneld.backend.Backend;
 import io.flanneld.lease.LeaseManager;
 import io.flanneld.lease.LeaseWatcher;
@@ -142,16 +141,10 @@ final class DaemonMetrics implements AutoCloseable {
                 .description("rtnetlink requests the kernel refused").register(registry);
     }
 
-    /** Serves the Prometheus text format. */
-    HttpHandler handler() {
-        return exchange -> {
-            byte[] body = registry.scrape().getBytes(StandardCharsets.UTF_8);
-            exchange.getResponseHeaders().set("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
-            exchange.sendResponseHeaders(200, body.length);
-            try (var out = exchange.getResponseBody()) {
-                out.write(body);
-            }
-        };
+    /** Serves the Prometheus text format; a scrape reads the meters in memory, so it can run on the listener's thread. */
+    HealthServer.Handler handler() {
+        return request -> new HealthServer.Response(200, "text/plain; version=0.0.4; charset=utf-8",
+                registry.scrape().getBytes(StandardCharsets.UTF_8));
     }
 
     @Override

@@ -196,7 +196,10 @@ final class FlannelDaemon {
             closeLater(server);
             server.addHandler("/metrics", metrics.handler());
             LOG.info("health: http://{}:{}/healthz, metrics: /metrics", options.healthzIp(), server.port());
-        } catch (IOException | IllegalArgumentException e) {
+        } catch (IOException e) {
+            // Names the address already.
+            throw new FatalException("--healthz-ip/--healthz-port: " + e.getMessage());
+        } catch (IllegalArgumentException e) {
             throw new FatalException("--healthz-ip/--healthz-port: cannot listen on " + options.healthzIp() + ":" + options.healthzPort()
                     + ": " + e.getMessage());
         }

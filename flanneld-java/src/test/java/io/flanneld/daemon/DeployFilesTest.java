@@ -112,7 +112,7 @@ class DeployFilesTest {
         assertTrue(unit.contains("\nType=notify\n") && unit.contains("Before=docker.service containerd.service"), unit);
         assertTrue(unit.contains("mk-docker-opts -f /run/flannel/subnet.env -d /run/docker_opts.env"), unit);
         String dockerfile = Files.readString(DEPLOY.resolve("image/Dockerfile"));
-        for (String module : new String[] {"jdk.unsupported", "jdk.httpserver", "jdk.management", "jdk.random", "jdk.crypto.ec"}) {
+        for (String module : new String[] {"jdk.unsupported", "jdk.management", "jdk.random", "jdk.crypto.ec"}) {
             assertTrue(dockerfile.contains(module), "jlink needs " + module);
         }
     }

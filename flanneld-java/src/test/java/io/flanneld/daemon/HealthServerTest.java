@@ -5,13 +5,11 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
-import java.io.OutputStream;
 import java.net.ConnectException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterEach;
@@ -97,18 +95,35 @@ class HealthServerTest {
 
     @Test
     void extraHandlerSharesTheListener() throws Exception {
-        server.addHandler("/metrics", exchange -> {
-            byte[] body = "flannel_up 1\n".getBytes(StandardCharsets.UTF_8);
-            exchange.sendResponseHeaders(200, body.length);
-            try (OutputStream out = exchange.getResponseBody()) {
-                out.write(body);
-            }
-        });
+        server.addHandler("/metrics", req -> HealthServer.Response.text(200, "flannel_up 1\n"));
         HttpResponse<String> r = request("GET", "/metrics");
         assertEquals(200, r.statusCode());
         assertEquals("flannel_up 1\n", r.body());
         assertEquals(200, request("GET", "/healthz").statusCode());
-        assertThrows(IllegalArgumentException.class, () -> server.addHandler("/metrics", exchange -> { }));
+        assertThrows(IllegalArgumentException.class, () -> server.addHandler("/metrics", req -> null));
+    }
+
+    @Test
+    void handlersServeThePathsBelowTheirsAndFailuresAre500() throws Exception {
+        server.addHandler("/metrics", req -> HealthServer.Response.text(200, req.method() + " " + req.path()));
+        server.addHandler("/broken", req -> {
+            throw new IllegalStateException("bug");
+        });
+        assertEquals("GET /metrics/x", request("GET", "/metrics/x?name[]=1").body());
+        assertEquals(404, request("GET", "/metricsx").statusCode());
+        HttpResponse<String> head = request("HEAD", "/metrics");
+        assertEquals(200, head.statusCode());
+        assertEquals("", head.body());
+        assertEquals("13", head.headers().firstValue("Content-Length").orElse(""), "the length of the body not sent");
+        assertEquals(500, request("GET", "/broken").statusCode());
+        assertEquals(200, request("GET", "/healthz?verbose").statusCode(), "the query is not part of the path");
+        assertThrows(IllegalArgumentException.class, () -> server.addHandler("metrics", req -> null));
+    }
+
+    @Test
+    void portInUseIsAnIoExceptionNamingTheAddress() {
+        IOException e = assertThrows(IOException.class, () -> HealthServer.start("127.0.0.1", server.port(), HealthStatus::ok));
+        assertTrue(e.getMessage().contains("127.0.0.1:" + server.port()), e.getMessage());
     }
 
     @Test
