@@ -64,6 +64,15 @@ public final class Main implements Callable<Integer> {
                     + "Default: the interface of the default route.")
     List<String> ifaces = List.of();
 
+    @Option(names = "--iface-regex", paramLabel = "REGEX",
+            description = "Regular expression matched against interface names and IPv4 addresses; repeatable, checked in order after "
+                    + "--iface, first match wins.")
+    List<String> ifaceRegexes = List.of();
+
+    @Option(names = "--iface-can-reach", paramLabel = "IP", defaultValue = "${env:FLANNELD_IFACE_CAN_REACH}",
+            description = "Use the interface the kernel would send to this address through (as 'ip route get IP' shows).")
+    String ifaceCanReach;
+
     @Option(names = "--public-ip", paramLabel = "IP", defaultValue = "${env:FLANNELD_PUBLIC_IP}",
             description = "IPv4 address other hosts reach this one at (default: the interface's address).")
     String publicIp;
@@ -90,6 +99,25 @@ public final class Main implements Callable<Integer> {
     @Option(names = "--ip-masq", defaultValue = "${env:FLANNELD_IP_MASQ:-false}", fallbackValue = "true", arity = "0..1",
             description = "Masquerade traffic leaving the overlay network (iptables), as flanneld does.")
     boolean ipMasq;
+
+    @Option(names = "--ip-masq-fully-random-disable", defaultValue = "${env:FLANNELD_IP_MASQ_FULLY_RANDOM_DISABLE:-false}",
+            fallbackValue = "true", arity = "0..1", description = "Masquerade without --random-fully.")
+    boolean ipMasqFullyRandomDisable;
+
+    @Option(names = "--iptables-forward-rules", defaultValue = "${env:FLANNELD_IPTABLES_FORWARD_RULES:-true}", fallbackValue = "true",
+            arity = "0..1", description = "Accept forwarded traffic from and to the Network in chain FLANNEL-FWD of the filter table "
+                    + "(default: ${DEFAULT-VALUE}).")
+    boolean iptablesForwardRules;
+
+    @Option(names = "--iptables-resync", paramLabel = "SECONDS", defaultValue = "${env:FLANNELD_IPTABLES_RESYNC:-5}",
+            description = "How often the packet-filter rules and the data path's kernel state are checked and repaired "
+                    + "(default: ${DEFAULT-VALUE}).")
+    int iptablesResyncSeconds;
+
+    @Option(names = "--ip-blackhole-route", defaultValue = "${env:FLANNELD_IP_BLACKHOLE_ROUTE:-false}", fallbackValue = "true",
+            arity = "0..1", description = "Add a blackhole route for this node's subnet, so traffic to its unused addresses is dropped "
+                    + "instead of following the default route.")
+    boolean ipBlackholeRoute;
 
     @Option(names = "--healthz-ip", paramLabel = "IP", defaultValue = "${env:FLANNELD_HEALTHZ_IP:-0.0.0.0}",
             description = "Address of the /healthz listener (default: ${DEFAULT-VALUE}).")
@@ -169,6 +197,16 @@ public final class Main implements Callable<Integer> {
         if (renewMarginMinutes < 0) {
             throw new IllegalArgumentException("--subnet-lease-renew-margin: must not be negative, got " + renewMarginMinutes);
         }
+        if (iptablesResyncSeconds < 1) {
+            throw new IllegalArgumentException("--iptables-resync: must be at least 1 second, got " + iptablesResyncSeconds);
+        }
+        for (String regex : ifaceRegexes) {
+            try {
+                java.util.regex.Pattern.compile(regex);
+            } catch (java.util.regex.PatternSyntaxException e) {
+                throw new IllegalArgumentException("--iface-regex: \"" + regex + "\" is not a regular expression: " + e.getDescription());
+            }
+        }
         if (healthzPort < 0 || healthzPort > 65535) {
             throw new IllegalArgumentException("--healthz-port: " + healthzPort + " is not a TCP port");
         }
@@ -179,8 +217,10 @@ public final class Main implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("--subnet-lease-ttl: " + e.getMessage());
         }
-        return new DaemonOptions(etcdOptions(), keys().prefix(), ifaces, emptyToNull(publicIp), subnetFile, lease, ipMasq, healthzIp, healthzPort,
-                java.util.Optional.ofNullable(cniConfDir));
+        return new DaemonOptions(etcdOptions(), keys().prefix(),
+                new DaemonOptions.InterfaceChoice(ifaces, ifaceRegexes, java.util.Optional.ofNullable(emptyToNull(ifaceCanReach))),
+                emptyToNull(publicIp), subnetFile, lease, ipMasq, healthzIp, healthzPort, java.util.Optional.ofNullable(cniConfDir),
+                new DaemonOptions.NodeIntegration(iptablesForwardRules, Duration.ofSeconds(iptablesResyncSeconds), ipBlackholeRoute, !ipMasqFullyRandomDisable));
     }
 
     EtcdOptions etcdOptions() {

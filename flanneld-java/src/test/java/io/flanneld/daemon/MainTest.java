@@ -40,7 +40,7 @@ class MainTest {
         DaemonOptions o = parse("-etcd-endpoints=http://198.18.0.100:2379,http://198.18.0.101:2379", "-iface", "eth0",
                 "-ip-masq", "--subnet-lease-renew-margin", "30", "--subnet-lease-ttl", "90s", "--public-ip", "198.18.0.1");
         assertEquals("http://198.18.0.100:2379,http://198.18.0.101:2379", o.etcd().endpointList());
-        assertEquals(java.util.List.of("eth0"), o.ifaces());
+        assertEquals(java.util.List.of("eth0"), o.iface().names());
         assertEquals(true, o.ipMasq());
         assertEquals(Duration.ofMinutes(30), o.lease().renewMargin());
         assertEquals(Duration.ofSeconds(90), o.lease().ttl());
