@@ -273,7 +273,7 @@ final class FlannelDaemon {
 
     private void installIpMasq(NetworkConfig config, Lease lease) {
         try {
-            IpMasq masq = IpMasq.withDetectedRandomFully(Iptables.local(), config.network(), lease.subnet());
+            IpMasq masq = IpMasq.withDetectedRandomFully(Iptables.local(), config.network(), lease.subnet(), options.node().randomFully());
             masq.ensure();
             closeLater(masq);
             LOG.info("ip-masq: installed {} rule(s) in nat/{}", masq.rules().size(), IpMasq.CHAIN);

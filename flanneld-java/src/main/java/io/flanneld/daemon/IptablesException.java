@@ -3,7 +3,7 @@ package io.flanneld.daemon;
 import java.util.List;
 
 /** An iptables command failed or ran past its time limit; carries the command line and what it wrote to stderr. */
-public final class IptablesException extends Exception {
+public final class IptablesException extends PacketFilterException {
     private final List<String> command;
     private final int exitCode;
     private final String stderr;

@@ -89,7 +89,7 @@ class IpMasqTest {
     @Test
     void installShowsFlannelsRulesAndCloseRemovesThem() throws Exception {
         boolean randomFully = iptables.supportsRandomFully();
-        IpMasq masq = IpMasq.withDetectedRandomFully(iptables, NETWORK, SUBNET);
+        IpMasq masq = IpMasq.withDetectedRandomFully(iptables, NETWORK, SUBNET, true);
         try {
             masq.ensure();
             assertEquals(withChain(expectedSave(randomFully)), natRules(a));
@@ -201,7 +201,7 @@ class IpMasqTest {
         b.exec("iptables", "-A", "INPUT", "-p", "icmp", "-s", "198.18.0.1").check();
         b.exec("iptables", "-A", "INPUT", "-p", "icmp", "-s", "198.19.1.5").check();
 
-        try (IpMasq masq = IpMasq.withDetectedRandomFully(iptables, NETWORK, SUBNET)) {
+        try (IpMasq masq = IpMasq.withDetectedRandomFully(iptables, NETWORK, SUBNET, true)) {
             masq.ensure();
             ping(a, "198.19.1.5", "198.18.0.2");
             assertEquals(List.of(1L, 0L), icmpCountsBySource(b), "underlay-bound pod traffic is masqueraded");
