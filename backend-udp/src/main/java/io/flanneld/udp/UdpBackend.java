@@ -6,6 +6,7 @@ import io.flanneld.backend.LeaseEvent;
 import io.flanneld.net.Ipv4;
 import io.flanneld.net.Ipv4Prefix;
 import io.flanneld.net.Link;
+import io.flanneld.net.Route;
 import io.flanneld.net.NetworkNamespaces;
 import io.flanneld.net.Rtnetlink;
 import io.flanneld.net.TunDevice;
@@ -100,6 +101,8 @@ public final class UdpBackend implements Backend {
     private UdpToTun udpToTun;
     private Thread udpToTunThread;
     private boolean started;
+    /** The local subnet's first address, flannel0's own (set by start). */
+    private int localAddress;
     private boolean closed;
 
     private UdpBackend(Rtnetlink nl, ExternalInterface iface, NetworkConfig config, String namespace) {
@@ -156,17 +159,10 @@ public final class UdpBackend implements Backend {
             throw new IllegalStateException(closed ? "udp backend is closed" : "udp backend already started");
         }
         started = true;
-        int localAddress = local.subnet().address();
+        localAddress = local.subnet().address();
         try {
             Offloads device = openTun();
-            Link link = nl.links().byName(tun.name()).orElseThrow(
-                    () -> new IllegalStateException("TUN device " + DEVICE + " vanished after creation"));
-            // The Network's prefix length, not the lease's: the connected route then sends all of the overlay here.
-            nl.addresses().replace(link.index(),
-                    Ipv4Prefix.of(Ipv4.fromInt(localAddress), config.network().prefixLength()));
-            nl.links().setMtu(link.index(), mtu());
-            DeviceSysctls.configure(tun.name(), namespace);
-            nl.links().setUp(link.index());
+            configureTun();
 
             table.set(ForwardingTable.of(udpLeases(peers)));
 
@@ -174,17 +170,7 @@ public final class UdpBackend implements Backend {
             boolean gso = enabled("flanneld.udp.gso") && setIntOption(SOL_UDP, UDP_SEGMENT, 0);
             boolean gro = enabled("flanneld.udp.gro") && setIntOption(SOL_UDP, UDP_GRO, 1);
             offloads = new Offloads(device.tso(), device.uso(), enabled("flanneld.udp.coalesce"), gso, gro);
-
-            int maxDatagram = Math.max(iface.mtu(), 1500);
-            udpToTun = new UdpToTun(tun.fd(), socketFd, table, udpToTunCounters, offloads, RECV_BATCH, maxDatagram);
-            udpToTunThread = new Thread(udpToTun, "flannel-udp-rx");
-            udpToTunThread.setDaemon(true);
-            udpToTunThread.start();
-            tunToUdp = new TunToUdp(tun.fd(), socketFd, port, localAddress, table, tunToUdpCounters, offloads,
-                    SEND_BATCH);
-            tunToUdpThread = new Thread(tunToUdp, "flannel-udp-tx");
-            tunToUdpThread.setDaemon(true);
-            tunToUdpThread.start();
+            startLoops();
             log.info("udp backend: {} {}/{} mtu {}, listening on {}:{}, offloads {}, {} peer(s)", DEVICE,
                     Ip4.format(localAddress), config.network().prefixLength(), mtu(), Ip4.format(iface.address()),
                     port, offloads.describe(), table.get().size());
@@ -192,6 +178,92 @@ public final class UdpBackend implements Backend {
             shutdown();
             throw e;
         }
+    }
+
+    /** Gives flannel0 the local subnet's first address with the Network's prefix, the MTU, its sysctls, and sets it up. */
+    private void configureTun() {
+        Link link = nl.links().byName(tun.name()).orElseThrow(
+                () -> new IllegalStateException("TUN device " + DEVICE + " vanished after creation"));
+        // The Network's prefix length, not the lease's: the connected route then sends all of the overlay here.
+        nl.addresses().replace(link.index(), ownAddress());
+        nl.links().setMtu(link.index(), mtu());
+        DeviceSysctls.configure(tun.name(), namespace);
+        nl.links().setUp(link.index());
+    }
+
+    private Ipv4Prefix ownAddress() {
+        return Ipv4Prefix.of(Ipv4.fromInt(localAddress), config.network().prefixLength());
+    }
+
+    private void startLoops() {
+        int maxDatagram = Math.max(iface.mtu(), 1500);
+        udpToTun = new UdpToTun(tun.fd(), socketFd, table, udpToTunCounters, offloads, RECV_BATCH, maxDatagram);
+        udpToTunThread = new Thread(udpToTun, "flannel-udp-rx");
+        udpToTunThread.setDaemon(true);
+        udpToTunThread.start();
+        tunToUdp = new TunToUdp(tun.fd(), socketFd, port, localAddress, table, tunToUdpCounters, offloads, SEND_BATCH);
+        tunToUdpThread = new Thread(tunToUdp, "flannel-udp-tx");
+        tunToUdpThread.setDaemon(true);
+        tunToUdpThread.start();
+    }
+
+    private void stopLoops() {
+        if (tunToUdp != null) {
+            tunToUdp.stop();
+        }
+        if (udpToTun != null) {
+            udpToTun.stop();
+        }
+        join(tunToUdpThread);
+        join(udpToTunThread);
+    }
+
+    /**
+     * Puts back flannel0 if someone deleted it (the open descriptor then leads nowhere: the loops are stopped, the
+     * device opened again with the offloads it had, configured, and the loops restarted on the same socket), its
+     * address (and with it the connected route to the Network) or its up state, and the Network's route through it.
+     */
+    @Override
+    public synchronized List<String> repair() {
+        if (!started || closed) {
+            return List.of();
+        }
+        List<String> repaired = new ArrayList<>();
+        java.util.Optional<Link> link = nl.links().byName(DEVICE);
+        if (link.isEmpty()) {
+            stopLoops();
+            tun.close();
+            Offloads device = openTun();
+            if (device.tso() != offloads.tso()) {
+                // The loops frame packets by whether a vnet header is there; keep what they were built for.
+                offloads = new Offloads(device.tso(), device.uso(), offloads.coalesce(), offloads.udpGso(), offloads.udpGro());
+            }
+            configureTun();
+            startLoops();
+            log.info("udp backend: repaired {}: it was deleted; opened it again and restarted forwarding", DEVICE);
+            return List.of("device");
+        }
+        Ipv4Prefix own = ownAddress();
+        if (nl.addresses().list(link.get().index()).stream().noneMatch(a -> a.address().equals(own))) {
+            nl.addresses().replace(link.get().index(), own);
+            log.info("udp backend: repaired {}: put back its address {}", DEVICE, own);
+            repaired.add("address");
+        }
+        if (!link.get().isUp()) {
+            nl.links().setUp(link.get().index());
+            log.info("udp backend: repaired {}: set it up again", DEVICE);
+            repaired.add("link_up");
+        }
+        Ipv4Prefix network = Ipv4Prefix.of(Ipv4.fromInt(config.network().address()), config.network().prefixLength());
+        boolean routed = nl.routes().list().stream()
+                .anyMatch(r -> r.outputIndex() == link.get().index() && r.destination().network().equals(network));
+        if (!routed) {
+            nl.routes().replace(Route.throughDevice(network, link.get().index())
+                    .withProtocol(Route.PROTOCOL_KERNEL));
+            log.info("udp backend: repaired {}: put back the route to {}", DEVICE, network);
+            repaired.add("route");
+        }
+        return repaired;
     }
 
     /**
@@ -341,14 +413,7 @@ public final class UdpBackend implements Backend {
     }
 
     private void shutdown() {
-        if (tunToUdp != null) {
-            tunToUdp.stop();
-        }
-        if (udpToTun != null) {
-            udpToTun.stop();
-        }
-        join(tunToUdpThread);
-        join(udpToTunThread);
+        stopLoops();
         // Last: neither loop may touch an fd once it is closed (the number could be reused by another open).
         if (channel != null) {
             channel.close().awaitUninterruptibly();

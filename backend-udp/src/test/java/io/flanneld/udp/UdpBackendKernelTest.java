@@ -261,4 +261,28 @@ class UdpBackendKernelTest {
         b.duplicate().clear().get(a);
         return a;
     }
+
+    @Test
+    void repairPutsBackFlannel0sAddressAndRouteAndReopensADeletedDevice() throws Exception {
+        UdpBackend b1 = cluster.start(n1);
+        cluster.start(n2);
+        assertEquals(List.of(), b1.repair(), "nothing to repair");
+        assertTrue(ping(n1, n2.overlayIp()).ok());
+
+        n1.host().exec("ip", "addr", "flush", "dev", "flannel0").check();
+        assertFalse(ping(n1, n2.overlayIp()).ok(), "without its address and route flannel0 carries nothing");
+        assertEquals(List.of("address"), b1.repair());
+        assertTrue(ping(n1, n2.overlayIp()).ok());
+
+        n1.host().exec("ip", "route", "del", "198.19.0.0/16", "dev", "flannel0").check();
+        assertEquals(List.of("route"), b1.repair());
+        assertTrue(ping(n1, n2.overlayIp()).ok());
+
+        n1.host().exec("ip", "link", "del", "flannel0").check();
+        assertFalse(n1.host().exec("ip", "link", "show", "flannel0").ok(), "deleted");
+        assertEquals(List.of("device"), b1.repair());
+        assertTrue(ping(n1, n2.overlayIp()).ok(), "to h2 through the re-opened device");
+        assertTrue(ping(n2, n1.overlayIp()).ok(), "from h2 through the re-opened device");
+        assertEquals(List.of(), b1.repair());
+    }
 }

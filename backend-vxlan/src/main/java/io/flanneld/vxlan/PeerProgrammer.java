@@ -37,6 +37,8 @@ final class PeerProgrammer {
     private final Map<Ip4Net, PeerEntries> peers = new HashMap<>();
     /** Subnets whose last programming failed part-way; not counted as programmed. */
     private final Set<Ip4Net> failed = new HashSet<>();
+    /** The last refusal logged for each subnet whose repair fails, so a peer the kernel keeps refusing is logged once. */
+    private final Map<Ip4Net, String> lastRefusal = new HashMap<>();
 
     PeerProgrammer(Rtnetlink nl, int vtepIndex, String vtepName, int underlayIndex, String underlayName) {
         this.nl = nl;
@@ -53,6 +55,70 @@ final class PeerProgrammer {
 
     Optional<PeerEntries> known(Ip4Net subnet) {
         return Optional.ofNullable(peers.get(subnet));
+    }
+
+    /**
+     * The same peers on a re-created device: nothing of theirs is in the kernel any more, so every one is due for
+     * {@link #repair}.
+     */
+    PeerProgrammer movedTo(int newVtepIndex) {
+        PeerProgrammer moved = new PeerProgrammer(nl, newVtepIndex, vtepName, underlayIndex, underlayName);
+        moved.peers.putAll(peers);
+        moved.failed.addAll(peers.keySet());
+        return moved;
+    }
+
+    /**
+     * Puts back every known peer's entries that are missing from the kernel or differ from what its lease says (an
+     * ARP entry with another MAC, an FDB entry gone, a flushed route), and programs again the peers whose last
+     * programming failed. Reads the device's neighbours, FDB and the routes once each; writes only for what is wrong.
+     * A peer the kernel still refuses is logged (once per distinct refusal) and tried again on the next call.
+     *
+     * @return one label per entry put back: {@code arp}, {@code fdb}, {@code route}
+     */
+    List<String> repair() {
+        Map<Inet4Address, MacAddress> arp = new HashMap<>();
+        for (Neighbour n : nl.neighbours().list(vtepIndex)) {
+            arp.put(n.address(), n.mac());
+        }
+        Set<FdbKey> fdb = new HashSet<>();
+        for (FdbEntry e : nl.fdb().list(vtepIndex)) {
+            fdb.add(new FdbKey(e.mac(), e.destination()));
+        }
+        Set<RouteKey> routes = new HashSet<>();
+        for (Route r : nl.routes().list()) {
+            routes.add(RouteKey.of(r));
+        }
+        List<String> repaired = new java.util.ArrayList<>();
+        for (PeerEntries p : List.copyOf(peers.values())) {
+            List<String> missing = new java.util.ArrayList<>();
+            if (!p.direct()) {
+                if (!p.vtepMac().equals(arp.get(p.gateway()))) {
+                    missing.add("arp");
+                }
+                if (!fdb.contains(new FdbKey(p.vtepMac(), p.publicAddress()))) {
+                    missing.add("fdb");
+                }
+            }
+            if (!routes.contains(RouteKey.of(p.route(vtepIndex, underlayIndex)))) {
+                missing.add("route");
+            }
+            if (missing.isEmpty() && !failed.contains(p.subnet())) {
+                continue;
+            }
+            try {
+                program(p);
+                lastRefusal.remove(p.subnet());
+                log.info("Repaired peer {}: put back its {}", p, missing.isEmpty() ? "entries (the kernel refused them before)"
+                        : String.join(", ", missing));
+                repaired.addAll(missing);
+            } catch (NetlinkException e) {
+                if (!e.getMessage().equals(lastRefusal.put(p.subnet(), e.getMessage()))) {
+                    log.warn("Could not repair peer {}: {}; trying again at the next check", p.subnet(), e.getMessage());
+                }
+            }
+        }
+        return repaired;
     }
 
     /** Forgets every peer (not the kernel's entries): start() rebuilds the picture from the leases it is given. */
@@ -104,6 +170,7 @@ final class PeerProgrammer {
     void remove(Ip4Net subnet, Optional<PeerEntries> fromLease) {
         PeerEntries had = peers.remove(subnet);
         failed.remove(subnet);
+        lastRefusal.remove(subnet);
         PeerEntries gone = had != null ? had : fromLease.orElse(null);
         if (gone == null) {
             log.debug("Removed lease {} had nothing programmed", subnet);

@@ -1,5 +1,6 @@
 package io.flanneld.vxlan;
 
+import io.flanneld.backend.PeersNotProgrammedException;
 import java.util.List;
 import java.util.stream.Collectors;
 
@@ -8,7 +9,7 @@ import java.util.stream.Collectors;
  * one bad peer never holds the rest back; each failure is attached as a suppressed exception with its own netlink
  * operation and errno.
  */
-public final class PeerProgrammingException extends RuntimeException {
+public final class PeerProgrammingException extends PeersNotProgrammedException {
     private static final long serialVersionUID = 1L;
     /** Failures spelled out in the message; the rest are only counted (all are attached as suppressed). */
     private static final int SHOWN = 5;

@@ -44,20 +44,22 @@ public final class VxlanBackend implements Backend {
     private final NetworkConfig config;
     private final int vni;
     private final int port;
-    private final VxlanDevice device;
-    private final PeerProgrammer peers;
+    private final VxlanDevice.Config deviceConfig;
+    private VxlanDevice device;
+    private PeerProgrammer peers;
     /** The underlay's networks when DirectRouting is on (read at start), else null. */
     private UnderlayNetworks directRouting;
     private Lease local;
     private boolean closed;
 
     private VxlanBackend(Rtnetlink nl, ExternalInterface iface, NetworkConfig config, int vni, int port,
-                         VxlanDevice device) {
+                         VxlanDevice.Config deviceConfig, VxlanDevice device) {
         this.nl = nl;
         this.iface = iface;
         this.config = config;
         this.vni = vni;
         this.port = port;
+        this.deviceConfig = deviceConfig;
         this.device = device;
         this.peers = new PeerProgrammer(nl, device.index(), device.name(), iface.index(), iface.name());
     }
@@ -80,9 +82,9 @@ public final class VxlanBackend implements Backend {
             throw new IllegalArgumentException("underlay " + iface + " leaves VXLAN an MTU of " + mtu
                     + ", below IPv4's minimum of 68");
         }
-        VxlanDevice device = VxlanDevice.ensure(nl.links(), new VxlanDevice.Config(VxlanDevice.nameFor(vni), vni,
-                port, Ipv4.fromInt(iface.address()), iface.index(), mtu));
-        return new VxlanBackend(nl, iface, config, vni, port, device);
+        VxlanDevice.Config want = new VxlanDevice.Config(VxlanDevice.nameFor(vni), vni, port, Ipv4.fromInt(iface.address()),
+                iface.index(), mtu);
+        return new VxlanBackend(nl, iface, config, vni, port, want, VxlanDevice.ensure(nl.links(), want));
     }
 
     /**
@@ -98,6 +100,42 @@ public final class VxlanBackend implements Backend {
     @Override
     public String type() {
         return TYPE;
+    }
+
+    /**
+     * Puts back what someone else changed: {@code flannel.<VNI>} deleted or replaced by a device that does not match
+     * (re-created with the same MAC, so the lease's VtepMAC stays true and peers need not follow), its address or its
+     * up state gone, any peer's ARP, FDB or route entry missing or different; and retries peers refused before.
+     */
+    @Override
+    public synchronized List<String> repair() {
+        requireOpen();
+        if (local == null) {
+            return List.of();
+        }
+        List<String> repaired = new ArrayList<>();
+        Optional<io.flanneld.net.Link> link = nl.links().byName(device.name());
+        if (link.isEmpty() || link.get().index() != device.index() || !VxlanDevice.mismatches(link.get(), deviceConfig).isEmpty()) {
+            MacAddress mac = device.mac();
+            VxlanDevice again = VxlanDevice.ensure(nl.links(), deviceConfig, mac);
+            log.info("Repaired {}: it was {}; re-created it (index {}, MAC {})", device.name(),
+                    link.isEmpty() ? "deleted" : "replaced by another device", again.index(), again.mac());
+            device = again;
+            peers = peers.movedTo(again.index());
+            repaired.add("device");
+        }
+        Ipv4Prefix own = Ipv4Prefix.of(Ipv4.fromInt(local.subnet().address()), 32);
+        boolean addressed = nl.addresses().list(device.index()).stream().anyMatch(a -> a.address().equals(own));
+        boolean up = nl.links().byIndex(device.index()).map(io.flanneld.net.Link::isUp).orElse(false);
+        if (!addressed || !up) {
+            configureDevice(local.subnet());
+            if (!repaired.contains("device")) {
+                log.info("Repaired {}: {}", device.name(), !addressed ? "put back its address " + own : "set it up again");
+                repaired.add(!addressed ? "address" : "link_up");
+            }
+        }
+        repaired.addAll(peers.repair());
+        return repaired;
     }
 
     @Override

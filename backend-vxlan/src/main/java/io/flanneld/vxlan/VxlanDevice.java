@@ -49,6 +49,14 @@ public record VxlanDevice(String name, int index, MacAddress mac, int mtu) {
 
     /** Creates the device, or reuses the existing one if it matches {@code want}; sets the MTU either way. */
     public static VxlanDevice ensure(Links links, Config want) {
+        return ensure(links, want, null);
+    }
+
+    /**
+     * Like {@link #ensure(Links, Config)}; a device it has to create gets {@code mac} (the one published in the lease)
+     * when given, so that re-creating a deleted device changes nothing peers know.
+     */
+    public static VxlanDevice ensure(Links links, Config want, MacAddress mac) {
         Optional<Link> existing = links.byName(want.name());
         Link link;
         if (existing.isPresent()) {
@@ -60,21 +68,21 @@ public record VxlanDevice(String name, int index, MacAddress mac, int mtu) {
             } else {
                 log.warn("{} exists but {}; deleting and re-creating it", want.name(), String.join(", ", mismatches));
                 links.delete(existing.get().index());
-                link = create(links, want);
+                link = create(links, want, mac);
             }
         } else {
-            link = create(links, want);
+            link = create(links, want, mac);
         }
         if (link.mtu() != want.mtu()) {
             links.setMtu(link.index(), want.mtu());
         }
-        MacAddress mac = link.mac().orElseThrow(() -> new IllegalStateException(
+        MacAddress have = link.mac().orElseThrow(() -> new IllegalStateException(
                 want.name() + " (index " + link.index() + ") has no MAC address"));
-        return new VxlanDevice(link.name(), link.index(), mac, want.mtu());
+        return new VxlanDevice(link.name(), link.index(), have, want.mtu());
     }
 
-    private static Link create(Links links, Config want) {
-        Link link = links.createVxlan(want.spec());
+    private static Link create(Links links, Config want, MacAddress mac) {
+        Link link = links.createVxlan(mac == null ? want.spec() : want.spec().withMac(mac));
         log.info("Created {} (index {}, VNI {}, port {}, local {}, underlay index {}, MAC {})", want.name(),
                 link.index(), want.vni(), want.port(), Ipv4.format(want.local()), want.underlayIndex(),
                 link.mac().map(MacAddress::toString).orElse("none"));

@@ -332,4 +332,66 @@ class VxlanBackendKernelTest {
         assertEquals(Set.of(route(h2)), h1.overlayRoutes());
         assertEquals(1, b1.peerCount());
     }
+
+    @Test
+    void repairPutsBackFlushedRoutesAReplacedArpEntryAnAddressAndADeletedDeviceWithItsMac() {
+        VxlanBackend b1 = h1.backend(false);
+        VxlanBackend b2 = h2.backend(false);
+        VxlanBackend b3 = h3.backend(false);
+        Lease l1 = h1.lease(b1);
+        Lease l2 = h2.lease(b2);
+        Lease l3 = h3.lease(b3);
+        b1.start(l1, List.of(l2, l3));
+        b2.start(l2, List.of(l1, l3));
+        b3.start(l3, List.of(l1, l2));
+        assertEquals(List.of(), b1.repair(), "nothing to repair");
+
+        h1.run("ip", "route", "flush", "dev", "flannel.1");
+        assertFalse(ping(h1, h2), "the flush cuts h1 off");
+        assertEquals(List.of("route", "route"), b1.repair());
+        assertEquals(Set.of(route(h2), route(h3)), h1.overlayRoutes());
+        assertTrue(ping(h1, h2));
+
+        h1.run("ip", "neigh", "replace", h2.overlayIp(), "lladdr", "02:00:00:00:00:99", "dev", "flannel.1", "nud", "permanent");
+        assertEquals(List.of("arp"), b1.repair());
+        assertEquals(Set.of(neigh(h2, b2), neigh(h3, b3)), h1.neighbours());
+
+        h1.run("ip", "addr", "flush", "dev", "flannel.1");
+        List<String> readdressed = b1.repair();
+        assertTrue(readdressed.contains("address"), readdressed.toString());
+        assertTrue(ping(h1, h3));
+
+        MacAddress mac = b1.deviceMac();
+        h1.run("ip", "link", "del", "flannel.1");
+        List<String> recreated = b1.repair();
+        assertEquals("device", recreated.get(0), recreated.toString());
+        assertEquals(mac, b1.deviceMac(), "re-created with the MAC the lease publishes");
+        assertTrue(h1.run("ip", "link", "show", "flannel.1").contains("link/ether " + mac), "the kernel's device has it too");
+        assertEquals(Set.of(neigh(h2, b2), neigh(h3, b3)), h1.neighbours());
+        assertEquals(Set.of(fdb(h2, b2), fdb(h3, b3)), h1.fdb());
+        assertEquals(Set.of(route(h2), route(h3)), h1.overlayRoutes());
+        assertTrue(ping(h1, h2), "h1 reaches h2 again");
+        assertTrue(ping(h3, h1), "h3 reaches h1 again");
+        assertEquals(2, b1.peerCount());
+        assertEquals(List.of(), b1.repair(), "and nothing more to repair");
+    }
+
+    @Test
+    void aPeerRefusedAtStartDoesNotStopTheStartAndIsRetriedByRepair() {
+        VxlanBackend b1 = h1.backend(false);
+        VxlanBackend b2 = h2.backend(false);
+        Lease l1 = h1.lease(b1);
+        Lease l2 = h2.lease(b2);
+        // Its gateway 198.19.1.0 is h1's own address, which the kernel refuses as a next hop.
+        Lease overlapping = new Lease(Ip4Net.parse("198.19.1.0/25"), new LeaseAttrs(Ip4.parse("198.18.0.6"), "vxlan",
+                new VtepData(1, MacAddress.parse("02:00:00:00:00:06")).toJson()), 1, 1);
+        io.flanneld.backend.PeersNotProgrammedException e = assertThrows(io.flanneld.backend.PeersNotProgrammedException.class,
+                () -> b1.start(l1, List.of(overlapping, l2)));
+        assertTrue(e.getMessage().contains("198.19.1.0/25"), e.getMessage());
+        b2.start(l2, List.of(l1));
+        assertTrue(ping(h1, h2), "the data path runs with the peers the kernel took");
+        assertEquals(1, b1.peerCount());
+        assertEquals(List.of(), b1.repair(), "still refused: retried, not thrown, nothing put back");
+        assertEquals(1, b1.peerCount());
+    }
 }

@@ -20,11 +20,35 @@ public interface Backend extends AutoCloseable {
     /** The MTU pods must use on this data path, written to subnet.env as FLANNEL_MTU. */
     int mtu();
 
-    /** Sets up the data path for the local lease, with the leases of every other host known so far. */
+    /**
+     * Sets up the data path for the local lease, with the leases of every other host known so far.
+     *
+     * @throws PeersNotProgrammedException when the data path runs but some peers were refused by the kernel (not
+     *                                     fatal: {@link #repair} retries them)
+     * @throws Exception when the data path itself cannot be set up (the device cannot be created): fatal
+     */
     void start(Lease local, List<Lease> peers) throws Exception;
 
-    /** Applies a batch of other hosts' lease changes, in order. */
+    /**
+     * Applies a batch of other hosts' lease changes, in order.
+     *
+     * @throws PeersNotProgrammedException when some peers were refused ({@link #repair} retries them)
+     */
     void apply(List<LeaseEvent> events) throws Exception;
+
+    /**
+     * Compares the kernel state this data path owns with what it should be and puts back whatever someone else
+     * removed or changed since it was programmed (a deleted device, a flushed route, a replaced neighbour entry, an
+     * address taken off the device), and retries the peers the kernel refused before. Called by the daemon every
+     * {@code --iptables-resync} seconds after {@link #start}; costs a few netlink dumps and no writes when nothing is
+     * wrong. Logs one INFO line per repair, naming what it put back.
+     *
+     * @return one label per thing put back, from {@code device}, {@code address}, {@code link_up}, {@code route},
+     *         {@code arp}, {@code fdb} (repeated per peer); empty when everything was in place
+     */
+    default List<String> repair() {
+        return List.of();
+    }
 
     /** How many other hosts the data path is currently programmed for (0 for a backend that programs nothing). */
     int peerCount();

@@ -141,6 +141,12 @@ final class DaemonMetrics implements AutoCloseable {
                 .description("rtnetlink requests the kernel refused").register(registry);
     }
 
+    /** Counts one repair of kernel state or rules someone else changed: {@code flannel_repairs_total{what}}. */
+    void repaired(String what) {
+        Counter.builder("flannel.repairs").description("kernel state and packet-filter rules put back after someone else changed them")
+                .tag("what", what).register(registry).increment();
+    }
+
     /** Serves the Prometheus text format; a scrape reads the meters in memory, so it can run on the listener's thread. */
     HealthServer.Handler handler() {
         return request -> new HealthServer.Response(200, "text/plain; version=0.0.4; charset=utf-8",

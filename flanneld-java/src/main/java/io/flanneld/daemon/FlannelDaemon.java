@@ -3,6 +3,7 @@ package io.flanneld.daemon;
 import io.etcd.jetcd.Client;
 import io.flanneld.backend.Backend;
 import io.flanneld.backend.ExternalInterface;
+import io.flanneld.backend.PeersNotProgrammedException;
 import io.flanneld.lease.EtcdAccessException;
 import io.flanneld.lease.EtcdClients;
 import io.flanneld.lease.LeaseManager;
@@ -146,15 +147,17 @@ final class FlannelDaemon {
         leaseHeld = true;
         writeSubnetFile(config, lease, backend.mtu());
 
-        if (options.ipMasq()) {
-            installIpMasq(config, lease);
-        }
+        warnIfNotForwarding();
+        List<PacketFilter> filters = installPacketFilters(config, lease);
 
         // The watch starts from acquire's own listing and brings whatever changed since as ordinary events.
         LeaseSnapshot snapshot = leases.acquiredFrom();
         List<Lease> peers = LeaseWatcher.peersOf(snapshot, config, lease.subnet(), registry.keys());
         try {
             backend.start(lease, peers);
+        } catch (PeersNotProgrammedException e) {
+            // The data path runs; the peers the kernel refused are retried at every check, as later refusals are.
+            LOG.warn("backend {}: {}; retrying every {} s", backend.type(), e.getMessage(), options.node().resync().toSeconds());
         } catch (Exception e) {
             throw new FatalException("backend " + backend.type() + " failed to start: " + e.getMessage());
         }
@@ -175,6 +178,14 @@ final class FlannelDaemon {
         metrics.watch(watcher);
         watcher.start(snapshot, peers);
         leases.startRenewing(this::fatal, this::recordEtcdLease);
+        NodeKeeper keeper = new NodeKeeper(filters, backend, options.node().resync(), what -> {
+            metrics.repaired(what);
+            if (what.equals("device")) {
+                republishIfChanged(leases, backend);
+            }
+        });
+        closeLater(keeper);
+        keeper.start();
         notifySystemd("READY=1\nSTATUS=subnet " + lease.subnet() + ", backend " + backend.type());
     }
 
@@ -271,14 +282,57 @@ final class FlannelDaemon {
         }
     }
 
-    private void installIpMasq(NetworkConfig config, Lease lease) {
+    /**
+     * The forward rules (unless {@code --iptables-forward-rules=false}) and, with {@code --ip-masq}, the masquerade
+     * rules, installed now and handed to the {@link NodeKeeper}, which keeps them; removed on a clean stop.
+     */
+    private List<PacketFilter> installPacketFilters(NetworkConfig config, Lease lease) {
+        List<PacketFilter> filters = new java.util.ArrayList<>();
+        Iptables iptables = Iptables.local();
+        if (options.node().forwardRules()) {
+            filters.add(install("--iptables-forward-rules", () -> ForwardRules.chain(iptables, config.network())));
+        }
+        if (options.ipMasq()) {
+            filters.add(install("--ip-masq", () -> IpMasq.withDetectedRandomFully(iptables, config.network(), lease.subnet(),
+                    options.node().randomFully())));
+        }
+        return filters;
+    }
+
+    private interface FilterFactory {
+        PacketFilter create() throws PacketFilterException;
+    }
+
+    private PacketFilter install(String flag, FilterFactory factory) {
         try {
-            IpMasq masq = IpMasq.withDetectedRandomFully(Iptables.local(), config.network(), lease.subnet(), options.node().randomFully());
-            masq.ensure();
-            closeLater(masq);
-            LOG.info("ip-masq: installed {} rule(s) in nat/{}", masq.rules().size(), IpMasq.CHAIN);
-        } catch (IptablesException e) {
-            throw new FatalException("--ip-masq: " + e.getMessage());
+            PacketFilter filter = factory.create();
+            filter.ensure();
+            closeLater(filter);
+            LOG.info("{}: rules in place in {}", flag, filter.where());
+            return filter;
+        } catch (PacketFilterException e) {
+            throw new FatalException(flag + ": " + e.getMessage());
+        }
+    }
+
+    /**
+     * One warning when this node does not forward IPv4: pods on other nodes then cannot reach pods here whatever the
+     * data path does. flannel leaves the sysctl to the operator (Docker and kubelet's setups turn it on).
+     */
+    private static void warnIfNotForwarding() {
+        Optional<Boolean> forwarding = Forwarding.ipv4Enabled();
+        if (forwarding.isPresent() && !forwarding.get()) {
+            LOG.warn("net.ipv4.ip_forward is 0: this node does not forward packets, so pod traffic between nodes stops here; "
+                    + "sysctl -w net.ipv4.ip_forward=1 (Docker turns it on when it starts)");
+        }
+    }
+
+    /** After the data path's device was re-created: if its BackendData changed (another VtepMAC), peers must learn it. */
+    private static void republishIfChanged(LeaseManager leases, Backend backend) {
+        LeaseAttrs held = leases.heldAttrs();
+        String now = backend.backendData();
+        if (held != null && !java.util.Objects.equals(now, held.backendData())) {
+            leases.republish(new LeaseAttrs(held.publicIp(), held.backendType(), now));
         }
     }
 

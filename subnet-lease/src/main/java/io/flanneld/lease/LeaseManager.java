@@ -361,6 +361,41 @@ public final class LeaseManager implements AutoCloseable {
         return held;
     }
 
+    /** The attributes this host publishes in its lease (null before {@link #acquire}). */
+    public LeaseAttrs heldAttrs() {
+        return heldAttrs;
+    }
+
+    /**
+     * Publishes new attributes in the held key (the data path's BackendData changed, e.g. a re-created device with
+     * another VtepMAC), so that peers follow; on the keeper's thread, retried every 5 s while etcd does not answer.
+     */
+    public void republish(LeaseAttrs attrs) {
+        if (closed) {
+            return;
+        }
+        keeper.execute(() -> {
+            if (closed) {
+                return;
+            }
+            Lease lease = held;
+            try {
+                Optional<Lease> written = registry.update(lease, attrs, lease.etcdLeaseId());
+                heldAttrs = attrs;
+                if (written.isPresent()) {
+                    held = written.get();
+                    LOG.info("lease {}: published new attributes {}", lease.subnet(), io.flanneld.schema.LeaseCodec.toJson(attrs));
+                } else {
+                    LOG.warn("lease {}: the key changed while new attributes were published; checking it", lease.subnet());
+                    ensureOwnKey();
+                }
+            } catch (EtcdUnavailableException | EtcdAccessException e) {
+                LOG.warn("lease {}: could not publish new attributes ({}); retrying in 5 s", lease.subnet(), e.getMessage());
+                keeper.schedule(() -> republish(attrs), 5, TimeUnit.SECONDS);
+            }
+        });
+    }
+
     /** When the held lease expires unless renewed; {@link Instant#MAX} for a reservation. */
     public Instant expiresAt() {
         return expiresAt;
