@@ -101,6 +101,8 @@ public final class UdpBackend implements Backend {
     private UdpToTun udpToTun;
     private Thread udpToTunThread;
     private boolean started;
+    /** flannel0's interface index, for the daemon's kernel notifications (0 before start). */
+    private volatile int deviceIndex;
     /** The local subnet's first address, flannel0's own (set by start). */
     private int localAddress;
     private boolean closed;
@@ -184,6 +186,7 @@ public final class UdpBackend implements Backend {
     private void configureTun() {
         Link link = nl.links().byName(tun.name()).orElseThrow(
                 () -> new IllegalStateException("TUN device " + DEVICE + " vanished after creation"));
+        deviceIndex = link.index();
         // The Network's prefix length, not the lease's: the connected route then sends all of the overlay here.
         nl.addresses().replace(link.index(), ownAddress());
         nl.links().setMtu(link.index(), mtu());
@@ -385,6 +388,11 @@ public final class UdpBackend implements Backend {
             }
         }
         return kept;
+    }
+
+    @Override
+    public int deviceIndex() {
+        return deviceIndex;
     }
 
     @Override

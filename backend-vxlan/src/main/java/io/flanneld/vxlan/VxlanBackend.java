@@ -221,7 +221,8 @@ public final class VxlanBackend implements Backend {
         return device.name();
     }
 
-    public int deviceIndex() {
+    @Override
+    public synchronized int deviceIndex() {
         return device.index();
     }
 

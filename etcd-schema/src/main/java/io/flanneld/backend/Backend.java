@@ -50,6 +50,14 @@ public interface Backend extends AutoCloseable {
         return List.of();
     }
 
+    /**
+     * The interface index of the device this data path owns ({@code flannel.<VNI>}, {@code flannel0}), whose kernel
+     * notifications make the daemon check at once instead of at the next period; 0 when it owns none.
+     */
+    default int deviceIndex() {
+        return 0;
+    }
+
     /** How many other hosts the data path is currently programmed for (0 for a backend that programs nothing). */
     int peerCount();
 

@@ -186,6 +186,12 @@ final class FlannelDaemon {
         });
         closeLater(keeper);
         keeper.start();
+        try {
+            closeLater(io.flanneld.net.KernelChanges.start(keeper::onKernelChange));
+        } catch (RuntimeException e) {
+            LOG.warn("no kernel change notifications ({}); kernel state is checked every {} s only", e.getMessage(),
+                    options.node().resync().toSeconds());
+        }
         notifySystemd("READY=1\nSTATUS=subnet " + lease.subnet() + ", backend " + backend.type());
     }
 

@@ -15,7 +15,8 @@ import org.slf4j.LoggerFactory;
  * an admin flushes the iptables chains, someone runs {@code ip route flush dev flannel.1} or deletes the device,
  * Docker sets the FORWARD policy to DROP. Every {@code --iptables-resync} seconds (flannel's period for its iptables
  * rules, 5 by default) it runs {@link PacketFilter#ensure()} on every rule set and {@link Backend#repair()} on the
- * data path; each thing put back is one INFO line (from the part that put it back) and one count in
+ * data path, and sooner when the kernel reports a change to the data path's device, its routes or neighbours
+ * ({@link #onKernelChange}); each thing put back is one INFO line (from the part that put it back) and one count in
  * {@code flannel_repairs_total{what}}. A check that fails is logged, once per distinct failure, and tried again at the
  * next one. One thread; checks never overlap.
  */
@@ -31,6 +32,7 @@ final class NodeKeeper implements AutoCloseable {
         t.setDaemon(true);
         return t;
     });
+    private final java.util.concurrent.atomic.AtomicBoolean pending = new java.util.concurrent.atomic.AtomicBoolean();
     private String lastFailure;
 
     /** @param repaired told the label of each repair, for the metric */
@@ -45,9 +47,32 @@ final class NodeKeeper implements AutoCloseable {
         timer.scheduleWithFixedDelay(this::check, period.toMillis(), period.toMillis(), TimeUnit.MILLISECONDS);
     }
 
-    /** Checks at once, on the keeper's thread (e.g. when the kernel reports a change to the data path's device). */
+    /**
+     * A kernel notification: a change to the data path's device, its routes or its neighbours (or notifications lost
+     * to a full buffer) makes the keeper check within {@link #DEBOUNCE}, once for a burst of them.
+     */
+    void onKernelChange(io.flanneld.net.KernelChange change) {
+        int device = backend.deviceIndex();
+        if (change == io.flanneld.net.KernelChange.OVERRUN || device != 0 && change.ifindex() == device) {
+            checkSoon();
+        }
+    }
+
+    /** How long a burst of notifications is gathered before the one check it causes. */
+    static final Duration DEBOUNCE = Duration.ofMillis(100);
+
+    /** Checks once, shortly, on the keeper's thread; further calls until then change nothing. */
     void checkSoon() {
-        timer.execute(this::check);
+        if (pending.compareAndSet(false, true)) {
+            try {
+                timer.schedule(() -> {
+                    pending.set(false);
+                    check();
+                }, DEBOUNCE.toMillis(), TimeUnit.MILLISECONDS);
+            } catch (java.util.concurrent.RejectedExecutionException closing) {
+                pending.set(false);
+            }
+        }
     }
 
     /** One check of everything; package-private for tests. */

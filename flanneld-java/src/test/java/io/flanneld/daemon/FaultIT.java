@@ -307,6 +307,96 @@ class FaultIT {
                 String.format("h3's key expired %.1f s after it vanished; h1 and h2 kept their leases", expired)));
     }
 
+    /**
+     * Kernel state and rules broken under running daemons, each while h1's pod pings h2's pod 10 times a second: the
+     * routes on flannel.1 flushed, flannel.1 deleted, the masquerade and forward chains flushed (on a host whose
+     * FORWARD policy is DROP, as Docker leaves it), a peer's ARP entry replaced with a wrong MAC. Each must be put back
+     * by the daemon within 10 s without a restart; the time to repair and the pings lost are the fault table's.
+     */
+    @Test
+    @Order(6)
+    @Timeout(value = 240, unit = TimeUnit.SECONDS)
+    void kernelStateBrokenBySomeoneElseIsRepaired() throws Exception {
+        cluster = startCluster();
+        Map<String, Daemons.Running> d = startHosts(cluster.fabric(), cluster.etcd().endpoint(), 2, "--ip-masq");
+        Map<String, Pods.Pod> pods = attachPods(cluster.fabric(), cluster.pods(), d);
+        NetnsFabric.Host h1 = cluster.fabric().host("h1");
+        NetnsFabric.Host h2 = cluster.fabric().host("h2");
+        // As Docker leaves a node: forwarded traffic is dropped unless a rule accepts it.
+        h2.exec("iptables", "-P", "FORWARD", "DROP").check();
+        Pods.assertAllReachEachOther(pods);
+        long pid1 = d.get("h1").process().pid();
+        long pid2 = d.get("h2").process().pid();
+        String mac1 = vtepMac(d.get("h1"));
+        String h2Net = net(d.get("h2"));
+        String h2Gateway = gateway(d.get("h2"));
+        String h2Mac = vtepMac(d.get("h2"));
+
+        repairFault("routes flushed", "ip route flush dev flannel.1 on h1", pods,
+                () -> h1.exec("ip", "route", "flush", "dev", "flannel.1").check(),
+                () -> routes(h1).contains(h2Net), "h1's route to h2's subnet put back", "route", d.get("h1"));
+
+        repairFault("flannel.1 deleted", "ip link del flannel.1 on h1", pods,
+                () -> h1.exec("ip", "link", "del", "flannel.1").check(),
+                () -> h1.exec("ip", "link", "show", "flannel.1").ok() && routes(h1).contains(h2Net)
+                        && arp(h1).contains(h2Gateway + " " + h2Mac),
+                "flannel.1 re-created with its MAC, h2's route, ARP and FDB entries back", "device", d.get("h1"));
+        assertEquals(mac1, vtepMac(d.get("h1")), "flannel.1 came back with the MAC its lease publishes");
+
+        String masqRule = "-A FLANNEL-POSTRTG -m mark --mark 0x4000/0x4000";
+        repairFault("masquerade and forward rules flushed", "iptables -t nat -F FLANNEL-POSTRTG; iptables -F FLANNEL-FWD on h2 "
+                        + "(FORWARD policy DROP)", pods,
+                () -> {
+                    h2.exec("iptables", "-t", "nat", "-F", "FLANNEL-POSTRTG").check();
+                    h2.exec("iptables", "-F", "FLANNEL-FWD").check();
+                },
+                () -> h2.exec("iptables", "-S", "FLANNEL-FWD").stdout().contains("-j ACCEPT")
+                        && h2.exec("iptables", "-t", "nat", "-S", "FLANNEL-POSTRTG").stdout().contains(masqRule),
+                "both chains' rules put back in order", "forward_rules", d.get("h2"));
+
+        repairFault("ARP entry replaced", "ip neigh replace <h2's gateway> lladdr 02:00:00:00:00:99 on h1", pods,
+                () -> h1.exec("ip", "neigh", "replace", h2Gateway, "lladdr", "02:00:00:00:00:99", "dev", "flannel.1", "nud", "permanent").check(),
+                () -> arp(h1).contains(h2Gateway + " " + h2Mac), "the ARP entry has h2's VtepMAC again", "arp", d.get("h1"));
+
+        assertEquals(pid1, d.get("h1").process().pid(), "no restart");
+        assertEquals(pid2, d.get("h2").process().pid(), "no restart");
+        assertTrue(d.get("h1").logText().contains("Repaired flannel.1: it was deleted"), d.get("h1").logText());
+        assertTrue(d.get("h2").logText().contains("repaired forward_rules: put back missing rules in iptables filter/FLANNEL-FWD"),
+                d.get("h2").logText());
+        assertTrue(d.get("h2").logText().contains("repaired ip_masq: put back missing rules in iptables nat/FLANNEL-POSTRTG"),
+                d.get("h2").logText());
+    }
+
+    /**
+     * Breaks something with {@code inject} while h1's pod pings h2's, waits until {@code repaired} holds, then for the
+     * pings to flow again, and writes the fault's line: pings lost, seconds from the break to the repair.
+     */
+    private void repairFault(String fault, String done, Map<String, Pods.Pod> pods, Runnable inject,
+                             java.util.function.BooleanSupplier repaired, String what, String metricWhat, Daemons.Running daemon)
+            throws Exception {
+        double before = repairs(daemon, metricWhat);
+        ping = PingRun.start(pods.get("h1").netns(), pods.get("h2").ip(), dir.resolve("ping-" + metricWhat + ".out"));
+        Thread.sleep(1000);
+        long broken = System.nanoTime();
+        inject.run();
+        Wait.until(Duration.ofSeconds(10), Duration.ofMillis(20), fault + ": " + what, repaired);
+        double seconds = (System.nanoTime() - broken) / 1e9;
+        Wait.until(Duration.ofSeconds(10), Duration.ofMillis(100), fault + ": pods reach each other again",
+                () -> pods.get("h1").ping(pods.get("h2").ip(), 1).ok());
+        Thread.sleep(1000);
+        PingRun.Result lost = stopPing();
+        double after = repairs(daemon, metricWhat);
+        assertTrue(after > before, "flannel_repairs_total{what=\"" + metricWhat + "\"} counted it: " + before + " -> " + after);
+        FaultReport.add(new FaultReport.Line(fault, done, lost.sent(), lost.lost(), seconds, what + " by the running daemon", false,
+                "no restart; one INFO line and flannel_repairs_total{what=\"" + metricWhat + "\"} per repair"));
+    }
+
+    private static double repairs(Daemons.Running daemon, String what) {
+        String metrics = Daemons.httpGet(daemon.host(), 8471, "/metrics");
+        return metrics.lines().filter(l -> l.startsWith("flannel_repairs_total{") && l.contains("what=\"" + what + "\""))
+                .mapToDouble(l -> Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1))).sum();
+    }
+
     // ---- helpers ----
 
     private static DaemonCluster startCluster() {
