@@ -5,8 +5,9 @@ import java.nio.ByteOrder;
 
 /**
  * The Internet checksum (RFC 1071) over packet bytes, fast enough for the per-segment TCP checksums of software
- * segmentation: it reads 8 bytes at a time through a little-endian view (the native order of the machines this
- * runs on) and swaps the folded result, which RFC 1071 §2(B) shows equals the big-endian sum. Allocation-free.
+ * segmentation and for verifying every segment the receive side merges: it reads 8 bytes at a time (four per loop
+ * iteration) through a little-endian view (the native order of the machines this runs on) and swaps the folded
+ * result, which RFC 1071 §2(B) shows equals the big-endian sum. Allocation-free.
  */
 final class Checksum {
     private Checksum() {
@@ -17,8 +18,20 @@ final class Checksum {
      * read as big-endian 16-bit words (an odd last byte is padded with zero). {@code le} must be a little-endian view.
      */
     static int sum(ByteBuffer le, int offset, int length) {
-        long s = 0;
+        // 32 bytes per iteration into two sums (independent additions; about twice the speed of one long at a time
+        // on the 2-core test machine). Each grows by under 2^35 per iteration: no overflow for any int length.
+        long s0 = 0;
+        long s1 = 0;
         int i = 0;
+        for (; i + 32 <= length; i += 32) {
+            long a = le.getLong(offset + i);
+            long b = le.getLong(offset + i + 8);
+            long c = le.getLong(offset + i + 16);
+            long d = le.getLong(offset + i + 24);
+            s0 += (a & 0xffffffffL) + (a >>> 32) + (b & 0xffffffffL) + (b >>> 32);
+            s1 += (c & 0xffffffffL) + (c >>> 32) + (d & 0xffffffffL) + (d >>> 32);
+        }
+        long s = s0 + s1;
         for (; i + 8 <= length; i += 8) {
             long w = le.getLong(offset + i);
             s += (w & 0xffffffffL) + (w >>> 32);

@@ -11,10 +11,21 @@ import java.nio.ByteBuffer;
  * <p>A segment joins the pending one when the IPv4 headers agree (20 bytes, no options, no fragment; same
  * addresses, TOS, TTL and DF), the TCP headers agree (ports, header length, acknowledgement, window, options
  * byte for byte), its sequence number is the next expected, its payload is not longer than the first one's (the
- * segment size), it carries only ACK, or ACK|PSH as the last. A shorter or PSH segment closes the super-packet.
- * These are the conditions under which the kernel's own GRO merges, so the receiver sees what it would have seen
- * from a NIC doing GRO. The merged packet carries a partial TCP checksum (NEEDS_CSUM): the segments' own checksums
- * are not verified one by one; each came in a datagram whose UDP checksum the kernel verified.
+ * segment size), it carries only ACK, or ACK|PSH as the last, and both its TCP checksum and (when it is the second)
+ * the first segment's verify. A shorter or PSH segment closes the super-packet. These are the conditions under which
+ * the kernel's own GRO merges, so the receiver sees what it would have seen from a NIC doing GRO.
+ *
+ * <p>Checksums: the merged packet carries a partial TCP checksum (NEEDS_CSUM), which the kernel completes and then
+ * trusts, so every segment in it has had its own TCP checksum (IPv4 pseudo-header, TCP header and payload) verified
+ * here first. The outer UDP checksum is no substitute: it is optional in IPv4 (a sender may send 0, and the receiving
+ * kernel then verifies nothing) and it covers nothing that went wrong before encapsulation. A segment whose checksum
+ * is wrong is not merged and not dropped here: the pending super-packet it would have joined is written first (order
+ * is kept), then the segment alone behind a plain header, as the kernel's own GRO passes such a segment up unmerged.
+ * The kernel then verifies it (the host's if it is addressed there, the pod's after forwarding) and drops it, counted
+ * where checksum errors are always counted (TcpInCsumErrors of the receiving namespace); the daemon counts it as a
+ * packet written, not as a drop. A packet written alone is never marked NEEDS_CSUM, so only segments that are merged
+ * are checked: the first of a run when a second would join it, then each one joining. {@link Checksum#sum} reads 8
+ * bytes at a time and allocates nothing.
  *
  * <p>Single-threaded; buffers are allocated once. {@link #flush} must be called when a batch ends so that nothing
  * waits for a later packet.
@@ -34,6 +45,9 @@ final class TcpCoalescer {
     private final CounterCells counters;
     private final ByteBuffer buf;
     private final ByteBuffer le;
+    /** The last source buffer passed to {@link #add}, and a little-endian view of it for {@link Checksum#sum}. */
+    private ByteBuffer source;
+    private ByteBuffer sourceLe;
 
     private int packets;        // inner packets in the pending one (0: nothing pending)
     private int innerBytes;     // their sizes summed, for the counters
@@ -65,7 +79,7 @@ final class TcpCoalescer {
 
     /** Takes the accepted packet of {@code size} bytes at {@code offset} (its length already validated). */
     void add(ByteBuffer src, int offset, int size) {
-        if (open && mergeable(src, offset, size)) {
+        if (open && mergeable(src, offset, size) && checksumsVerify(src, offset, size)) {
             append(src, offset, size);
             return;
         }
@@ -132,6 +146,31 @@ final class TcpCoalescer {
             }
         }
         return true;
+    }
+
+    /**
+     * Whether the pending packet may be marked as having a partial checksum once this segment joins it: the pending
+     * first segment (checked only now, when a second would join it: alone it is written with a plain header) and this
+     * segment both have a correct TCP checksum. If not, the caller writes what is pending and starts a new packet with
+     * this segment; should its own checksum be wrong, the next segment finds that out and it is written alone.
+     */
+    private boolean checksumsVerify(ByteBuffer src, int offset, int size) {
+        if (packets == 1 && !tcpChecksumValid(buf, le, headerRoom, length)) {
+            return false;
+        }
+        if (src != source) {                // one buffer in the daemon: a view made once, not per packet
+            source = src;
+            sourceLe = Checksum.littleEndian(src);
+        }
+        return tcpChecksumValid(src, sourceLe, offset, size);
+    }
+
+    /** The TCP checksum of the {@code size}-byte packet at {@code offset} (20-byte IPv4 header) verifies. */
+    private boolean tcpChecksumValid(ByteBuffer be, ByteBuffer le, int offset, int size) {
+        int tcpLength = size - ipHeader;
+        int sum = Checksum.add(Checksum.pseudoHeader(be, offset, Tcp.PROTOCOL, tcpLength),
+                Checksum.sum(le, offset + ipHeader, tcpLength));
+        return sum == 0xffff;
     }
 
     private void append(ByteBuffer src, int offset, int size) {

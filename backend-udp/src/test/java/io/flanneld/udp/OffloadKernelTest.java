@@ -122,26 +122,8 @@ class OffloadKernelTest {
 
     /** One send of {@code data} with UDP_SEGMENT {@code segment}, from a socket made in {@code from}'s namespace. */
     private static void sendWithUdpGso(UdpCluster.Node from, UdpCluster.Node to, int port, byte[] data, int segment) {
-        Syscalls sys = Syscalls.Native.get();
-        int fd = NetworkNamespaces.callIn(from.host().netns(), () -> sys.socket(2, 2, 0));
-        assertTrue(fd >= 0, "socket");
-        try {
-            java.nio.ByteBuffer opt = java.nio.ByteBuffer.allocateDirect(4).order(java.nio.ByteOrder.nativeOrder())
-                    .putInt(0, segment);
-            assertEquals(0, sys.setsockopt(fd, 17, 103, Syscalls.Native.address(opt), 4), "UDP_SEGMENT");
-            // struct msghdr (56 bytes) with the destination and one iovec; then the iovec, the sockaddr_in, the data.
-            java.nio.ByteBuffer m = java.nio.ByteBuffer.allocateDirect(56 + 16 + 16 + data.length)
-                    .order(java.nio.ByteOrder.nativeOrder());
-            long base = Syscalls.Native.address(m);
-            m.putLong(0, base + 72).putInt(8, 16).putLong(16, base + 56).putLong(24, 1);
-            m.putLong(56, base + 88).putLong(64, data.length);
-            m.putShort(72, (short) 2);
-            m.order(java.nio.ByteOrder.BIG_ENDIAN).putShort(74, (short) port)
-                    .putInt(76, io.flanneld.schema.Ip4.parse(to.overlayIp())).put(88, data);
-            long sent = sys.sendmsg(fd, base, 0);
-            assertEquals(data.length, sent, "sendmsg errno " + Syscalls.Native.errno());
-        } finally {
-            sys.close(fd);
+        try (LibcUdpSocket socket = LibcUdpSocket.open(from.host().netns())) {
+            socket.option(LibcUdpSocket.SOL_UDP, LibcUdpSocket.UDP_SEGMENT, segment).send(to.overlayIp(), port, data);
         }
     }
 

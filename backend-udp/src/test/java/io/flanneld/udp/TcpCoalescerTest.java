@@ -7,6 +7,10 @@ import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Random;
+import net.jqwik.api.ForAll;
+import net.jqwik.api.Property;
+import net.jqwik.api.constraints.IntRange;
 import org.junit.jupiter.api.Test;
 
 class TcpCoalescerTest {
@@ -164,5 +168,162 @@ class TcpCoalescerTest {
         failing.flush();
         assertEquals(1, counters.get(CounterCells.IO_ERRORS));
         assertEquals(0, counters.get(CounterCells.PACKETS));
+    }
+
+    /**
+     * What corruption before encapsulation looks like: one payload byte flipped, the TCP checksum left as the sender
+     * computed it. A datagram with a zero UDP checksum carries it to the daemon unnoticed.
+     */
+    private static ByteBuffer corrupt(ByteBuffer segment, int payloadByte) {
+        int at = 52 + payloadByte;
+        segment.put(at, (byte) (segment.get(at) ^ 0x04));
+        assertFalse(TcpPackets.tcpChecksumValid(segment, 0));
+        return segment;
+    }
+
+    /** The write holds the segments from {@code seq} on with exactly {@code payload} and a checksum made partial. */
+    private static void assertMerged(byte[] write, int seq, byte[] payload, int segmentSize) {
+        ByteBuffer h = vnet(write);
+        assertEquals(VirtioNetHeader.F_NEEDS_CSUM, h.get(0));
+        assertEquals(VirtioNetHeader.GSO_TCPV4, h.get(1));
+        assertEquals(segmentSize, h.getShort(4), "gso_size");
+        ByteBuffer p = packet(write);
+        assertEquals(seq, p.getInt(24), "sequence number");
+        byte[] merged = new byte[p.capacity() - 52];
+        p.get(52, merged);
+        assertArrayEquals(payload, merged, "merged payload from " + seq);
+        TcpSegmenter.completeChecksum(p, Checksum.littleEndian(p), 0, p.capacity(), 20, 16);
+        assertTrue(TcpPackets.tcpChecksumValid(p, 0));
+    }
+
+    /** The write is {@code segment} byte for byte behind an all-zero vnet header: the kernel verifies it. */
+    private static void assertAlone(byte[] write, ByteBuffer segment) {
+        assertArrayEquals(new byte[10], Arrays.copyOf(write, 10), "plain vnet header, no NEEDS_CSUM");
+        assertEquals(segment, packet(write), "unchanged");
+    }
+
+    @Test
+    void corruptedSegmentIsWrittenAloneBetweenTheMergedRunsAroundIt() {
+        byte[] data = TcpPackets.payload(7 * 1000, 11);
+        ByteBuffer[] s = new ByteBuffer[7];
+        for (int i = 0; i < 7; i++) {
+            s[i] = segment(5000 + i * 1000, Tcp.ACK, Arrays.copyOfRange(data, i * 1000, i * 1000 + 1000));
+        }
+        corrupt(s[3], 500);
+        for (ByteBuffer segment : s) {
+            add(segment);
+        }
+        coalescer.flush();
+
+        assertEquals(3, writes.size(), "run, corrupted segment, run");
+        assertMerged(writes.get(0), 5000, Arrays.copyOfRange(data, 0, 3000), 1000);
+        assertAlone(writes.get(1), s[3]);
+        assertFalse(TcpPackets.tcpChecksumValid(packet(writes.get(1)), 0), "left for the kernel to reject");
+        assertMerged(writes.get(2), 9000, Arrays.copyOfRange(data, 4000, 7000), 1000);
+        assertEquals(7, counters.get(CounterCells.PACKETS));
+        assertEquals(0, counters.get(CounterCells.IO_ERRORS));
+    }
+
+    @Test
+    void corruptedFirstOrLastSegmentOfARunIsWrittenAlone() {
+        ByteBuffer[] s = new ByteBuffer[5];
+        for (int i = 0; i < 5; i++) {
+            s[i] = segment(i * 800, Tcp.ACK, TcpPackets.payload(800, 20 + i));
+        }
+        corrupt(s[0], 0);           // the first: checked when the second would join it
+        corrupt(s[4], 799);         // the last
+        for (ByteBuffer segment : s) {
+            add(segment);
+        }
+        coalescer.flush();
+
+        assertEquals(3, writes.size());
+        assertAlone(writes.get(0), s[0]);
+        byte[] middle = new byte[3 * 800];
+        for (int i = 1; i <= 3; i++) {
+            s[i].get(52, middle, (i - 1) * 800, 800);
+        }
+        assertMerged(writes.get(1), 800, middle, 800);
+        assertAlone(writes.get(2), s[4]);
+    }
+
+    @Test
+    void consecutiveCorruptedSegmentsAreEachWrittenAlone() {
+        add(segment(0, Tcp.ACK, TcpPackets.payload(600, 1)));
+        ByteBuffer b1 = corrupt(segment(600, Tcp.ACK, TcpPackets.payload(600, 2)), 3);
+        ByteBuffer b2 = corrupt(segment(1200, Tcp.ACK, TcpPackets.payload(600, 3)), 4);
+        add(b1);
+        add(b2);
+        coalescer.flush();
+        assertEquals(3, writes.size());
+        assertEquals(0, writes.get(0)[0], "one good segment alone: plain header");
+        assertAlone(writes.get(1), b1);
+        assertAlone(writes.get(2), b2);
+    }
+
+    /**
+     * Runs of equal-sized segments with random ones corrupted and random batch ends: every write marked NEEDS_CSUM
+     * holds only the original, uncorrupted bytes (and its completed checksum verifies); every corrupted segment is
+     * written alone behind a plain header, unchanged; the writes keep the segments' order and cover each once; and
+     * each maximal run of good segments within a batch is exactly one write.
+     */
+    @Property(tries = 300)
+    void corruptedSegmentsAreNeverCoveredByAPartialChecksum(@ForAll @IntRange(min = 1, max = 40) int count,
+                                                            @ForAll @IntRange(min = 1, max = 1400) int size,
+                                                            @ForAll long seed) {
+        List<byte[]> out = new ArrayList<>();
+        TcpCoalescer c = new TcpCoalescer(true, true, (b, off, len) -> {
+            byte[] copy = new byte[len];
+            b.get(off, copy);
+            out.add(copy);
+            return true;
+        }, new CounterCells());
+        Random random = new Random(seed);
+        byte[] data = new byte[count * size];
+        random.nextBytes(data);
+        boolean[] bad = new boolean[count];
+        ByteBuffer[] s = new ByteBuffer[count];
+        int expectedWrites = 0;
+        boolean inRun = false;
+        for (int i = 0; i < count; i++) {
+            s[i] = segment(i * size, Tcp.ACK, Arrays.copyOfRange(data, i * size, (i + 1) * size));
+            bad[i] = random.nextInt(4) == 0;
+            boolean batchEnds = random.nextInt(8) == 0;
+            if (bad[i]) {
+                corrupt(s[i], random.nextInt(size));
+                expectedWrites++;
+                inRun = false;
+            } else if (!inRun) {
+                expectedWrites++;
+                inRun = true;
+            }
+            c.add(s[i], 0, s[i].capacity());
+            if (batchEnds) {
+                c.flush();
+                inRun = false;
+            }
+        }
+        c.flush();
+
+        int next = 0;
+        for (byte[] w : out) {
+            ByteBuffer p = packet(w);
+            int seq = p.getInt(24);
+            assertEquals(next * size, seq, "in order, each segment once");
+            int segments = (p.capacity() - 52 + size - 1) / size;
+            if (w[0] == VirtioNetHeader.F_NEEDS_CSUM) {
+                assertTrue(segments > 1);
+                for (int i = next; i < next + segments; i++) {
+                    assertFalse(bad[i], "corrupted segment " + i + " inside a NEEDS_CSUM write");
+                }
+                assertMerged(w, seq, Arrays.copyOfRange(data, next * size, (next + segments) * size), size);
+            } else {
+                assertEquals(1, segments);
+                assertAlone(w, s[next]);
+            }
+            next += segments;
+        }
+        assertEquals(count, next);
+        assertEquals(expectedWrites, out.size(), "one write per good run and per corrupted segment");
     }
 }

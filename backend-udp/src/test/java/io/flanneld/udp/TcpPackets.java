@@ -17,26 +17,37 @@ final class TcpPackets {
      * leaves it for checksum offload.
      */
     static ByteBuffer tcp(int ipOptions, int tcpOptions, int seq, int flags, byte[] payload, boolean partial) {
+        byte[] options = new byte[tcpOptions];
+        for (int i = 0; i < tcpOptions; i++) {
+            options[i] = (byte) (i < 2 ? 1 : 0x24 + i);                       // two NOPs, then "option" bytes
+        }
+        return tcp(SRC, DST, 40000, 5201, ipOptions, options, seq, 0x01020304, flags, payload, partial);
+    }
+
+    /**
+     * A TCP/IPv4 packet in a direct buffer from {@code src}:{@code srcPort} to {@code dst}:{@code dstPort}: TOS
+     * ECT(0), DF, TTL 64, {@code ipOptions} bytes of IPv4 options (a router alert, then zeros), the given TCP options
+     * (a multiple of 4 bytes), window 502, correct IPv4 checksum, TCP checksum complete or (partial) just the
+     * pseudo-header sum.
+     */
+    static ByteBuffer tcp(String src, String dst, int srcPort, int dstPort, int ipOptions, byte[] tcpOptions, int seq,
+                          int ack, int flags, byte[] payload, boolean partial) {
         int ipHeader = 20 + ipOptions;
-        int tcpHeader = 20 + tcpOptions;
+        int tcpHeader = 20 + tcpOptions.length;
         int total = ipHeader + tcpHeader + payload.length;
         ByteBuffer b = ByteBuffer.allocateDirect(total);
         b.put(0, (byte) (0x40 | ipHeader / 4)).put(1, (byte) 0x02).putShort(2, (short) total)
                 .putShort(4, (short) 0xfff0).putShort(6, (short) 0x4000)
-                .put(8, (byte) 64).put(9, (byte) 6).putInt(12, Ip4.parse(SRC)).putInt(16, Ip4.parse(DST));
+                .put(8, (byte) 64).put(9, (byte) 6).putInt(12, Ip4.parse(src)).putInt(16, Ip4.parse(dst));
         for (int i = 20; i < ipHeader; i++) {
             b.put(i, (byte) (i == 20 ? 0x94 : i == 21 ? 4 : 0));           // router alert, then zeros
         }
         b.putShort(10, (short) referenceChecksum(b, 0, ipHeader, 0));
         int t = ipHeader;
-        b.putShort(t, (short) 40000).putShort(t + 2, (short) 5201).putInt(t + 4, seq).putInt(t + 8, 0x01020304)
+        b.putShort(t, (short) srcPort).putShort(t + 2, (short) dstPort).putInt(t + 4, seq).putInt(t + 8, ack)
                 .put(t + 12, (byte) ((tcpHeader / 4) << 4)).put(t + 13, (byte) flags).putShort(t + 14, (short) 502);
-        for (int i = 20; i < tcpHeader; i++) {
-            b.put(t + i, (byte) (i < 22 ? 1 : 0x10 + i));                   // two NOPs, then "option" bytes
-        }
-        for (int i = 0; i < payload.length; i++) {
-            b.put(t + tcpHeader + i, payload[i]);
-        }
+        b.put(t + 20, tcpOptions);
+        b.put(t + tcpHeader, payload);
         int pseudo = pseudo(b, 0, 6, total - ipHeader);
         if (partial) {
             b.putShort(t + 16, (short) pseudo);
