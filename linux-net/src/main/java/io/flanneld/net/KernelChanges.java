@@ -1,8 +1,5 @@
 package io.flanneld.net;
 
-import static io.flanneld.net.NetlinkConstants.AF_NETLINK;
-import static io.flanneld.net.NetlinkConstants.NETLINK_ROUTE;
-
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.function.Consumer;
@@ -18,11 +15,6 @@ import org.slf4j.LoggerFactory;
  */
 public final class KernelChanges implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(KernelChanges.class);
-    private static final int SOCK_RAW = 3;
-    private static final int SOCK_CLOEXEC = 0x80000;
-    private static final int SOL_SOCKET = 1;
-    private static final int SO_RCVTIMEO = 20;
-    private static final int SO_RCVBUF = 8;
     private static final int GROUPS = 0x1 /* LINK */ | 0x4 /* NEIGH */ | 0x10 /* IPV4_IFADDR */ | 0x40 /* IPV4_ROUTE */;
     private static final int ENOBUFS = 105;
 
@@ -41,28 +33,8 @@ public final class KernelChanges implements AutoCloseable {
     /** Starts listening in the calling thread's network namespace. */
     public static KernelChanges start(Consumer<KernelChange> listener) {
         LibC libc = LibC.Native.libc();
-        int fd = libc.socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
-        if (fd < 0) {
-            throw new ErrnoException("socket(AF_NETLINK, SOCK_RAW, NETLINK_ROUTE)", LibC.Native.errno());
-        }
-        try {
-            byte[] local = ByteBuffer.allocate(12).order(ByteOrder.nativeOrder())
-                    .putShort((short) AF_NETLINK).putShort((short) 0).putInt(0).putInt(GROUPS).array();
-            if (libc.bind(fd, local, local.length) < 0) {
-                throw new ErrnoException("bind(netlink socket, rtnetlink groups)", LibC.Native.errno());
-            }
-            // A one-second receive timeout lets the thread notice close() without a signal.
-            byte[] timeout = ByteBuffer.allocate(16).order(ByteOrder.nativeOrder()).putLong(1).putLong(0).array();
-            if (libc.setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, timeout, timeout.length) < 0) {
-                throw new ErrnoException("setsockopt(SO_RCVTIMEO)", LibC.Native.errno());
-            }
-            byte[] size = ByteBuffer.allocate(4).order(ByteOrder.nativeOrder()).putInt(1 << 20).array();
-            libc.setsockopt(fd, SOL_SOCKET, SO_RCVBUF, size, size.length);
-        } catch (RuntimeException e) {
-            libc.close(fd);
-            throw e;
-        }
-        KernelChanges changes = new KernelChanges(libc, fd, listener);
+        // A one-second receive timeout lets the thread notice close() without a signal.
+        KernelChanges changes = new KernelChanges(libc, NetlinkSocket.openFd(libc, GROUPS, 1), listener);
         changes.thread.start();
         return changes;
     }

@@ -59,25 +59,15 @@ final class NetlinkSocket implements AutoCloseable {
         this.fd = fd;
         this.writer = new MessageWriter(ByteBuffer.allocateDirect(SEND_BUFFER_SIZE));
         this.receiveBuffer = ByteBuffer.allocateDirect(RECEIVE_BUFFER_SIZE).order(ByteOrder.nativeOrder());
-        this.kernelAddress = sockaddrNl(0);
+        this.kernelAddress = sockaddrNl(0, 0);
         this.sequence = (int) (System.nanoTime() & 0x3fff_ffff);
     }
 
     /** Opens a NETLINK_ROUTE socket in the calling thread's current network namespace. */
     static NetlinkSocket open() {
         LibC libc = LibC.Native.libc();
-        int fd = libc.socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
-        if (fd < 0) {
-            throw new ErrnoException("socket(AF_NETLINK, SOCK_RAW, NETLINK_ROUTE)", LibC.Native.errno());
-        }
+        int fd = openFd(libc, 0, RECEIVE_TIMEOUT_SECONDS);
         try {
-            // pid 0: the kernel assigns a unique port id.
-            byte[] local = sockaddrNl(0);
-            if (libc.bind(fd, local, local.length) < 0) {
-                throw new ErrnoException("bind(netlink socket)", LibC.Native.errno());
-            }
-            setOption(libc, fd, SOL_SOCKET, SO_RCVTIMEO, timeval(RECEIVE_TIMEOUT_SECONDS), true);
-            setOption(libc, fd, SOL_SOCKET, SO_RCVBUF, intValue(1024 * 1024), false);
             // Extended acks carry the kernel's reason text; capped acks keep it from echoing our whole request.
             // Both are optional (kernels before 4.12 lack EXT_ACK), so failing to set them is not an error.
             setOption(libc, fd, SOL_NETLINK, NETLINK_EXT_ACK, intValue(1), false);
@@ -87,6 +77,30 @@ final class NetlinkSocket implements AutoCloseable {
             throw e;
         }
         return new NetlinkSocket(libc, fd);
+    }
+
+    /**
+     * A NETLINK_ROUTE socket bound to a kernel-assigned port id and to the multicast {@code groups} (0 for none, a
+     * request socket), with a receive timeout and a 1 MiB receive buffer; closed again if any step fails.
+     */
+    static int openFd(LibC libc, int groups, int receiveTimeoutSeconds) {
+        int fd = libc.socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+        if (fd < 0) {
+            throw new ErrnoException("socket(AF_NETLINK, SOCK_RAW, NETLINK_ROUTE)", LibC.Native.errno());
+        }
+        try {
+            // pid 0: the kernel assigns a unique port id.
+            byte[] local = sockaddrNl(0, groups);
+            if (libc.bind(fd, local, local.length) < 0) {
+                throw new ErrnoException("bind(netlink socket" + (groups == 0 ? "" : ", groups " + groups) + ")", LibC.Native.errno());
+            }
+            setOption(libc, fd, SOL_SOCKET, SO_RCVTIMEO, timeval(receiveTimeoutSeconds), true);
+            setOption(libc, fd, SOL_SOCKET, SO_RCVBUF, intValue(1024 * 1024), false);
+        } catch (RuntimeException e) {
+            libc.close(fd);
+            throw e;
+        }
+        return fd;
     }
 
     private static void setOption(LibC libc, int fd, int level, int option, byte[] value, boolean required) {
@@ -100,9 +114,9 @@ final class NetlinkSocket implements AutoCloseable {
     }
 
     /** struct sockaddr_nl: u16 family, u16 pad, u32 pid, u32 groups. */
-    private static byte[] sockaddrNl(int pid) {
+    private static byte[] sockaddrNl(int pid, int groups) {
         return ByteBuffer.allocate(12).order(ByteOrder.nativeOrder())
-                .putShort((short) AF_NETLINK).putShort((short) 0).putInt(pid).putInt(0).array();
+                .putShort((short) AF_NETLINK).putShort((short) 0).putInt(pid).putInt(groups).array();
     }
 
     private static byte[] timeval(long seconds) {
