@@ -96,7 +96,8 @@ public final class ConfigCodec {
         }
 
         BackendConfig backend = parseBackend(field(root, "Backend"));
-        return new NetworkConfig(network, subnetLen, subnetMin, subnetMax, backend);
+        boolean enableNFTables = booleanField(root, "EnableNFTables", "EnableNFTables");
+        return new NetworkConfig(network, subnetLen, subnetMin, subnetMax, backend, enableNFTables);
     }
 
     private static BackendConfig parseBackend(JsonNode node) throws ConfigException {
@@ -127,14 +128,7 @@ public final class ConfigCodec {
         if (vni < 0 || vni > MAX_VNI) {
             throw new ConfigException("Backend.VNI", vni + " is not a VXLAN network identifier (0.." + MAX_VNI + ")");
         }
-        boolean directRouting = false;
-        JsonNode dr = field(node, "DirectRouting");
-        if (dr != null && !dr.isNull()) {
-            if (!dr.isBoolean()) {
-                throw new ConfigException("Backend.DirectRouting", "must be true or false, got " + dr);
-            }
-            directRouting = dr.asBoolean();
-        }
+        boolean directRouting = booleanField(node, "DirectRouting", "Backend.DirectRouting");
         return new BackendConfig(type, port, vni, directRouting);
     }
 
@@ -155,6 +149,10 @@ public final class ConfigCodec {
         }
         if (config.backend().directRouting()) {
             backend.put("DirectRouting", true);
+        }
+        // Written only when set, so a config that never mentioned it reads back as it was put.
+        if (config.enableNFTables()) {
+            root.put("EnableNFTables", true);
         }
         return root.toString();
     }
@@ -187,6 +185,18 @@ public final class ConfigCodec {
             throw new ConfigException(path, "must be a whole number, got " + node);
         }
         return node.intValue();
+    }
+
+    /** A JSON boolean; absent or null is false, as for a Go bool. */
+    private static boolean booleanField(JsonNode object, String name, String path) throws ConfigException {
+        JsonNode node = field(object, name);
+        if (node == null || node.isNull()) {
+            return false;
+        }
+        if (!node.isBoolean()) {
+            throw new ConfigException(path, "must be true or false, got " + node);
+        }
+        return node.asBoolean();
     }
 
     private static int addressField(JsonNode object, String name) throws ConfigException {

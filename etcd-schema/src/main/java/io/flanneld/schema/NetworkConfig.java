@@ -3,14 +3,21 @@ package io.flanneld.schema;
 /**
  * A validated network config with flannel's defaults applied: every host leases one subnet of
  * {@code subnetLen} bits out of {@code network}, between {@code subnetMin} and {@code subnetMax}
- * inclusive (addresses of the first and last usable subnet).
+ * inclusive (addresses of the first and last usable subnet). {@code enableNFTables} is flannel's
+ * {@code EnableNFTables}: the node's masquerade and forward rules go to nftables instead of iptables.
  */
-public record NetworkConfig(Ip4Net network, int subnetLen, int subnetMin, int subnetMax, BackendConfig backend) {
+public record NetworkConfig(Ip4Net network, int subnetLen, int subnetMin, int subnetMax, BackendConfig backend,
+        boolean enableNFTables) {
 
     public NetworkConfig {
         if (subnetLen < network.prefixLength() || subnetLen > 32) {
             throw new IllegalArgumentException("SubnetLen " + subnetLen + " does not fit Network " + network);
         }
+    }
+
+    /** A config without {@code EnableNFTables} (flannel's default, iptables). */
+    public NetworkConfig(Ip4Net network, int subnetLen, int subnetMin, int subnetMax, BackendConfig backend) {
+        this(network, subnetLen, subnetMin, subnetMax, backend, false);
     }
 
     /** How many subnets lie in [subnetMin, subnetMax]. */

@@ -41,6 +41,33 @@ class ConfigCodecTest {
     }
 
     @Test
+    void enableNFTablesIsOffUnlessSetAndMatchesCaseInsensitively() throws Exception {
+        assertFalse(ConfigCodec.parse("{\"Network\":\"198.19.0.0/16\"}").enableNFTables(), "flannel's default");
+        assertFalse(ConfigCodec.parse("{\"Network\":\"198.19.0.0/16\",\"EnableNFTables\":null}").enableNFTables());
+        assertFalse(ConfigCodec.parse("{\"Network\":\"198.19.0.0/16\",\"EnableNFTables\":false}").enableNFTables());
+        assertTrue(ConfigCodec.parse("{\"Network\":\"198.19.0.0/16\",\"EnableNFTables\":true}").enableNFTables());
+        assertTrue(ConfigCodec.parse("{\"Network\":\"198.19.0.0/16\",\"enableNftables\":true}").enableNFTables());
+    }
+
+    @Test
+    void enableNFTablesIsWrittenOnlyWhenTrue() throws Exception {
+        NetworkConfig off = ConfigCodec.parse("{\"Network\":\"198.19.0.0/16\",\"EnableNFTables\":false}");
+        assertEquals("{\"Network\":\"198.19.0.0/16\",\"SubnetLen\":24,\"SubnetMin\":\"198.19.1.0\","
+                + "\"SubnetMax\":\"198.19.255.0\",\"Backend\":{\"Type\":\"udp\"}}", ConfigCodec.toJson(off));
+        NetworkConfig on = ConfigCodec.parse("{\"Network\":\"198.19.0.0/16\",\"Backend\":{\"Type\":\"vxlan\"},\"EnableNFTables\":true}");
+        assertEquals("{\"Network\":\"198.19.0.0/16\",\"SubnetLen\":24,\"SubnetMin\":\"198.19.1.0\","
+                + "\"SubnetMax\":\"198.19.255.0\",\"Backend\":{\"Type\":\"vxlan\"},\"EnableNFTables\":true}",
+                ConfigCodec.toJson(on));
+        assertEquals(on, ConfigCodec.parse(ConfigCodec.toJson(on)));
+    }
+
+    @Test
+    void theFiveArgumentConstructorMeansIptables() throws Exception {
+        NetworkConfig c = ConfigCodec.parse("{\"Network\":\"198.19.0.0/16\"}");
+        assertEquals(c, new NetworkConfig(c.network(), c.subnetLen(), c.subnetMin(), c.subnetMax(), c.backend()));
+    }
+
+    @Test
     void masksHostBitsOfTheNetworkAsFlannelDoes() throws Exception {
         assertEquals("10.244.0.0/16", ConfigCodec.parse("{\"Network\":\"10.244.3.7/16\"}").network().toString());
     }
@@ -76,6 +103,9 @@ class ConfigCodecTest {
         "{\"Network\":\"10.244.0.0/16\",\"Backend\":{\"Port\":70000}}      | Backend.Port          | 70000",
         "{\"Network\":\"10.244.0.0/16\",\"Backend\":{\"VNI\":16777216}}    | Backend.VNI           | 16777216",
         "{\"Network\":\"10.244.0.0/16\",\"Backend\":{\"DirectRouting\":1}} | Backend.DirectRouting | true or false",
+        "{\"Network\":\"10.244.0.0/16\",\"EnableNFTables\":\"true\"}     | EnableNFTables        | \"true\"",
+        "{\"Network\":\"10.244.0.0/16\",\"EnableNFTables\":1}          | EnableNFTables        | got 1",
+        "{\"Network\":\"10.244.0.0/16\",\"enablenftables\":\"yes\"}      | EnableNFTables        | must be true or false, got \"yes\"",
     })
     void rejectsInvalidConfigNamingTheFieldAndValue(String json, String field, String mentioned) {
         ConfigException e = assertThrows(ConfigException.class, () -> ConfigCodec.parse(json));
