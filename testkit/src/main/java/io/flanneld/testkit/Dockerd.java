@@ -44,6 +44,7 @@ public final class Dockerd implements AutoCloseable {
     private static final Path BUSYBOX = Path.of("/bin/busybox");
     private static final Path DEBIAN_DOCKER_CLI = Path.of("/usr/bin/docker");
     private static final Duration CMD_TIMEOUT = Duration.ofSeconds(30);
+    private static final Path SHIM_SOCKET_DIR = Path.of("/run/containerd/s");
 
     private final NetnsFabric.Host host;
     private final Path dir;
@@ -304,6 +305,7 @@ public final class Dockerd implements AutoCloseable {
      */
     private void killLeftoverTasks() {
         List<ProcessHandle> leftovers = new ArrayList<>();
+        List<Path> shimSockets = new ArrayList<>();
         Path tasks = dir.resolve("exec").resolve("containerd").resolve("daemon").resolve("io.containerd.runtime.v2.task");
         if (Files.isDirectory(tasks)) {
             try (DirectoryStream<Path> namespaces = Files.newDirectoryStream(tasks)) {
@@ -314,6 +316,7 @@ public final class Dockerd implements AutoCloseable {
                             pidIn(task.resolve("init.pid"))
                                     .filter(h -> procText(h, "cgroup").contains(id))
                                     .ifPresent(leftovers::add);
+                            shimSocket(task).ifPresent(shimSockets::add);
                         }
                     }
                 }
@@ -335,6 +338,33 @@ public final class Dockerd implements AutoCloseable {
         for (ProcessHandle h : leftovers) {
             Processes.awaitExit(h, Duration.ofSeconds(5));
         }
+        // A shim removes its socket when it exits normally; a killed one leaves it in containerd's fixed directory.
+        for (Path socketFile : shimSockets) {
+            try {
+                Files.deleteIfExists(socketFile);
+            } catch (IOException e) {
+                System.err.println("testkit: cannot delete shim socket " + socketFile + ": " + e);
+            }
+        }
+    }
+
+    /**
+     * The socket of a task's shim, from the task's {@code address} file: containerd 1.6 puts every shim's socket in
+     * {@code /run/containerd/s/} (whatever its own state directory), named by a hash of its address and the task.
+     */
+    private static java.util.Optional<Path> shimSocket(Path task) {
+        try {
+            String address = Files.readString(task.resolve("address")).strip();
+            if (address.startsWith("unix://")) {
+                Path socketFile = Path.of(address.substring("unix://".length())).normalize();
+                if (socketFile.startsWith(SHIM_SOCKET_DIR) && !socketFile.equals(SHIM_SOCKET_DIR)) {
+                    return java.util.Optional.of(socketFile);
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            // no address yet, or the task is gone
+        }
+        return java.util.Optional.empty();
     }
 
     private static java.util.Optional<ProcessHandle> pidIn(Path pidFile) {

@@ -89,10 +89,21 @@ class DockerdTest {
             ProcessHandle dockerd = ProcessHandle.of(docker.pid()).orElseThrow();
             dockerd.descendants().forEach(started::add);
             assertTrue(started.size() >= 3, "dockerd, containerd and a shim: " + started);
+            List<Path> shimSockets = new ArrayList<>();
+            try (var tasks = Files.walk(dir.resolve("exec/containerd/daemon/io.containerd.runtime.v2.task"), 2)) {
+                for (Path task : tasks.filter(t -> Files.exists(t.resolve("address"))).toList()) {
+                    shimSockets.add(Path.of(Files.readString(task.resolve("address")).strip().substring("unix://".length())));
+                }
+            } catch (java.io.IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+            assertEquals(1, shimSockets.size(), "one task, one shim socket");
+            assertTrue(Files.exists(shimSockets.get(0)), shimSockets.toString());
             dockerd.destroyForcibly();
             assertTrue(Processes.awaitExit(dockerd, Duration.ofSeconds(10)));
             docker.close();
             assertTrue(docker.mountsUnderDir().isEmpty(), "unmounted: " + docker.mountsUnderDir());
+            assertFalse(Files.exists(shimSockets.get(0)), "the killed shim's socket " + shimSockets.get(0) + " is removed");
         }
         for (ProcessHandle h : started) {
             assertFalse(Processes.isRunning(h), "process " + h.pid() + " " + h.info().command().orElse("") + " alive after close");
