@@ -1,6 +1,7 @@
 /**
  * Test support: a real etcd ({@link io.flanneld.testkit.EtcdProcess}, {@link io.flanneld.testkit.EtcdCluster}),
- * network-namespace hosts on a shared bridge ({@link io.flanneld.testkit.NetnsFabric}), bounded command runs
+ * network-namespace hosts on a shared bridge ({@link io.flanneld.testkit.NetnsFabric}), a real dockerd inside one
+ * of those hosts ({@link io.flanneld.testkit.Dockerd}), bounded command runs
  * ({@link io.flanneld.testkit.Cmd}) and bounded waits ({@link io.flanneld.testkit.Wait}).
  *
  * <pre>{@code
@@ -13,6 +14,7 @@
  * }   // ends the daemon, the etcd, and deletes every namespace, even if the test failed
  * }</pre>
  *
- * Needs root, iproute2, etcd-server, etcd-client and iputils-ping (for ping checks).
+ * Needs root, iproute2, etcd-server, etcd-client and iputils-ping (for ping checks); {@code Dockerd} also needs
+ * docker.io, containerd and busybox-static.
  */
 package io.flanneld.testkit;
