@@ -290,17 +290,21 @@ final class FlannelDaemon {
 
     /**
      * The forward rules (unless {@code --iptables-forward-rules=false}) and, with {@code --ip-masq}, the masquerade
-     * rules, installed now and handed to the {@link NodeKeeper}, which keeps them; removed on a clean stop.
+     * rules, through iptables or, with the config's {@code EnableNFTables}, through nftables; installed now and handed to the {@link NodeKeeper}, which keeps them; removed on a clean stop.
      */
     private List<PacketFilter> installPacketFilters(NetworkConfig config, Lease lease) {
         List<PacketFilter> filters = new java.util.ArrayList<>();
+        boolean nft = config.enableNFTables();
         Iptables iptables = Iptables.local();
+        NfTables nftables = NfTables.local();
         if (options.node().forwardRules()) {
-            filters.add(install("--iptables-forward-rules", () -> ForwardRules.chain(iptables, config.network())));
+            filters.add(install("--iptables-forward-rules", () -> nft ? NfTablesRules.forward(nftables, config.network())
+                    : ForwardRules.chain(iptables, config.network())));
         }
         if (options.ipMasq()) {
-            filters.add(install("--ip-masq", () -> IpMasq.withDetectedRandomFully(iptables, config.network(), lease.subnet(),
-                    options.node().randomFully())));
+            filters.add(install("--ip-masq", () -> nft
+                    ? NfTablesRules.masquerade(nftables, config.network(), lease.subnet(), options.node().randomFully())
+                    : IpMasq.withDetectedRandomFully(iptables, config.network(), lease.subnet(), options.node().randomFully())));
         }
         return filters;
     }
