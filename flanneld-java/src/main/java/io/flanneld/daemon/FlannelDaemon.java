@@ -85,8 +85,14 @@ final class FlannelDaemon {
             LOG.info("running; send SIGTERM to stop (the lease is kept for the next start)");
             stop.await();
         } catch (FatalException e) {
-            LOG.error(e.getMessage());
-            exitCode.set(EXIT_FATAL);
+            if (stop.getCount() == 0) {
+                // SIGTERM during start-up interrupts whatever start was waiting for (an iptables command, etcd): that
+                // step's failure is the stop's doing, not a fault, and a requested stop exits 0.
+                LOG.info("stopped during start-up ({})", e.getMessage());
+            } else {
+                LOG.error(e.getMessage());
+                exitCode.set(EXIT_FATAL);
+            }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } catch (RuntimeException e) {
