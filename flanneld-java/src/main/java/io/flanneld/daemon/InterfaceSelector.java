@@ -18,10 +18,11 @@ import java.util.stream.Collectors;
  * Chooses the underlay interface and the public IP the way flanneld does:
  * <ol>
  *   <li>each {@code --iface} value in order, as an interface name or as an IPv4 address some interface owns; the
- *       first that matches wins (a value that matches nothing is skipped, so one flag list can serve differently
- *       named hosts);</li>
+ *       first that matches wins (a value that matches nothing, or names an interface without a usable IPv4 address,
+ *       is skipped, so one flag list can serve differently named hosts);</li>
  *   <li>without {@code --iface}, the interface the main table's default route leaves through;</li>
- *   <li>the interface address is the matched address, else the interface's first IPv4 address;</li>
+ *   <li>the interface address is the matched address, else the interface's first usable IPv4 address (see
+ *       {@link #usableAddresses});</li>
  *   <li>the public IP is {@code --public-ip} if given, else the interface address; the MTU is the interface's.</li>
  * </ol>
  * Everything is read through netlink, never by running {@code ip}.
@@ -89,12 +90,17 @@ public final class InterfaceSelector {
                 continue;
             }
             Optional<LinkWithAddresses> named = links.stream().filter(l -> l.link().name().equals(spec)).findFirst();
-            if (named.isPresent()) {
-                // flanneld stops at the first interface found, even if it then turns out to have no address: the
-                // operator named it, so silently falling through to another interface would be a surprise.
-                return new Match(named.get(), firstAddress(named.get(), "--iface " + spec));
+            if (named.isEmpty()) {
+                misses.add("--iface " + spec + ": no such interface (have: " + describeNames(links) + ")");
+                continue;
             }
-            misses.add("--iface " + spec + ": no such interface (have: " + describeNames(links) + ")");
+            // An interface without a usable IPv4 address is a miss like any other: flanneld goes on to the next
+            // --iface value (its LookupExtIface fails, and main.go's loop tries the next one).
+            Optional<Inet4Address> address = firstUsableAddress(named.get());
+            if (address.isPresent()) {
+                return new Match(named.get(), address.get());
+            }
+            misses.add("--iface " + spec + " has no IPv4 address");
         }
         throw new InterfaceSelectionException(String.join("; ", misses));
     }
@@ -112,14 +118,35 @@ public final class InterfaceSelector {
         LinkWithAddresses link = links.stream().filter(l -> l.link().index() == route.outputIndex()).findFirst()
                 .orElseThrow(() -> new InterfaceSelectionException("the default route (" + route.describe()
                         + ") leaves through interface #" + route.outputIndex() + ", which does not exist"));
-        return new Match(link, firstAddress(link, "default route interface " + link.link().name()));
+        Inet4Address address = firstUsableAddress(link).orElseThrow(() -> new InterfaceSelectionException(
+                "default route interface " + link.link().name() + " has no IPv4 address"));
+        return new Match(link, address);
     }
 
-    private static Inet4Address firstAddress(LinkWithAddresses link, String what) throws InterfaceSelectionException {
-        if (link.addresses().isEmpty()) {
-            throw new InterfaceSelectionException(what + " has no IPv4 address");
+    /** The first of {@link #usableAddresses}: the address an interface chosen by name is used with. */
+    private static Optional<Inet4Address> firstUsableAddress(LinkWithAddresses link) {
+        List<Inet4Address> usable = usableAddresses(link);
+        return usable.isEmpty() ? Optional.empty() : Optional.of(usable.get(0));
+    }
+
+    /**
+     * The interface's IPv4 addresses flanneld would use, in its order: unicast ones only (not 0.0.0.0, loopback
+     * 127/8, multicast 224/4 or 255.255.255.255), link-local 169.254/16 after the others, otherwise in the kernel's
+     * order.
+     */
+    static List<Inet4Address> usableAddresses(LinkWithAddresses link) {
+        List<Inet4Address> global = new ArrayList<>();
+        List<Inet4Address> linkLocal = new ArrayList<>();
+        for (Ipv4Prefix prefix : link.addresses()) {
+            int a = Ipv4.toInt(prefix.address());
+            int first = a >>> 24;
+            if (a == 0 || a == -1 || first == 127 || (first >= 224 && first <= 239)) {
+                continue;
+            }
+            (first == 169 && ((a >>> 16) & 0xff) == 254 ? linkLocal : global).add(prefix.address());
         }
-        return link.addresses().get(0).address();
+        global.addAll(linkLocal);
+        return global;
     }
 
     private static Optional<LinkWithAddresses> ownerOf(List<LinkWithAddresses> links, Inet4Address address) {

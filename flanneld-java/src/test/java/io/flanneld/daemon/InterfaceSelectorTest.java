@@ -164,11 +164,12 @@ class InterfaceSelectorTest {
     }
 
     @Test
-    void namedIfaceWithoutIpv4AddressFails() {
+    void namedIfaceWithoutIpv4AddressIsSkipped() throws Exception {
         addSpareLink();
 
+        assertEquals("eth0", InterfaceSelector.select(nl, List.of("dummy0", "eth0"), null).name());
         var e = assertThrows(InterfaceSelectionException.class,
-                () -> InterfaceSelector.select(nl, List.of("dummy0", "eth0"), null));
+                () -> InterfaceSelector.select(nl, List.of("dummy0"), null));
         assertMessage("--iface dummy0 has no IPv4 address", e);
     }
 
