@@ -207,7 +207,7 @@ final class FlannelDaemon {
 
     private ExternalInterface selectInterface() {
         try (Rtnetlink nl = Rtnetlink.open()) {
-            return InterfaceSelector.select(nl, options.iface().names(), options.publicIp());
+            return InterfaceSelector.select(nl, options.iface(), options.publicIp());
         } catch (InterfaceSelectionException e) {
             throw new FatalException("cannot choose the interface: " + e.getMessage());
         }
