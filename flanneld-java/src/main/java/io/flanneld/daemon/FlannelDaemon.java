@@ -145,6 +145,9 @@ final class FlannelDaemon {
         }
         leaseHeld = true;
         writeSubnetFile(config, lease, backend.mtu());
+        if (options.node().blackholeRoute()) {
+            closeLater(BlackholeRoute.add(netlink.routes(), lease.subnet()));
+        }
 
         if (options.ipMasq()) {
             installIpMasq(config, lease);
