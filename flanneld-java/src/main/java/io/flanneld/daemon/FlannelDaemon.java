@@ -152,6 +152,9 @@ final class FlannelDaemon {
         }
         leaseHeld = true;
         writeSubnetFile(config, lease, backend.mtu());
+        if (options.node().blackholeRoute()) {
+            closeLater(BlackholeRoute.add(netlink.routes(), lease.subnet()));
+        }
 
         warnIfNotForwarding();
         List<PacketFilter> filters = installPacketFilters(config, lease);
@@ -230,7 +233,7 @@ final class FlannelDaemon {
 
     private ExternalInterface selectInterface() {
         try (Rtnetlink nl = Rtnetlink.open()) {
-            return InterfaceSelector.select(nl, options.iface().names(), options.publicIp());
+            return InterfaceSelector.select(nl, options.iface(), options.publicIp());
         } catch (InterfaceSelectionException e) {
             throw new FatalException("cannot choose the interface: " + e.getMessage());
         }

@@ -65,8 +65,8 @@ public final class Main implements Callable<Integer> {
     List<String> ifaces = List.of();
 
     @Option(names = "--iface-regex", paramLabel = "REGEX",
-            description = "Regular expression matched against interface names and IPv4 addresses; repeatable, checked in order after "
-                    + "--iface, first match wins.")
+            description = "Regular expression searched for in every interface's IPv4 addresses, then in interface names; repeatable, "
+                    + "checked in order after --iface, first match wins.")
     List<String> ifaceRegexes = List.of();
 
     @Option(names = "--iface-can-reach", paramLabel = "IP", defaultValue = "${env:FLANNELD_IFACE_CAN_REACH}",
@@ -205,6 +205,13 @@ public final class Main implements Callable<Integer> {
                 java.util.regex.Pattern.compile(regex);
             } catch (java.util.regex.PatternSyntaxException e) {
                 throw new IllegalArgumentException("--iface-regex: \"" + regex + "\" is not a regular expression: " + e.getDescription());
+            }
+        }
+        if (ifaceCanReach != null && !ifaceCanReach.isEmpty()) {
+            try {
+                io.flanneld.net.Ipv4.parse(ifaceCanReach);
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("--iface-can-reach: \"" + ifaceCanReach + "\" is not an IPv4 address");
             }
         }
         if (healthzPort < 0 || healthzPort > 65535) {

@@ -195,4 +195,20 @@ class DaemonIT {
         String after = h.exec("iptables-save", "-t", "nat").check().stdout();
         assertFalse(after.contains("FLANNEL-POSTRTG"), after);
     }
+
+    /** No --iface and no default route: only --iface-can-reach can choose eth0, the way to etcd's host. */
+    @Test
+    void interfaceFromIfaceCanReachAndBlackholeRouteRemovedOnCleanStop() throws Exception {
+        config("{\"Network\":\"198.19.0.0/16\",\"Backend\":{\"Type\":\"alloc\"}}");
+        NetnsFabric.Host h = fabric.addHost("h1", "198.18.0.1/16");
+        Daemons.Running d = Daemons.startChoosingInterface(h, dir.resolve("h1"), endpoint, "--iface-regex", "^wlan",
+                "--iface-can-reach", fabric.host("etcd").ip(), "--ip-blackhole-route");
+        d.awaitSubnetFile();
+        assertTrue(d.logText().contains("interface eth0 (index "), d.logText());
+        d.awaitLog("--ip-blackhole-route: blackhole route for");
+        String subnet = d.keyName().replace('-', '/');
+        assertEquals("blackhole " + subnet, h.exec("ip", "route", "show", "type", "blackhole").check().stdout().strip());
+        assertEquals(0, d.stop());
+        assertEquals("", h.exec("ip", "route", "show", "type", "blackhole").check().stdout().strip(), d.logText());
+    }
 }

@@ -112,6 +112,18 @@ final class Daemons {
     }
 
     static Running start(NetnsFabric.Host host, Path dir, String etcdEndpoint, java.util.Map<String, String> env, String... extra) {
+        List<String> args = new ArrayList<>(List.of("--iface", host.iface()));
+        args.addAll(List.of(extra));
+        return launch(host, dir, etcdEndpoint, env, args);
+    }
+
+    /** Like {@link #start}, but without {@code --iface eth0}: the interface flags, if any, are in {@code args}. */
+    static Running startChoosingInterface(NetnsFabric.Host host, Path dir, String etcdEndpoint, String... args) {
+        return launch(host, dir, etcdEndpoint, java.util.Map.of(), List.of(args));
+    }
+
+    private static Running launch(NetnsFabric.Host host, Path dir, String etcdEndpoint, java.util.Map<String, String> env,
+                                  List<String> args) {
         try {
             Files.createDirectories(dir);
         } catch (IOException e) {
@@ -120,8 +132,8 @@ final class Daemons {
         Path subnetFile = dir.resolve("subnet.env");
         Path log = dir.resolve("flanneld-" + System.nanoTime() + ".log");
         List<String> cmd = new ArrayList<>(List.of("java", "-Xmx256m", "-jar", JAR.toString(),
-                "--etcd-endpoints", etcdEndpoint, "--iface", host.iface(), "--subnet-file", subnetFile.toString()));
-        cmd.addAll(List.of(extra));
+                "--etcd-endpoints", etcdEndpoint, "--subnet-file", subnetFile.toString()));
+        cmd.addAll(args);
         return new Running(host, host.start(cmd, log, env), subnetFile, log);
     }
 }

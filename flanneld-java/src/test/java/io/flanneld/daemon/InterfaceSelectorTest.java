@@ -9,6 +9,7 @@ import io.flanneld.net.Rtnetlink;
 import io.flanneld.schema.Ip4;
 import io.flanneld.testkit.NetnsFabric;
 import java.util.List;
+import java.util.Optional;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -58,6 +59,10 @@ class InterfaceSelectorTest {
         ip("link", "set", "dummy0p", "up");
     }
 
+    private ExternalInterface select(List<String> ifaces, String publicIp) throws InterfaceSelectionException {
+        return InterfaceSelector.select(nl, DaemonOptions.InterfaceChoice.ofNames(ifaces), publicIp);
+    }
+
     private int index(String name) {
         return nl.links().byName(name).orElseThrow().index();
     }
@@ -68,15 +73,15 @@ class InterfaceSelectorTest {
 
     @Test
     void withoutIfaceOrDefaultRouteFails() {
-        var e = assertThrows(InterfaceSelectionException.class, () -> InterfaceSelector.select(nl, List.of(), null));
-        assertMessage("no default route and no --iface given", e);
+        var e = assertThrows(InterfaceSelectionException.class, () -> select(List.of(), null));
+        assertMessage("no default route, and no --iface, --iface-regex or --iface-can-reach given", e);
     }
 
     @Test
     void withoutIfaceUsesDefaultRouteInterface() throws Exception {
         ip("route", "add", "default", "via", "198.18.0.254");
 
-        ExternalInterface ext = InterfaceSelector.select(nl, List.of(), null);
+        ExternalInterface ext = select(List.of(), null);
 
         assertEquals(new ExternalInterface("eth0", index("eth0"), Ip4.parse("198.18.0.1"), Ip4.parse("198.18.0.1"),
                 1500), ext);
@@ -89,7 +94,7 @@ class InterfaceSelectorTest {
         ip("addr", "add", "198.18.200.1/24", "dev", "dummy0");
         ip("route", "add", "default", "via", "198.18.200.254", "dev", "dummy0");
 
-        ExternalInterface ext = InterfaceSelector.select(nl, List.of(), null);
+        ExternalInterface ext = select(List.of(), null);
 
         assertEquals("dummy0", ext.name());
         assertEquals(Ip4.parse("198.18.200.1"), ext.address());
@@ -100,7 +105,7 @@ class InterfaceSelectorTest {
     void publicIpOverridesOnlyThePublicAddress() throws Exception {
         ip("route", "add", "default", "via", "198.18.0.254");
 
-        ExternalInterface ext = InterfaceSelector.select(nl, List.of(), "198.18.99.7");
+        ExternalInterface ext = select(List.of(), "198.18.99.7");
 
         assertEquals(Ip4.parse("198.18.0.1"), ext.address());
         assertEquals(Ip4.parse("198.18.99.7"), ext.publicIp());
@@ -109,13 +114,13 @@ class InterfaceSelectorTest {
     @Test
     void badPublicIpIsRejected() {
         var e = assertThrows(InterfaceSelectionException.class,
-                () -> InterfaceSelector.select(nl, List.of("eth0"), "198.18.0.300"));
+                () -> select(List.of("eth0"), "198.18.0.300"));
         assertMessage("--public-ip 198.18.0.300: not an IPv4 address", e);
     }
 
     @Test
     void ifaceByNameNeedsNoDefaultRoute() throws Exception {
-        ExternalInterface ext = InterfaceSelector.select(nl, List.of("eth0"), null);
+        ExternalInterface ext = select(List.of("eth0"), null);
 
         assertEquals(new ExternalInterface("eth0", index("eth0"), Ip4.parse("198.18.0.1"), Ip4.parse("198.18.0.1"),
                 1500), ext);
@@ -125,13 +130,13 @@ class InterfaceSelectorTest {
     void ifaceByAddressUsesThatAddressNotTheFirst() throws Exception {
         ip("addr", "add", "198.18.1.1/16", "dev", "eth0");
 
-        ExternalInterface ext = InterfaceSelector.select(nl, List.of("198.18.1.1"), null);
+        ExternalInterface ext = select(List.of("198.18.1.1"), null);
 
         assertEquals("eth0", ext.name());
         assertEquals(Ip4.parse("198.18.1.1"), ext.address());
         assertEquals(Ip4.parse("198.18.1.1"), ext.publicIp());
         assertEquals(Ip4.parse("198.18.0.1"),
-                InterfaceSelector.select(nl, List.of("eth0"), null).address(), "by name: first address");
+                select(List.of("eth0"), null).address(), "by name: first address");
     }
 
     @Test
@@ -139,16 +144,16 @@ class InterfaceSelectorTest {
         addSpareLink();
         ip("addr", "add", "198.18.200.1/24", "dev", "dummy0");
 
-        assertEquals("eth0", InterfaceSelector.select(nl, List.of("eth9", "198.18.5.5", "eth0", "dummy0"), null)
+        assertEquals("eth0", select(List.of("eth9", "198.18.5.5", "eth0", "dummy0"), null)
                 .name());
-        assertEquals("dummy0", InterfaceSelector.select(nl, List.of("198.18.200.1", "eth0"), null).name());
-        assertEquals("dummy0", InterfaceSelector.select(nl, List.of("dummy0", "eth0"), null).name());
+        assertEquals("dummy0", select(List.of("198.18.200.1", "eth0"), null).name());
+        assertEquals("dummy0", select(List.of("dummy0", "eth0"), null).name());
     }
 
     @Test
     void unknownIfaceNameListsTheInterfaces() {
         var e = assertThrows(InterfaceSelectionException.class,
-                () -> InterfaceSelector.select(nl, List.of("eth9"), null));
+                () -> select(List.of("eth9"), null));
         assertMessage("--iface eth9: no such interface (have: " + linkNames() + ")", e);
         assertTrue(e.getMessage().contains("lo") && e.getMessage().contains("eth0"), e.getMessage());
     }
@@ -156,7 +161,7 @@ class InterfaceSelectorTest {
     @Test
     void unownedIfaceAddressListsTheAddresses() {
         var e = assertThrows(InterfaceSelectionException.class,
-                () -> InterfaceSelector.select(nl, List.of("198.18.0.9", "eth9"), null));
+                () -> select(List.of("198.18.0.9", "eth9"), null));
         assertTrue(e.getMessage().startsWith("--iface 198.18.0.9: no interface has this address (have: "),
                 e.getMessage());
         assertTrue(e.getMessage().contains("eth0 198.18.0.1"), e.getMessage());
@@ -164,11 +169,12 @@ class InterfaceSelectorTest {
     }
 
     @Test
-    void namedIfaceWithoutIpv4AddressFails() {
+    void namedIfaceWithoutIpv4AddressIsSkipped() throws Exception {
         addSpareLink();
 
+        assertEquals("eth0", select(List.of("dummy0", "eth0"), null).name());
         var e = assertThrows(InterfaceSelectionException.class,
-                () -> InterfaceSelector.select(nl, List.of("dummy0", "eth0"), null));
+                () -> select(List.of("dummy0"), null));
         assertMessage("--iface dummy0 has no IPv4 address", e);
     }
 
@@ -178,8 +184,64 @@ class InterfaceSelectorTest {
         ip("link", "set", "dummy0", "up");
         ip("route", "add", "default", "dev", "dummy0");
 
-        var e = assertThrows(InterfaceSelectionException.class, () -> InterfaceSelector.select(nl, List.of(), null));
+        var e = assertThrows(InterfaceSelectionException.class, () -> select(List.of(), null));
         assertMessage("default route interface dummy0 has no IPv4 address", e);
+    }
+
+    /**
+     * dummy0 carries 198.18.200.1/24 and 198.18.200.2/24; 198.18.64.0/24 is routed through it from source .2, and
+     * 198.18.96.0/24 through eth0.
+     */
+    private void addSecondUnderlay() {
+        addSpareLink();
+        ip("link", "set", "dummy0", "up");
+        ip("addr", "add", "198.18.200.1/24", "dev", "dummy0");
+        ip("addr", "add", "198.18.200.2/24", "dev", "dummy0");
+        ip("route", "add", "198.18.64.0/24", "via", "198.18.200.254", "dev", "dummy0", "src", "198.18.200.2");
+        ip("route", "add", "198.18.96.0/24", "via", "198.18.0.254", "dev", "eth0");
+    }
+
+    private ExternalInterface select(DaemonOptions.InterfaceChoice choice) throws InterfaceSelectionException {
+        return InterfaceSelector.select(nl, choice, null);
+    }
+
+    private static DaemonOptions.InterfaceChoice canReach(String address) {
+        return new DaemonOptions.InterfaceChoice(List.of(), List.of(), Optional.of(address));
+    }
+
+    @Test
+    void canReachChoosesTheInterfaceAndSourceTheKernelWouldUse() throws Exception {
+        addSecondUnderlay();
+
+        assertEquals(new ExternalInterface("dummy0", index("dummy0"), Ip4.parse("198.18.200.2"),
+                Ip4.parse("198.18.200.2"), 1500), select(canReach("198.18.64.9")), "the route's source, not .1");
+        assertEquals(new ExternalInterface("eth0", index("eth0"), Ip4.parse("198.18.0.1"), Ip4.parse("198.18.0.1"),
+                1500), select(canReach("198.18.96.9")));
+        assertEquals("dummy0", select(canReach("198.18.200.77")).name());
+        assertEquals("eth0", select(new DaemonOptions.InterfaceChoice(List.of("eth0"), List.of(),
+                Optional.of("198.18.64.9"))).name(), "--iface comes first");
+    }
+
+    @Test
+    void canReachWithoutUsableRouteNamesTheAddress() {
+        ip("route", "add", "blackhole", "198.19.5.0/24");
+
+        var e = assertThrows(InterfaceSelectionException.class, () -> select(canReach("198.19.9.9")));
+        assertMessage("--iface-can-reach 198.19.9.9: no route to it (ENETUNREACH, Network is unreachable)", e);
+        e = assertThrows(InterfaceSelectionException.class, () -> select(canReach("198.19.5.77")));
+        assertMessage("--iface-can-reach 198.19.5.77: the kernel will not route to it (EINVAL, Invalid argument: a "
+                + "blackhole route covers it)", e);
+    }
+
+    @Test
+    void regexMatchesAddressesOfTheNamespacesInterfaces() throws Exception {
+        addSecondUnderlay();
+
+        ExternalInterface ext = select(new DaemonOptions.InterfaceChoice(List.of("eth9"),
+                List.of("^wlan", "^198\\.18\\.200\\.2$", "eth0"), Optional.empty()));
+
+        assertEquals("dummy0", ext.name());
+        assertEquals(Ip4.parse("198.18.200.2"), ext.address());
     }
 
     private String linkNames() {

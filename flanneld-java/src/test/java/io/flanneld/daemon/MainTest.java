@@ -45,6 +45,10 @@ class MainTest {
         assertEquals(Duration.ofMinutes(30), o.lease().renewMargin());
         assertEquals(Duration.ofSeconds(90), o.lease().ttl());
         assertEquals("198.18.0.1", o.publicIp());
+        DaemonOptions.InterfaceChoice choice = parse("--iface-regex", "^eth", "-iface-regex", "^198\\.18\\.",
+                "--iface-can-reach", "198.18.0.254", "--iface", "eth1").iface();
+        assertEquals(new DaemonOptions.InterfaceChoice(java.util.List.of("eth1"), java.util.List.of("^eth", "^198\\.18\\."),
+                java.util.Optional.of("198.18.0.254")), choice);
         String[] untouched = {"-x", "--iface", "-e"};
         CommandLine cli = new CommandLine(new Main());
         assertArrayEquals(untouched, Main.acceptSingleDash(cli, untouched));
@@ -61,6 +65,8 @@ class MainTest {
         "--etcd-prefix=relative                 | --etcd-prefix",
         "--etcd-certfile=/tmp/c.pem             | --etcd-keyfile",
         "--etcd-username=root                   | --etcd-password",
+        "--iface-can-reach=eth0                 | --iface-can-reach",
+        "--iface-regex=eth[0                    | --iface-regex",
     })
     void badFlagsAreNamed(String arg, String named) {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> parse(arg));

@@ -13,12 +13,14 @@ public final class Errno {
     public static final int ESRCH = 3;
     public static final int EINTR = 4;
     public static final int EAGAIN = 11;
+    public static final int EACCES = 13;
     public static final int EBUSY = 16;
     public static final int EEXIST = 17;
     public static final int ENODEV = 19;
     public static final int EINVAL = 22;
     public static final int ENETUNREACH = 101;
     public static final int ENOBUFS = 105;
+    public static final int EHOSTUNREACH = 113;
 
     private static final String[] NAMES = new String[134];
     private static final String[] MESSAGES = new String[134];

@@ -83,8 +83,10 @@ final class NetlinkConstants {
     static final int RTA_OIF = 4;
     static final int RTA_GATEWAY = 5;
     static final int RTA_PRIORITY = 6;
+    static final int RTA_PREFSRC = 7;
     static final int RTA_TABLE = 15;
     static final int RTN_UNICAST = 1;
+    static final int RTN_BLACKHOLE = 6;
     static final int RTNH_F_ONLINK = 4;
     static final int RT_SCOPE_NOWHERE = 255;
 

@@ -1,5 +1,6 @@
 package io.flanneld.net;
 
+import java.net.Inet4Address;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Optional;
@@ -45,6 +46,30 @@ final class NetlinkRoutes implements Routes {
     @Override
     public Optional<Route> defaultRoute() {
         return list().stream().filter(Route::isDefault).min(Comparator.comparingInt(Route::metric));
+    }
+
+    @Override
+    public Optional<RouteLookup> lookup(Inet4Address destination) {
+        return socket.get(w -> RouteCodec.lookup(w, destination), () -> "RTM_GETROUTE " + Ipv4.format(destination),
+                Errno.ENETUNREACH, RouteCodec::decodeLookup);
+    }
+
+    @Override
+    public void addBlackhole(Ipv4Prefix destination) {
+        socket.execute(w -> RouteCodec.addBlackhole(w, destination),
+                () -> "RTM_NEWROUTE add blackhole " + destination.network());
+    }
+
+    @Override
+    public void deleteBlackhole(Ipv4Prefix destination) {
+        socket.execute(w -> RouteCodec.deleteBlackhole(w, destination),
+                () -> "RTM_DELROUTE blackhole " + destination.network());
+    }
+
+    @Override
+    public List<Ipv4Prefix> blackholes() {
+        return socket.dump(RouteCodec::dump, () -> "RTM_GETROUTE dump",
+                m -> RouteCodec.decodeBlackhole(m, Route.TABLE_MAIN));
     }
 
     /** The route as `ip route` prints it, with the device's name rather than its index. */

@@ -2,10 +2,14 @@ package io.flanneld.net;
 
 import static io.flanneld.net.NetlinkConstants.*;
 
+import java.net.Inet4Address;
 import java.nio.ByteBuffer;
 import java.util.Optional;
 
-/** Encodes RTM_{NEW,DEL,GET}ROUTE for IPv4 and decodes RTM_NEWROUTE replies into {@link Route}. */
+/**
+ * Encodes RTM_{NEW,DEL,GET}ROUTE for IPv4 and decodes RTM_NEWROUTE replies into {@link Route}, blackhole routes and
+ * {@link RouteLookup}.
+ */
 final class RouteCodec {
     private RouteCodec() {
     }
@@ -30,6 +34,51 @@ final class RouteCodec {
     static ByteBuffer dump(MessageWriter w) {
         w.begin(RTM_GETROUTE, NLM_F_REQUEST | NLM_F_DUMP).u8(AF_INET).u8(0).u8(0).u8(0)
                 .u8(0).u8(0).u8(0).u8(0).u32(0);
+        return w.finish();
+    }
+
+    /**
+     * "blackhole DST" in the main table, as `ip route add blackhole DST` sends it (protocol boot, scope universe), with
+     * NLM_F_EXCL and never NLM_F_REPLACE: a replace would overwrite whatever route holds the same destination (a
+     * bridge's connected route for the same subnet, say) instead of failing with EEXIST.
+     */
+    static ByteBuffer addBlackhole(MessageWriter w, Ipv4Prefix destination) {
+        w.begin(RTM_NEWROUTE, NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL);
+        blackholeRtmsg(w, destination, Route.PROTOCOL_BOOT, Route.SCOPE_UNIVERSE);
+        return blackholeAttributes(w, destination);
+    }
+
+    /**
+     * Deletes the main table's blackhole route for DST. The type is given (not the wildcard 0), so the kernel removes
+     * only a blackhole route and never a unicast route for the same destination.
+     */
+    static ByteBuffer deleteBlackhole(MessageWriter w, Ipv4Prefix destination) {
+        w.begin(RTM_DELROUTE, NLM_F_REQUEST | NLM_F_ACK);
+        blackholeRtmsg(w, destination, 0, RT_SCOPE_NOWHERE);
+        return blackholeAttributes(w, destination);
+    }
+
+    private static void blackholeRtmsg(MessageWriter w, Ipv4Prefix destination, int protocol, int scope) {
+        w.u8(AF_INET).u8(destination.length()).u8(0).u8(0)
+                .u8(Route.TABLE_MAIN).u8(protocol).u8(scope).u8(RTN_BLACKHOLE).u32(0);
+    }
+
+    private static ByteBuffer blackholeAttributes(MessageWriter w, Ipv4Prefix destination) {
+        w.attrU32(RTA_TABLE, Route.TABLE_MAIN);
+        w.attr(RTA_DST, destination.network().address().getAddress());
+        return w.finish();
+    }
+
+    /**
+     * The kernel's route lookup for one address, as `ip route get DST` asks it: RTM_GETROUTE without NLM_F_DUMP, a
+     * /32 RTA_DST and every other rtmsg field 0 (any table, any type). The reply is one RTM_NEWROUTE describing the
+     * route the kernel would use, or an error: ENETUNREACH without a route, EINVAL for a blackhole route,
+     * EHOSTUNREACH for an unreachable one, EACCES for a prohibit one.
+     */
+    static ByteBuffer lookup(MessageWriter w, Inet4Address destination) {
+        w.begin(RTM_GETROUTE, NLM_F_REQUEST | NLM_F_ACK).u8(AF_INET).u8(32).u8(0).u8(0)
+                .u8(0).u8(0).u8(0).u8(0).u32(0);
+        w.attr(RTA_DST, destination.getAddress());
         return w.finish();
     }
 
@@ -67,27 +116,71 @@ final class RouteCodec {
         }
     }
 
-    private static Optional<Route> decodeFields(NetlinkMessage message) {
+    /** The destination of an IPv4 blackhole route in {@code table}; empty for any other route. */
+    static Optional<Ipv4Prefix> decodeBlackhole(NetlinkMessage message, int table) {
+        ByteBuffer b = requireRoute(message);
+        if (Byte.toUnsignedInt(b.get(0)) != AF_INET || Byte.toUnsignedInt(b.get(7)) != RTN_BLACKHOLE) {
+            return Optional.empty();
+        }
+        Attributes attrs = message.attributesAfter("rtmsg", RTMSG_LEN);
+        if (attrs.u32(RTA_TABLE).orElse(Byte.toUnsignedInt(b.get(4))) != table) {
+            return Optional.empty();
+        }
+        return Optional.of(new Ipv4Prefix(attrs.ipv4(RTA_DST).orElse(Ipv4.fromInt(0)), dstLength(b)));
+    }
+
+    /** The reply to {@link #lookup}: the route the kernel chose, its output device and preferred source. */
+    static RouteLookup decodeLookup(NetlinkMessage message) {
+        ByteBuffer b = requireRoute(message);
+        if (Byte.toUnsignedInt(b.get(0)) != AF_INET) {
+            throw new MalformedMessageException("RTM_NEWROUTE: route lookup answered for family "
+                    + Byte.toUnsignedInt(b.get(0)) + ", not AF_INET");
+        }
+        Attributes attrs = message.attributesAfter("rtmsg", RTMSG_LEN);
+        Inet4Address destination = attrs.ipv4(RTA_DST).orElseThrow(
+                () -> new MalformedMessageException("RTM_NEWROUTE: route lookup reply without RTA_DST"));
+        int oif = attrs.u32(RTA_OIF).orElseThrow(
+                () -> new MalformedMessageException("RTM_NEWROUTE: route lookup reply without RTA_OIF"));
+        int table = attrs.u32(RTA_TABLE).orElse(Byte.toUnsignedInt(b.get(4)));
+        try {
+            return new RouteLookup(destination, Byte.toUnsignedInt(b.get(7)), table, oif, attrs.ipv4(RTA_GATEWAY),
+                    attrs.ipv4(RTA_PREFSRC));
+        } catch (IllegalArgumentException e) {
+            throw new MalformedMessageException("RTM_NEWROUTE: " + e.getMessage());
+        }
+    }
+
+    private static ByteBuffer requireRoute(NetlinkMessage message) {
         if (message.type() != RTM_NEWROUTE) {
             throw new MalformedMessageException("expected RTM_NEWROUTE, got " + message.typeName());
         }
-        ByteBuffer b = message.requireStruct("rtmsg", RTMSG_LEN);
+        return message.requireStruct("rtmsg", RTMSG_LEN);
+    }
+
+    /** rtm_dst_len of an AF_INET route. */
+    private static int dstLength(ByteBuffer rtmsg) {
+        int dstLength = Byte.toUnsignedInt(rtmsg.get(1));
+        if (dstLength > 32) {
+            throw new MalformedMessageException("RTM_NEWROUTE: IPv4 destination length " + dstLength);
+        }
+        return dstLength;
+    }
+
+    private static Optional<Route> decodeFields(NetlinkMessage message) {
+        ByteBuffer b = requireRoute(message);
         int family = Byte.toUnsignedInt(b.get(0));
         int type = Byte.toUnsignedInt(b.get(7));
         if (family != AF_INET || type != RTN_UNICAST) {
             return Optional.empty();
         }
-        int dstLength = Byte.toUnsignedInt(b.get(1));
-        if (dstLength > 32) {
-            throw new MalformedMessageException("RTM_NEWROUTE: IPv4 destination length " + dstLength);
-        }
+        int dstLength = dstLength(b);
         int protocol = Byte.toUnsignedInt(b.get(5));
         int scope = Byte.toUnsignedInt(b.get(6));
         int flags = b.getInt(8);
         Attributes attrs = message.attributesAfter("rtmsg", RTMSG_LEN);
         int table = attrs.u32(RTA_TABLE).orElse(Byte.toUnsignedInt(b.get(4)));
         Ipv4Prefix destination = new Ipv4Prefix(attrs.ipv4(RTA_DST).orElse(Ipv4.fromInt(0)), dstLength);
-        Optional<java.net.Inet4Address> gateway = attrs.ipv4(RTA_GATEWAY);
+        Optional<Inet4Address> gateway = attrs.ipv4(RTA_GATEWAY);
         int oif = attrs.u32(RTA_OIF).orElse(0);
         int metric = attrs.u32(RTA_PRIORITY).orElse(0);
         if (gateway.isEmpty() && oif == 0) {

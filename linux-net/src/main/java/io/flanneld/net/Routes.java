@@ -1,9 +1,10 @@
 package io.flanneld.net;
 
+import java.net.Inet4Address;
 import java.util.List;
 import java.util.Optional;
 
-/** IPv4 unicast routes. */
+/** IPv4 unicast routes, blackhole routes of the main table, and the kernel's route lookup. */
 public interface Routes {
     /** Adds the route; fails with EEXIST if one for the same destination, table and metric exists. */
     void add(Route route);
@@ -21,4 +22,23 @@ public interface Routes {
 
     /** The main table's default route with the lowest metric, if there is one. */
     Optional<Route> defaultRoute();
+
+    /**
+     * The route the kernel would use to send to {@code destination}: what `ip route get` shows. Empty when no route
+     * reaches it (ENETUNREACH); a blackhole, unreachable or prohibit route covering it is an error (EINVAL,
+     * EHOSTUNREACH, EACCES), as the kernel reports it.
+     */
+    Optional<RouteLookup> lookup(Inet4Address destination);
+
+    /**
+     * Adds "blackhole DST" to the main table. Fails with EEXIST if a route of any type for the same destination and
+     * metric 0 is there (it is never replaced).
+     */
+    void addBlackhole(Ipv4Prefix destination);
+
+    /** Deletes the main table's blackhole route for DST (only a blackhole route); ESRCH if there is none. */
+    void deleteBlackhole(Ipv4Prefix destination);
+
+    /** Destinations of the main table's blackhole routes. */
+    List<Ipv4Prefix> blackholes();
 }

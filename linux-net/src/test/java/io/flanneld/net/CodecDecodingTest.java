@@ -33,6 +33,27 @@ class CodecDecodingTest {
             + "    0500 0500 00 000000"                               // TTL (ignored)
             + "    0800 0800 2c010000";                               // AGEING (ignored)
 
+    /**
+     * The kernel's answer to `ip route get 198.18.64.9` with "198.18.64.0/24 via 198.18.200.254 dev veth0 src
+     * 198.18.200.2" (captured from a 6.x kernel through this codec's request).
+     */
+    static final String LOOKUP_REPLY =
+            "70000000 1800 0000 00000000 00000000"                    // RTM_NEWROUTE, a single reply
+            + "02 20 00 00 fe 00 00 01 00020000"                      // /32, main, unicast, RTM_F_CLONED
+            + "0800 0f00 fe000000"                                    // RTA_TABLE 254
+            + "0800 0100 c6124009"                                    // RTA_DST 198.18.64.9
+            + "0800 0400 03000000"                                    // RTA_OIF 3
+            + "0800 0700 c612c802"                                    // RTA_PREFSRC 198.18.200.2
+            + "0800 0500 c612c8fe"                                    // RTA_GATEWAY 198.18.200.254
+            + "0800 1900 00000000"                                    // RTA_UID (ignored)
+            + "2400 0c00 02000000 00000000 00000000 00000000"         // RTA_CACHEINFO (ignored)
+            + "          00000000 00000000 00000000 00000000";
+
+    /** "blackhole 198.19.5.0/24" in a route dump, as `ip route add blackhole 198.19.5.0/24` left it. */
+    static final String BLACKHOLE_ROUTE =
+            "2c000000 1800 0200 00000000 00000000 02 18 00 00 fe 03 00 06 00000000"
+            + "0800 0f00 fe000000 0800 0100 c6130500";
+
     @BeforeAll
     static void littleEndianOnly() {
         assumeTrue(ByteOrder.nativeOrder() == ByteOrder.LITTLE_ENDIAN);
@@ -104,6 +125,38 @@ class CodecDecodingTest {
     }
 
     @Test
+    void decodesRouteLookupReplies() {
+        assertEquals(new RouteLookup(Ipv4.parse("198.18.64.9"), RouteLookup.TYPE_UNICAST, 254, 3,
+                Optional.of(Ipv4.parse("198.18.200.254")), Optional.of(Ipv4.parse("198.18.200.2"))),
+                RouteCodec.decodeLookup(single(LOOKUP_REPLY)));
+        assertEquals(new RouteLookup(Ipv4.parse("198.18.200.1"), RouteLookup.TYPE_LOCAL, 254, 1,  // an own address: lo
+                Optional.empty(), Optional.of(Ipv4.parse("198.18.200.1"))),
+                RouteCodec.decodeLookup(single("68000000 1800 0000 00000000 00000000 02 20 00 00 fe 00 00 02 00020080"
+                        + "0800 0f00 fe000000 0800 0100 c612c801 0800 0400 01000000 0800 0700 c612c801"
+                        + "0800 1900 00000000 2400 0c00 01000000 00000000 00000000 00000000"
+                        + "00000000 00000000 00000000 00000000")));
+
+        MalformedMessageException e = assertThrows(MalformedMessageException.class, () -> RouteCodec.decodeLookup(
+                single("2c000000 1800 0000 00000000 00000000 02 20 00 00 fe 00 00 01 00000000"
+                        + "0800 0f00 fe000000 0800 0100 c6124009")));
+        assertTrue(e.getMessage().contains("without RTA_OIF"), e.getMessage());
+        e = assertThrows(MalformedMessageException.class, () -> RouteCodec.decodeLookup(single(VXLAN_LINK)));
+        assertTrue(e.getMessage().contains("expected RTM_NEWROUTE, got RTM_NEWLINK"), e.getMessage());
+    }
+
+    @Test
+    void decodesBlackholeRoutesOfOneTableOnly() {
+        assertEquals(Optional.of(Ipv4Prefix.parse("198.19.5.0/24")),
+                RouteCodec.decodeBlackhole(single(BLACKHOLE_ROUTE), 254));
+        assertEquals(Optional.empty(), RouteCodec.decodeBlackhole(single(BLACKHOLE_ROUTE), 255));
+        assertEquals(Optional.empty(), RouteCodec.decode(single(BLACKHOLE_ROUTE)),   // never a unicast Route
+                "the unicast decoder must skip blackhole routes");
+        assertEquals(Optional.empty(), RouteCodec.decodeBlackhole(single(           // a unicast route is no blackhole
+                "3c000000 1800 0200 00000000 00000000 02 18 00 00 fe 03 00 01 04000000"
+                + "0800 0f00 fe000000 0800 0100 c6130200 0800 0500 c6130200 0800 0400 05000000"), 254));
+    }
+
+    @Test
     void errorAckCarriesErrnoAndExtendedAckText() {
         // nlmsgerr: error -19, the capped request header, then NLMSGERR_ATTR_MSG; flags CAPPED | ACK_TLVS
         NetlinkMessage ack = single("38000000 0200 0003 09000000 00000000 edffffff"
@@ -167,9 +220,11 @@ class CodecDecodingTest {
                         + "0800 0f00 fe000000 0800 0100 c6130200 0800 0500 c6130200 0800 0400 05000000",
                 "30000000 1c00 0200 00000000 00000000 07 00 0000 05000000 8000 02 00"
                         + "0a00 0200 8e1f00aabbcc 0000 0800 0100 c6120002",
-                "28000000 1400 0200 00000000 00000000 02 20 80 00 05000000 0800 0100 c6130100 0800 0200 c6130100");
+                "28000000 1400 0200 00000000 00000000 02 20 80 00 05000000 0800 0100 c6130100 0800 0200 c6130100",
+                LOOKUP_REPLY, BLACKHOLE_ROUTE);
         List<Function<NetlinkMessage, ?>> decoders = List.of(LinkCodec::decode, RouteCodec::decode,
-                NeighbourCodec::decodeFdb, NeighbourCodec::decodeNeighbour, AddressCodec::decode);
+                NeighbourCodec::decodeFdb, NeighbourCodec::decodeNeighbour, AddressCodec::decode,
+                RouteCodec::decodeLookup, m -> RouteCodec.decodeBlackhole(m, Route.TABLE_MAIN));
         Random random = new Random(42);
         for (int round = 0; round < 5_000; round++) {
             ByteBuffer b = Hex.parse(samples.get(round % samples.size()));

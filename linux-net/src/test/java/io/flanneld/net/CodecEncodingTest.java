@@ -157,4 +157,26 @@ class CodecEncodingTest {
                 RouteCodec.add(w, r, true));
         assertLayout("1c000000 1a00 0103 00000000 00000000 02 00 00 00 00 00 00 00 00000000", RouteCodec.dump(w));
     }
+
+    @Test
+    void blackholeRouteIsAddedExclusivelyAndDeletedByType() {
+        Ipv4Prefix subnet = Ipv4Prefix.parse("198.19.5.7/24");
+        assertLayout("2c000000 1800 0506 00000000 00000000"             // RTM_NEWROUTE, REQ|ACK|EXCL|CREATE: no REPLACE
+                + "02 18 00 00 fe 03 00 06 00000000"                    // AF_INET /24 main boot universe RTN_BLACKHOLE
+                + "0800 0f00 fe000000"                                  // RTA_TABLE 254
+                + "0800 0100 c6130500",                                 // RTA_DST, host bits cleared; no gateway or device
+                RouteCodec.addBlackhole(w, subnet));
+        assertLayout("2c000000 1900 0500 00000000 00000000"
+                + "02 18 00 00 fe 00 ff 06 00000000"                    // delete: protocol 0, scope NOWHERE, type kept
+                + "0800 0f00 fe000000 0800 0100 c6130500",
+                RouteCodec.deleteBlackhole(w, subnet));
+    }
+
+    @Test
+    void routeLookupAsksForOneDestination() {
+        assertLayout("24000000 1a00 0500 00000000 00000000"             // RTM_GETROUTE, REQ|ACK, not a dump
+                + "02 20 00 00 00 00 00 00 00000000"                    // AF_INET, dst_len 32, any table, any type
+                + "0800 0100 c6124009",                                 // RTA_DST 198.18.64.9
+                RouteCodec.lookup(w, Ipv4.parse("198.18.64.9")));
+    }
 }

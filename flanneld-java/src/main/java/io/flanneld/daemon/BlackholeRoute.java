@@ -1,0 +1,76 @@
+package io.flanneld.daemon;
+
+import io.flanneld.net.Errno;
+import io.flanneld.net.ErrnoException;
+import io.flanneld.net.Ipv4;
+import io.flanneld.net.Ipv4Prefix;
+import io.flanneld.net.NetlinkException;
+import io.flanneld.net.Routes;
+import io.flanneld.schema.Ip4Net;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * {@code --ip-blackhole-route}: "blackhole SUBNET" in the main table for this node's own subnet, so that traffic to
+ * addresses of the subnet that no pod holds is dropped on the node instead of following the default route out of it
+ * (flannel adds it for set-ups where no bridge route covers the subnet, e.g. Canal). More specific routes (a
+ * bridge's, a pod's /32) still win.
+ *
+ * <p>As in flannel, a route that cannot be added is a warning, not a reason to stop: the data path works without it.
+ * The route is added only if no route holds the subnet already: a bridge's route for the same subnet is never
+ * replaced. {@link #close()} removes it (only a blackhole route, never another route for the subnet).
+ */
+final class BlackholeRoute implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger("flanneld");
+
+    private final Routes routes;
+    private final Ipv4Prefix subnet;
+    private final boolean added;
+
+    private BlackholeRoute(Routes routes, Ipv4Prefix subnet, boolean added) {
+        this.routes = routes;
+        this.subnet = subnet;
+        this.added = added;
+    }
+
+    /** Adds the route (or adopts one a previous run left), logging a warning instead of failing. */
+    static BlackholeRoute add(Routes routes, Ip4Net lease) {
+        Ipv4Prefix subnet = Ipv4Prefix.of(Ipv4.fromInt(lease.address()), lease.prefixLength());
+        try {
+            if (!routes.blackholes().contains(subnet)) {
+                routes.addBlackhole(subnet);
+            }
+            LOG.info("--ip-blackhole-route: blackhole route for {} in the main table", subnet);
+            return new BlackholeRoute(routes, subnet, true);
+        } catch (ErrnoException e) {
+            String why = e.errno() == Errno.EEXIST
+                    ? "; another route for the subnet is in the main table and is left as it is" : "";
+            LOG.warn("--ip-blackhole-route: no blackhole route for {}: {} ({}){}; going on without it", subnet,
+                    e.errnoName(), e.errnoMessage(), why);
+        } catch (RuntimeException e) {
+            LOG.warn("--ip-blackhole-route: no blackhole route for {}: {}; going on without it", subnet,
+                    e.getMessage());
+        }
+        return new BlackholeRoute(routes, subnet, false);
+    }
+
+    /** Whether the route was added (or found) and is removed by {@link #close()}. */
+    boolean added() {
+        return added;
+    }
+
+    @Override
+    public void close() {
+        if (!added) {
+            return;
+        }
+        try {
+            routes.deleteBlackhole(subnet);
+            LOG.info("--ip-blackhole-route: removed the blackhole route for {}", subnet);
+        } catch (NetlinkException e) {
+            if (!e.notFound()) {
+                throw e;
+            }
+        }
+    }
+}

@@ -1,0 +1,107 @@
+package io.flanneld.net;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import java.util.List;
+import java.util.Optional;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The route lookup (what `ip route get` asks) and blackhole routes through the module, in a scratch namespace whose
+ * veth0 carries 198.18.200.1/24 and 198.18.200.2/24, with 198.18.64.0/24 routed via 198.18.200.254 from source .2.
+ * No packet is sent.
+ */
+class RouteLookupAndBlackholeKernelTest {
+    private static final Ipv4Prefix SUBNET = Ipv4Prefix.parse("198.19.5.0/24");
+
+    private ScratchNamespace ns;
+    private Rtnetlink rtnl;
+    private int veth0;
+
+    @BeforeEach
+    void createHost() {
+        ns = ScratchNamespace.create("rt");
+        try {
+            ns.ip("link", "add", "veth0", "type", "veth", "peer", "name", "veth1");
+            ns.ip("addr", "add", "198.18.200.1/24", "dev", "veth0");
+            ns.ip("addr", "add", "198.18.200.2/24", "dev", "veth0");
+            ns.ip("link", "set", "veth0", "up");
+            ns.ip("link", "set", "veth1", "up");
+            ns.ip("route", "add", "198.18.64.0/24", "via", "198.18.200.254", "dev", "veth0", "src", "198.18.200.2");
+            rtnl = Rtnetlink.openInNamespace(ns.name);
+            veth0 = rtnl.links().byName("veth0").orElseThrow().index();
+        } catch (RuntimeException | AssertionError e) {
+            removeHost();
+            throw e;
+        }
+    }
+
+    @AfterEach
+    void removeHost() {
+        try {
+            if (rtnl != null) {
+                rtnl.close();
+            }
+        } finally {
+            ns.close();
+        }
+    }
+
+    @Test
+    void lookupAnswersWhatIpRouteGetShows() {
+        assertEquals(Optional.of(new RouteLookup(Ipv4.parse("198.18.64.9"), RouteLookup.TYPE_UNICAST, Route.TABLE_MAIN,
+                        veth0, Optional.of(Ipv4.parse("198.18.200.254")), Optional.of(Ipv4.parse("198.18.200.2")))),
+                rtnl.routes().lookup(Ipv4.parse("198.18.64.9")));
+        assertEquals(Optional.of(new RouteLookup(Ipv4.parse("198.18.200.77"), RouteLookup.TYPE_UNICAST,
+                        Route.TABLE_MAIN, veth0, Optional.empty(), Optional.of(Ipv4.parse("198.18.200.1")))),
+                rtnl.routes().lookup(Ipv4.parse("198.18.200.77")));
+        String shown = ns.ip("route", "get", "198.18.64.9");
+        assertTrue(shown.startsWith("198.18.64.9 via 198.18.200.254 dev veth0 src 198.18.200.2"), shown);
+
+        assertEquals(Optional.empty(), rtnl.routes().lookup(Ipv4.parse("198.19.9.9")), "no route: ENETUNREACH");
+    }
+
+    @Test
+    void blackholeRouteIsAddedListedAndDeletedWithoutTouchingUnicastRoutes() {
+        List<Route> unicastBefore = rtnl.routes().list();
+
+        rtnl.routes().addBlackhole(Ipv4Prefix.parse("198.19.5.9/24"));
+
+        assertEquals(List.of(SUBNET), rtnl.routes().blackholes());
+        assertTrue(ns.ip("route", "show", "type", "blackhole").contains("blackhole 198.19.5.0/24"),
+                ns.ip("route", "show", "table", "all"));
+        assertEquals(unicastBefore, rtnl.routes().list(), "a blackhole route is not a unicast route");
+        NetlinkException refused = assertThrows(NetlinkException.class,
+                () -> rtnl.routes().lookup(Ipv4.parse("198.19.5.77")));
+        assertEquals(Errno.EINVAL, refused.errno(), "the kernel refuses to route into a blackhole");
+        NetlinkException again = assertThrows(NetlinkException.class, () -> rtnl.routes().addBlackhole(SUBNET));
+        assertTrue(again.alreadyExists(), again.getMessage());
+        assertEquals("RTM_NEWROUTE add blackhole 198.19.5.0/24", again.operation());
+
+        rtnl.routes().deleteBlackhole(SUBNET);
+
+        assertEquals(List.of(), rtnl.routes().blackholes());
+        assertEquals(Optional.empty(), rtnl.routes().lookup(Ipv4.parse("198.19.5.77")));
+        NetlinkException gone = assertThrows(NetlinkException.class, () -> rtnl.routes().deleteBlackhole(SUBNET));
+        assertTrue(gone.notFound(), gone.getMessage());
+    }
+
+    /** The connected route of veth0's subnet stands for a bridge's route to the node's own subnet. */
+    @Test
+    void blackholeNeverReplacesNorDeletesAnotherRouteForTheSameSubnet() {
+        Ipv4Prefix connected = Ipv4Prefix.parse("198.18.200.0/24");
+        List<Route> unicastBefore = rtnl.routes().list();
+        assertTrue(unicastBefore.stream().anyMatch(r -> r.destination().equals(connected)), unicastBefore.toString());
+
+        NetlinkException exists = assertThrows(NetlinkException.class, () -> rtnl.routes().addBlackhole(connected));
+        assertTrue(exists.alreadyExists(), exists.getMessage());
+        NetlinkException notBlackhole = assertThrows(NetlinkException.class,
+                () -> rtnl.routes().deleteBlackhole(connected));
+        assertTrue(notBlackhole.notFound(), notBlackhole.getMessage());
+
+        assertEquals(unicastBefore, rtnl.routes().list());
+        assertEquals(List.of(), rtnl.routes().blackholes());
+    }
+}
