@@ -299,7 +299,8 @@ final class FlannelDaemon {
 
     /**
      * The forward rules (unless {@code --iptables-forward-rules=false}) and, with {@code --ip-masq}, the masquerade
-     * rules, through iptables or, with the config's {@code EnableNFTables}, through nftables; installed now and handed to the {@link NodeKeeper}, which keeps them; removed on a clean stop.
+     * rules, through iptables or, with the config's {@code EnableNFTables}, through nftables; the masquerade rules
+     * installed now (a failure is fatal, as in flanneld), the forward rules by the keeper's first check and handed to the {@link NodeKeeper}, which keeps them; removed on a clean stop.
      */
     private List<PacketFilter> installPacketFilters(NetworkConfig config, Lease lease) {
         List<PacketFilter> filters = new java.util.ArrayList<>();
@@ -307,8 +308,13 @@ final class FlannelDaemon {
         Iptables iptables = Iptables.local();
         NfTables nftables = NfTables.local();
         if (options.node().forwardRules()) {
-            filters.add(install("--iptables-forward-rules", () -> nft ? NfTablesRules.forward(nftables, config.network())
-                    : ForwardRules.chain(iptables, config.network())));
+            // As flanneld: installed by the keeper's first check, right after start, not on the way to a running data
+            // path (a busy xtables lock must not hold up subnet.env's consumers); a failure is logged and retried.
+            PacketFilter forward = nft ? NfTablesRules.forward(nftables, config.network()) : ForwardRules.chain(iptables, config.network());
+            closeLater(forward);
+            filters.add(forward);
+            LOG.info("--iptables-forward-rules: accepting forwarded traffic from and to {} in {}, checked every {} s",
+                    config.network(), forward.where(), options.node().resync().toSeconds());
         }
         if (options.ipMasq()) {
             filters.add(install("--ip-masq", () -> nft

@@ -43,8 +43,9 @@ final class NodeKeeper implements AutoCloseable {
         this.repaired = repaired;
     }
 
+    /** Checks at once (which installs rule sets not installed yet), then every period. */
     void start() {
-        timer.scheduleWithFixedDelay(this::check, period.toMillis(), period.toMillis(), TimeUnit.MILLISECONDS);
+        timer.scheduleWithFixedDelay(this::check, 0, period.toMillis(), TimeUnit.MILLISECONDS);
     }
 
     /**

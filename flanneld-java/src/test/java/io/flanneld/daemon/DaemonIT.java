@@ -187,7 +187,7 @@ class DaemonIT {
         Daemons.Running d = daemon("h1", "--ip-masq");
         d.awaitSubnetFile();
         assertTrue(d.subnetEnv().contains("FLANNEL_IPMASQ=true"));
-        d.awaitLog("ip-masq: installed");
+        d.awaitLog("--ip-masq: rules in place in iptables nat/FLANNEL-POSTRTG");
         String rules = h.exec("iptables-save", "-t", "nat").check().stdout();
         assertTrue(rules.contains("-A POSTROUTING") && rules.contains("FLANNEL-POSTRTG"), rules);
         assertTrue(rules.contains("-s 198.19.0.0/16 -d 198.19.0.0/16"), rules);
