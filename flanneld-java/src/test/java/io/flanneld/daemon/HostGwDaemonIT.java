@@ -225,4 +225,17 @@ class HostGwDaemonIT {
                 () -> overlayRoutes(h1).isEmpty());
         assertTrue(d1.process().isAlive(), d1.logText());
     }
+
+    /** flannel's host-gw refuses a PublicIP that is not the interface's address (a host behind NAT), and so does this one. */
+    @Test
+    void aPublicIpOtherThanTheInterfacesAddressEndsTheDaemonWithOneLine() throws Exception {
+        NetnsFabric.Host h1 = fabric.addHost("h1", "198.18.0.1/16");
+        Daemons.Running d = Daemons.start(h1, dir.resolve("h1"), etcd.endpoint(), "--public-ip", "198.18.0.9");
+        assertEquals(FlannelDaemon.EXIT_FATAL, d.awaitExit(), d.logText());
+        assertTrue(d.logText().contains("backend host-gw: host-gw cannot use PublicIP 198.18.0.9: it is not eth0's address 198.18.0.1"),
+                d.logText());
+        assertFalse(d.logText().contains("\tat "), "no stack trace:\n" + d.logText());
+        assertEquals("", cluster.leaseValue("198.19.1.0-24") + etcd.etcdctl("get", "--prefix", PREFIX + "/subnets/", "--keys-only")
+                .check().stdout().strip(), "no lease taken");
+    }
 }
