@@ -192,10 +192,6 @@ public final class HostGwBackend implements Backend {
         return unroutable.get();
     }
 
-    public String interfaceName() {
-        return iface.name();
-    }
-
     /** Leaves every route in place: flannel keeps them so pods keep working across a restart. */
     @Override
     public synchronized void close() {
