@@ -1,5 +1,6 @@
 package io.flanneld.vxlan;
 
+import io.flanneld.backend.UnderlayNetworks;
 import io.flanneld.net.Ipv4;
 import io.flanneld.net.Ipv4Prefix;
 import io.flanneld.net.MacAddress;

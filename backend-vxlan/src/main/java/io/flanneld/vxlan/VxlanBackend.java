@@ -3,6 +3,7 @@ package io.flanneld.vxlan;
 import io.flanneld.backend.Backend;
 import io.flanneld.backend.ExternalInterface;
 import io.flanneld.backend.LeaseEvent;
+import io.flanneld.backend.UnderlayNetworks;
 import io.flanneld.net.Ipv4;
 import io.flanneld.net.Ipv4Prefix;
 import io.flanneld.net.LinkAddress;
@@ -161,7 +162,7 @@ public final class VxlanBackend implements Backend {
         configureDevice(local.subnet());
         if (config.backend().directRouting()) {
             directRouting = UnderlayNetworks.of(nl.addresses().list(iface.index()).stream()
-                    .map(LinkAddress::address).toList());
+                    .map(a -> Ip4Net.containing(Ipv4.toInt(a.address().address()), a.address().length())).toList());
             log.info("DirectRouting on: peers in {} are routed via {} without VXLAN", directRouting, iface.name());
         }
         List<PeerProgrammingException.Failure> failures = new ArrayList<>();

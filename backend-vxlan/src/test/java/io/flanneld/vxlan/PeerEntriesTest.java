@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.flanneld.backend.UnderlayNetworks;
 import io.flanneld.net.Ipv4Prefix;
 import io.flanneld.net.MacAddress;
 import io.flanneld.net.Route;
@@ -17,7 +18,7 @@ import org.junit.jupiter.api.Test;
 
 class PeerEntriesTest {
     private static final String DATA = "{\"VNI\":1,\"VtepMAC\":\"02:00:00:00:00:02\"}";
-    private static final UnderlayNetworks L2 = UnderlayNetworks.of(List.of(Ipv4Prefix.parse("198.18.0.1/16")));
+    private static final UnderlayNetworks L2 = UnderlayNetworks.of(List.of(Ip4Net.parse("198.18.0.0/16")));
 
     private static Lease lease(String subnet, String publicIp, String type, String data) {
         return new Lease(Ip4Net.parse(subnet), new LeaseAttrs(Ip4.parse(publicIp), type, data), 7, 1);

@@ -27,11 +27,11 @@ import org.knowm.xchart.style.markers.SeriesMarkers;
 
 /**
  * The last step of {@code benchmarks/run}: merges the JSON of one run's parts (vxlan-throughput, udp-throughput,
- * LeaseScaleBench, JMH) into {@code results/<stamp>.json}, writes the Markdown table {@code results/<stamp>.md}, draws
+ * hostgw-throughput, LeaseScaleBench, JMH) into {@code results/<stamp>.json}, writes the Markdown table {@code results/<stamp>.md}, draws
  * {@code results/<stamp>-throughput.png} and {@code results/<stamp>-lease-time.png} with XChart, and rewrites the
  * "Latest run" block of benchmarks/README.md and the "Performance" block of the top-level README.md.
  *
- * <p>Arguments: {@code key=value} pairs: stamp, results (directory), vxlan, udp, scale, jmh (files; a missing part is
+ * <p>Arguments: {@code key=value} pairs: stamp, results (directory), vxlan, udp, hostgw, scale, jmh (files; a missing part is
  * reported as missing; scale may list several, comma-separated), readme, top_readme, elapsed_s (the run's time so far),
  * load_start (load average at the start), load_end (at the end; read when the report is made if absent).
  */
@@ -59,6 +59,7 @@ public final class RunReport {
         Path results = Path.of(require(a, "results"));
         JsonNode vxlan = read(a.get("vxlan"));
         JsonNode udp = read(a.get("udp"));
+        JsonNode hostgw = read(a.get("hostgw"));
         JsonNode scale = readScale(a.get("scale"));
         JsonNode jmh = read(a.get("jmh"));
 
@@ -68,7 +69,7 @@ public final class RunReport {
         merged.set("machine", machine(a.getOrDefault("load_start", "?"), a.get("load_end")));
         merged.put("elapsed_s_before_report", Double.parseDouble(a.getOrDefault("elapsed_s", "0")));
         ObjectNode sources = merged.putObject("sources");
-        for (String part : List.of("vxlan", "udp", "scale", "jmh")) {
+        for (String part : List.of("vxlan", "udp", "hostgw", "scale", "jmh")) {
             ArrayNode names = sources.putArray(part);
             for (String f : a.getOrDefault(part, "").split(",")) {
                 if (!f.isBlank() && Files.isRegularFile(Path.of(f.trim()))) {
@@ -76,7 +77,7 @@ public final class RunReport {
                 }
             }
         }
-        merged.set("data_plane", dataPlane(vxlan, udp));
+        merged.set("data_plane", dataPlane(vxlan, udp, hostgw));
         merged.set("scale", scale == null ? null : scale.get("runs"));
         if (scale != null) {
             merged.set("scale_params", scale.get("params"));
@@ -139,8 +140,8 @@ public final class RunReport {
         return 0;
     }
 
-    /** The four data paths, each from the script that measured it, and the ratios each script measured in its run. */
-    private static ObjectNode dataPlane(JsonNode vxlan, JsonNode udp) {
+    /** The data paths, each from the script that measured it, and the ratios each script measured in its run. */
+    private static ObjectNode dataPlane(JsonNode vxlan, JsonNode udp, JsonNode hostgw) {
         ObjectNode d = JSON.createObjectNode();
         ObjectNode gbps = d.putObject("gbps");
         ObjectNode from = d.putObject("measured_in");
@@ -162,6 +163,17 @@ public final class RunReport {
             d.put("udp_run_kernel_vxlan_pod_to_pod_gbps", t.path("kernel_vxlan_pod_to_pod").asDouble());
             ratios.set("ours_udp_over_kernel_vxlan", udp.get("ratio_ours_over_kernel_vxlan"));
             d.set("udp_params", udp.get("params"));
+        }
+        if (hostgw != null) {
+            JsonNode t = hostgw.get("throughput_gbps");
+            put(gbps, from, "ours_hostgw_pod_to_pod", t.get("ours_hostgw_pod_to_pod"), "hostgw-throughput");
+            d.put("hostgw_run_host_to_host_gbps", t.path("host_to_host_bare_veth").asDouble());
+            d.put("hostgw_run_hand_routed_pod_to_pod_gbps", t.path("hand_routed_pod_to_pod").asDouble());
+            d.put("hostgw_run_kernel_vxlan_pod_to_pod_gbps", t.path("kernel_vxlan_pod_to_pod").asDouble());
+            ratios.set("ours_hostgw_over_host_to_host", hostgw.get("ratio_ours_over_host_to_host"));
+            ratios.set("ours_hostgw_over_hand_routed", hostgw.get("ratio_ours_over_hand_routed"));
+            ratios.set("ours_hostgw_over_kernel_vxlan", hostgw.get("ratio_ours_over_kernel_vxlan"));
+            d.set("hostgw_params", hostgw.get("params"));
         }
         return d;
     }
@@ -201,6 +213,7 @@ public final class RunReport {
 
     static {
         PATH_LABELS.put("veth", "bare veth");
+        PATH_LABELS.put("ours_hostgw_pod_to_pod", "ours host-gw");
         PATH_LABELS.put("kernel_vxlan_pod_to_pod", "kernel VXLAN");
         PATH_LABELS.put("ours_vxlan_pod_to_pod", "ours VXLAN");
         PATH_LABELS.put("ours_udp_pod_to_pod", "ours UDP");
@@ -311,10 +324,20 @@ public final class RunReport {
                             + "veth %.2f Gbit/s there)%n", ratios.get("ours_udp_over_kernel_vxlan").asDouble(),
                     d.path("udp_run_kernel_vxlan_pod_to_pod_gbps").asDouble(), d.path("udp_run_veth_gbps").asDouble()));
         }
-        if (d.has("vxlan_params") || d.has("udp_params")) {
-            b.append(String.format("- settings: vxlan-throughput %s, %s alternating reps; udp-throughput %s, %s reps%n",
+        if (ratios.has("ours_hostgw_over_host_to_host")) {
+            b.append(String.format("- **ours host-gw, pod to pod / host to host over the bare veth: %.3f** (same hostgw-throughput run: "
+                            + "host to host %.2f Gbit/s there; target ≥ 0.95); ours / pods routed by hand with the same routes: %.3f; "
+                            + "ours host-gw / kernel VXLAN pod to pod in that run (%.2f Gbit/s): %.3f%n",
+                    ratios.get("ours_hostgw_over_host_to_host").asDouble(), d.path("hostgw_run_host_to_host_gbps").asDouble(),
+                    ratios.path("ours_hostgw_over_hand_routed").asDouble(), d.path("hostgw_run_kernel_vxlan_pod_to_pod_gbps").asDouble(),
+                    ratios.path("ours_hostgw_over_kernel_vxlan").asDouble()));
+        }
+        if (d.has("vxlan_params") || d.has("udp_params") || d.has("hostgw_params")) {
+            b.append(String.format("- settings: vxlan-throughput %s, %s alternating reps; udp-throughput %s, %s reps; "
+                            + "hostgw-throughput %s, %s alternating reps%n",
                     d.path("vxlan_params").path("iperf3").asText("?"), d.path("vxlan_params").path("reps_pod_rows").asText("?"),
-                    d.path("udp_params").path("iperf3").asText("?"), d.path("udp_params").path("reps_pod_rows").asText("?")));
+                    d.path("udp_params").path("iperf3").asText("?"), d.path("udp_params").path("reps_pod_rows").asText("?"),
+                    d.path("hostgw_params").path("iperf3").asText("?"), d.path("hostgw_params").path("reps").asText("?")));
         }
         b.append("\n![throughput per data path](PLOTDIR/").append(r.get("utc").asText()).append("-throughput.png)\n\n");
 
@@ -412,6 +435,12 @@ public final class RunReport {
             b.append(String.format("- udp backend, pod to pod: %.2f Gbit/s, **%.3f × kernel VXLAN** of the same run%n",
                     g.get("ours_udp_pod_to_pod").asDouble(), ratios.path("ours_udp_over_kernel_vxlan").asDouble()));
         }
+        if (g.has("ours_hostgw_pod_to_pod")) {
+            b.append(String.format("- host-gw backend, pod to pod: %.2f Gbit/s, **%.2f × host to host over the bare veth** of the same run "
+                            + "(%.2f × pods routed by hand, %.2f × kernel VXLAN)%n", g.get("ours_hostgw_pod_to_pod").asDouble(),
+                    ratios.path("ours_hostgw_over_host_to_host").asDouble(), ratios.path("ours_hostgw_over_hand_routed").asDouble(),
+                    ratios.path("ours_hostgw_over_kernel_vxlan").asDouble()));
+        }
         JsonNode runs = r.get("scale");
         if (runs != null) {
             for (JsonNode s : runs) {
@@ -442,8 +471,10 @@ public final class RunReport {
             How to read it:
             - **Data plane**: the bars are iperf3 TCP (one stream) Gbit/s of each path, pod to pod for the overlays; bare veth \
             and kernel VXLAN and ours VXLAN come from the same `vxlan-throughput` run, ours UDP from the `udp-throughput` run \
-            right after it (which measured its own kernel VXLAN row: its ratio is the one to quote). Absolute Gbit/s move by \
-            a factor of 2 between runs on this shared machine; the ratios, each measured within one script's run, much less.
+            right after it (which measured its own kernel VXLAN row: its ratio is the one to quote), ours host-gw from the \
+            `hostgw-throughput` run after that (which measured host to host over the bare veth joining its two hosts, pods \
+            routed by hand and kernel VXLAN over the same kind of link itself). Absolute Gbit/s move by a factor of 2 between runs on this shared machine; the \
+            ratios, each measured within one script's run, much less.
             - **Control plane**: N simulated nodes in one JVM, each a real `LeaseManager` + `LeaseWatcher` wired as the daemon \
             wires the `alloc` backend, released at once against a fresh etcd. *all leased* is the wall time from the release to \
             the last node holding its lease; *lease p50 / p99* the per-node times. *New lease to all N watchers*: after every \

@@ -27,6 +27,11 @@ class RunReportTest {
         Files.writeString(dir.resolve("udp.json"), """
                 {"throughput_gbps":{"veth":18.0,"kernel_vxlan_pod_to_pod":10.5,"ours_udp_pod_to_pod":0.9},
                  "ratio_ours_over_kernel_vxlan":0.086,"params":{"iperf3":"TCP, 1 stream, 5 s","reps_pod_rows":2}}""");
+        Files.writeString(dir.resolve("hostgw.json"), """
+                {"throughput_gbps":{"host_to_host_bare_veth":12.2,"hand_routed_pod_to_pod":9.9,
+                 "ours_hostgw_pod_to_pod":10.1,"kernel_vxlan_pod_to_pod":8.0},"ratio_ours_over_host_to_host":0.828,
+                 "ratio_ours_over_hand_routed":1.02,"ratio_ours_over_kernel_vxlan":1.263,
+                 "params":{"iperf3":"TCP, 1 stream, 5 s","reps":2}}""");
         Files.writeString(dir.resolve("scale-1.json"), """
                 {"params":{"network":"198.19.0.0/16","subnet_len":28,"new_leases":20,"request_timeout_s":5},
                  "runs":[{"etcd_members":1,"nodes":1000,"jetcd_clients":1000,"nodes_per_jetcd_client":1,"all_leased_ms":8500,
@@ -42,7 +47,7 @@ class RunReportTest {
         Files.writeString(dir.resolve("README.md"), "# b\n\nintro\n\n## VXLAN backend\n\nrest\n");
         Files.writeString(dir.resolve("TOP.md"), "# top\n\n## Layout\n\nmodules\n");
         return new String[] {"stamp=S1", "results=" + dir.resolve("results"), "vxlan=" + dir.resolve("vxlan.json"),
-            "udp=" + dir.resolve("udp.json"), "scale=" + dir.resolve("scale-1.json") + "," + dir.resolve("scale-2.json"),
+            "udp=" + dir.resolve("udp.json"), "hostgw=" + dir.resolve("hostgw.json"), "scale=" + dir.resolve("scale-1.json") + "," + dir.resolve("scale-2.json"),
             "jmh=" + dir.resolve("jmh.json"), "readme=" + dir.resolve("README.md"), "top_readme=" + dir.resolve("TOP.md"),
             "elapsed_s=700", "load_start=1 2 3", "load_end=4 5 6"};
     }
@@ -56,6 +61,11 @@ class RunReportTest {
         assertTrue(md.contains("| ours VXLAN, pod to pod | 9.80 | vxlan-throughput |"), md);
         assertTrue(md.contains("ours VXLAN / kernel VXLAN (hand-configured), pod to pod: 0.980"), md);
         assertTrue(md.contains("ours UDP / kernel VXLAN, pod to pod: 0.086"), md);
+        assertTrue(md.contains("| ours host-gw, pod to pod | 10.10 | hostgw-throughput |"), md);
+        assertTrue(md.contains("ours host-gw, pod to pod / host to host over the bare veth: 0.828** (same hostgw-throughput run: "
+                + "host to host 12.20 Gbit/s there; target ≥ 0.95); ours / pods routed by hand with the same routes: 1.020; "
+                + "ours host-gw / kernel VXLAN pod to pod in that run (8.00 Gbit/s): 1.263"), md);
+        assertTrue(md.contains("hostgw-throughput TCP, 1 stream, 5 s, 2 alternating reps"), md);
         assertTrue(md.contains("| 1 member | 1,000 | 8.5 | 4.0 / 8.0 | 90 / 400 |"), md);
         assertTrue(md.contains("< 10 s met; p99 < 1 s met; clean"), md);
         assertTrue(md.contains("| 3 members | 4,000 | error: no result within 180 s"), md);
@@ -73,6 +83,8 @@ class RunReportTest {
         String top = Files.readString(dir.resolve("TOP.md"));
         assertTrue(top.contains("## Performance") && top.indexOf("## Performance") < top.indexOf("## Layout"), top);
         assertTrue(top.contains("4,000 nodes, 3 etcd member(s): failed"), top);
+        assertTrue(top.contains("host-gw backend, pod to pod: 10.10 Gbit/s, **0.83 × host to host over the bare veth** of the same run "
+                + "(1.02 × pods routed by hand, 1.26 × kernel VXLAN)"), top);
 
         // A second run replaces the blocks rather than adding more.
         RunReport.main(args);

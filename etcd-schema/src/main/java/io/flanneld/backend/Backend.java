@@ -58,6 +58,15 @@ public interface Backend extends AutoCloseable {
         return 0;
     }
 
+    /**
+     * Whether this data path programs neighbour (ARP) entries on {@link #deviceIndex()}, so that a neighbour
+     * notification there may mean its state changed. A backend whose device is a busy shared interface and that keeps
+     * no neighbour entries on it says false, so the interface's ordinary ARP churn causes no checks.
+     */
+    default boolean programsNeighbours() {
+        return true;
+    }
+
     /** How many other hosts the data path is currently programmed for (0 for a backend that programs nothing). */
     int peerCount();
 

@@ -10,6 +10,8 @@ public record BackendConfig(String type, int port, int vni, boolean directRoutin
     public static final String UDP = "udp";
     public static final String VXLAN = "vxlan";
     public static final String ALLOC = "alloc";
+    /** flannel's routed backend: peers' subnets routed via their PublicIPs, no encapsulation. */
+    public static final String HOST_GW = "host-gw";
 
     public BackendConfig {
         type = type == null ? UDP : type.toLowerCase(Locale.ROOT);

@@ -17,7 +17,7 @@ import java.util.Set;
  */
 public final class ConfigCodec {
     private static final ObjectMapper JSON = new ObjectMapper();
-    private static final Set<String> BACKEND_TYPES = Set.of(BackendConfig.UDP, BackendConfig.VXLAN, BackendConfig.ALLOC);
+    private static final Set<String> BACKEND_TYPES = Set.of(BackendConfig.UDP, BackendConfig.VXLAN, BackendConfig.HOST_GW, BackendConfig.ALLOC);
     private static final int MAX_VNI = (1 << 24) - 1;
 
     private ConfigCodec() {
@@ -118,7 +118,7 @@ public final class ConfigCodec {
             }
         }
         if (!BACKEND_TYPES.contains(type)) {
-            throw new ConfigException("Backend.Type", "\"" + typeNode.asText() + "\" is not supported; use one of udp, vxlan, alloc");
+            throw new ConfigException("Backend.Type", "\"" + typeNode.asText() + "\" is not supported; use one of udp, vxlan, host-gw, alloc");
         }
         int port = intField(node, "Port", 0, "Backend.Port");
         if (port < 0 || port > 65535) {

@@ -73,6 +73,7 @@ public final class LeaseCodec {
         return switch (backendType) {
             case BackendConfig.VXLAN -> BackendConfig.VXLAN;
             case BackendConfig.UDP -> BackendConfig.UDP;
+            case BackendConfig.HOST_GW -> BackendConfig.HOST_GW;
             case BackendConfig.ALLOC -> BackendConfig.ALLOC;
             default -> backendType;
         };

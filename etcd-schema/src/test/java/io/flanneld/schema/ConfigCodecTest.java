@@ -68,6 +68,15 @@ class ConfigCodecTest {
     }
 
     @Test
+    void acceptsFlannelsHostGwBackend() throws Exception {
+        NetworkConfig c = ConfigCodec.parse("{\"Network\":\"198.19.0.0/16\",\"Backend\":{\"Type\":\"host-gw\"}}");
+        assertEquals(BackendConfig.ofType(BackendConfig.HOST_GW), c.backend());
+        assertEquals(c, ConfigCodec.parse(ConfigCodec.toJson(c)));
+        assertEquals("host-gw", ConfigCodec.parse("{\"Network\":\"198.19.0.0/16\",\"Backend\":{\"Type\":\"Host-GW\"}}")
+                .backend().type(), "types match case-insensitively, as the others do");
+    }
+
+    @Test
     void masksHostBitsOfTheNetworkAsFlannelDoes() throws Exception {
         assertEquals("10.244.0.0/16", ConfigCodec.parse("{\"Network\":\"10.244.3.7/16\"}").network().toString());
     }

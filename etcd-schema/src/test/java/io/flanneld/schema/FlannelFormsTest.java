@@ -42,6 +42,7 @@ class FlannelFormsTest {
         assertNull(a.backendData());
         assertEquals("vxlan", LeaseCodec.parse(VXLAN).backend());
         assertEquals("host-gw", LeaseCodec.parse(HOST_GW).backend());
+        assertNull(LeaseCodec.parse(HOST_GW).backendData(), "flannel's host-gw lease carries no BackendData");
     }
 
     @Test

@@ -2,6 +2,7 @@ package io.flanneld.schema;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -18,6 +19,17 @@ class LeaseCodecTest {
                 LeaseCodec.toJson(attrs));
         assertEquals("{\"PublicIP\":\"198.18.0.1\",\"BackendType\":\"alloc\"}",
                 LeaseCodec.toJson(new LeaseAttrs(Ip4.parse("198.18.0.1"), "alloc", null)));
+        assertEquals("{\"PublicIP\":\"198.18.0.1\",\"BackendType\":\"host-gw\"}",
+                LeaseCodec.toJson(new LeaseAttrs(Ip4.parse("198.18.0.1"), BackendConfig.HOST_GW, null)), "flannel's host-gw value");
+    }
+
+    @Test
+    void knownBackendNamesShareOneString() throws Exception {
+        // A node holds one lease per peer: one string per backend name, not one per lease.
+        for (String type : new String[] {BackendConfig.UDP, BackendConfig.VXLAN, BackendConfig.HOST_GW, BackendConfig.ALLOC}) {
+            String read = LeaseCodec.parse("{\"PublicIP\":\"198.18.0.1\",\"BackendType\":\"" + type + "\"}").backendType();
+            assertSame(type, read, type);
+        }
     }
 
     @Test

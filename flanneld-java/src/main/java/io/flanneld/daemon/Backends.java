@@ -2,6 +2,7 @@ package io.flanneld.daemon;
 
 import io.flanneld.backend.Backend;
 import io.flanneld.backend.ExternalInterface;
+import io.flanneld.hostgw.HostGwBackend;
 import io.flanneld.schema.BackendConfig;
 import io.flanneld.net.Rtnetlink;
 import io.flanneld.schema.NetworkConfig;
@@ -22,8 +23,9 @@ final class Backends {
             case BackendConfig.ALLOC -> new AllocBackend(iface);
             case BackendConfig.VXLAN -> VxlanBackend.create(netlink, iface, config);
             case BackendConfig.UDP -> UdpBackend.create(netlink, iface, config);
+            case BackendConfig.HOST_GW -> HostGwBackend.create(netlink, iface, config);
             default -> throw new UnsupportedBackendException("Backend.Type \"" + type
-                    + "\" has no data path in this build; use \"vxlan\", \"udp\" or \"alloc\"");
+                    + "\" has no data path in this build; use \"vxlan\", \"udp\", \"host-gw\" or \"alloc\"");
         };
     }
 

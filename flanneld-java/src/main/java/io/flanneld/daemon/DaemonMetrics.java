@@ -1,6 +1,7 @@
 package io.flanneld.daemon;
 
 import io.flanneld.backend.Backend;
+import io.flanneld.hostgw.HostGwBackend;
 import io.flanneld.lease.LeaseManager;
 import io.flanneld.lease.LeaseWatcher;
 import io.flanneld.lease.RequestCounter;
@@ -101,6 +102,11 @@ final class DaemonMetrics implements AutoCloseable {
                 .description("other hosts the data path is programmed for").register(registry);
         if (backend instanceof UdpBackend udp) {
             udpForwarding(udp);
+        }
+        if (backend instanceof HostGwBackend hostGw) {
+            FunctionCounter.builder("flannel.hostgw.unroutable.peers", hostGw, HostGwBackend::unroutablePeerCount)
+                    .description("host-gw peers refused because their PublicIP is on none of the interface's networks")
+                    .register(registry);
         }
     }
 

@@ -242,7 +242,8 @@ final class FlannelDaemon {
     private static Backend create(NetworkConfig config, ExternalInterface iface, Rtnetlink netlink) {
         try {
             return Backends.create(config, iface, netlink);
-        } catch (Backends.UnsupportedBackendException | NetlinkException e) {
+        } catch (Backends.UnsupportedBackendException | NetlinkException | IllegalArgumentException e) {
+            // IllegalArgumentException: the interface cannot carry this backend (host-gw behind NAT, an MTU too small).
             throw new FatalException("backend " + config.backend().type() + ": " + e.getMessage());
         }
     }

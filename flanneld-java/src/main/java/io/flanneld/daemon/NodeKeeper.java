@@ -49,12 +49,16 @@ final class NodeKeeper implements AutoCloseable {
     }
 
     /**
-     * A kernel notification: a change to the data path's device, its routes or its neighbours (or notifications lost
-     * to a full buffer) makes the keeper check within {@link #DEBOUNCE}, once for a burst of them.
+     * A kernel notification: a change to the data path's device, its addresses, its routes or (for a data path that
+     * programs them) its neighbours, or notifications lost to a full buffer, makes the keeper check within {@link
+     * #DEBOUNCE}, once for a burst of them.
      */
     void onKernelChange(io.flanneld.net.KernelChange change) {
         int device = backend.deviceIndex();
-        if (change == io.flanneld.net.KernelChange.OVERRUN || device != 0 && change.ifindex() == device) {
+        if (change == io.flanneld.net.KernelChange.OVERRUN) {
+            checkSoon();
+        } else if (device != 0 && change.ifindex() == device
+                && (change.kind() != io.flanneld.net.KernelChange.Kind.NEIGHBOUR || backend.programsNeighbours())) {
             checkSoon();
         }
     }

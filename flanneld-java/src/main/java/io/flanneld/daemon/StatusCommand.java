@@ -3,8 +3,11 @@ package io.flanneld.daemon;
 import io.flanneld.lease.SubnetEnv;
 import io.flanneld.lease.SubnetFile;
 import io.flanneld.lease.SubnetFileException;
+import io.flanneld.net.Ipv4;
 import io.flanneld.net.Link;
 import io.flanneld.net.Rtnetlink;
+import io.flanneld.schema.BackendConfig;
+import io.flanneld.schema.Ip4Net;
 import java.io.PrintWriter;
 import java.util.List;
 import java.util.Optional;
@@ -51,7 +54,7 @@ final class StatusCommand implements Callable<Integer> {
                 out.println("lease:        " + main.keys().subnet(r.lease().subnet()) + ", PublicIP " + r.lease().attrs().publicIpText()
                         + (r.lease().isReservation() ? ", reservation" : ", expires in " + r.expiresInSeconds().map(LeasesCommand::human).orElse("-")));
                 out.println("backend:      " + r.lease().attrs().backend() + (r.vtepMac().isEmpty() ? "" : ", VtepMAC " + r.vtepMac()));
-                out.println("device:       " + device(r.lease().attrs().backend()));
+                out.println("device:       " + device(r.lease().attrs().backend(), env.get()));
             }
             out.println("peers:        " + (rows.size() - (mine.isPresent() ? 1 : 0)) + " other lease(s) in etcd");
             out.println("forwarding:   " + forwarding(Iptables.local()));
@@ -80,7 +83,10 @@ final class StatusCommand implements Callable<Integer> {
         return s.toString();
     }
 
-    private static String device(String backendType) {
+    private static String device(String backendType, SubnetEnv env) {
+        if (BackendConfig.HOST_GW.equals(backendType)) {
+            return hostGwRoutes(env);
+        }
         if (!"vxlan".equals(backendType)) {
             return "none (" + backendType + " programs no device)";
         }
@@ -91,6 +97,26 @@ final class StatusCommand implements Callable<Integer> {
                     .orElse("MISSING: no flannel.<VNI> device on this host");
         } catch (RuntimeException e) {
             return "unknown (" + e.getMessage() + ")";
+        }
+    }
+
+    /** host-gw has no device: the gateway routes into the Network (other than the local subnet's) are its state. */
+    private static String hostGwRoutes(SubnetEnv env) {
+        try (Rtnetlink nl = Rtnetlink.open()) {
+            int routes = 0;
+            java.util.Set<String> devices = new java.util.TreeSet<>();
+            for (io.flanneld.net.Route r : nl.routes().list()) {
+                Ip4Net dst = Ip4Net.containing(Ipv4.toInt(r.destination().address()), r.destination().length());
+                if (r.gateway().isPresent() && dst.prefixLength() > env.network().prefixLength()
+                        && env.network().contains(dst) && !dst.equals(env.subnet())) {
+                    routes++;
+                    nl.links().byIndex(r.outputIndex()).map(Link::name).ifPresent(devices::add);
+                }
+            }
+            return "none (host-gw), routes " + routes + " into " + env.network() + " via peers' PublicIPs"
+                    + (devices.isEmpty() ? "" : " on " + String.join(", ", devices));
+        } catch (RuntimeException e) {
+            return "none (host-gw), routes unknown (" + e.getMessage() + ")";
         }
     }
 }

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import io.flanneld.backend.Backend;
 import io.flanneld.backend.LeaseEvent;
+import io.flanneld.net.KernelChange;
 import io.flanneld.schema.Lease;
 import java.time.Duration;
 import java.util.ArrayDeque;
@@ -53,6 +54,19 @@ class NodeKeeperTest {
 
     private static final class ScriptedBackend implements Backend {
         final Deque<Object> repairs = new ArrayDeque<>();
+        final java.util.concurrent.atomic.AtomicInteger repairCalls = new java.util.concurrent.atomic.AtomicInteger();
+        int device;
+        boolean neighbours = true;
+
+        @Override
+        public int deviceIndex() {
+            return device;
+        }
+
+        @Override
+        public boolean programsNeighbours() {
+            return neighbours;
+        }
 
         @Override
         public String type() {
@@ -85,6 +99,7 @@ class NodeKeeperTest {
         @SuppressWarnings("unchecked")
         @Override
         public List<String> repair() {
+            repairCalls.incrementAndGet();
             Object a = repairs.isEmpty() ? List.of() : repairs.poll();
             if (a instanceof RuntimeException e) {
                 throw e;
@@ -118,6 +133,46 @@ class NodeKeeperTest {
             assertEquals(3, forward.calls);
         } finally {
             keeper.close();
+        }
+    }
+
+    /** Waits (bounded) for the keeper's thread to have run {@code calls} checks, then a little longer for any extra one. */
+    private static int checksAfter(ScriptedBackend backend, int calls) throws InterruptedException {
+        long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
+        while (backend.repairCalls.get() < calls && System.nanoTime() < deadline) {
+            Thread.sleep(10);
+        }
+        Thread.sleep(NodeKeeper.DEBOUNCE.toMillis() * 3);
+        return backend.repairCalls.get();
+    }
+
+    @Test
+    void neighbourNotificationsOnTheDeviceCauseACheckOnlyForADataPathThatProgramsNeighbours() throws Exception {
+        // host-gw: its device is the external interface, where ARP entries come and go all the time.
+        ScriptedBackend routesOnly = new ScriptedBackend();
+        routesOnly.device = 7;
+        routesOnly.neighbours = false;
+        NodeKeeper keeper = new NodeKeeper(List.of(), routesOnly, Duration.ofMinutes(10), what -> { });
+        try {
+            keeper.onKernelChange(new KernelChange(KernelChange.Kind.NEIGHBOUR, false, 7));
+            assertEquals(0, checksAfter(routesOnly, 0), "ARP churn on the interface is no reason to check");
+            keeper.onKernelChange(new KernelChange(KernelChange.Kind.ROUTE, true, 7));
+            assertEquals(1, checksAfter(routesOnly, 1), "a route gone from the interface is");
+            keeper.onKernelChange(new KernelChange(KernelChange.Kind.ROUTE, true, 8));
+            assertEquals(1, checksAfter(routesOnly, 1), "another device's route is not");
+        } finally {
+            keeper.close();
+        }
+
+        // vxlan: its ARP entries on flannel.1 are its own state.
+        ScriptedBackend withNeighbours = new ScriptedBackend();
+        withNeighbours.device = 7;
+        NodeKeeper vxlanKeeper = new NodeKeeper(List.of(), withNeighbours, Duration.ofMinutes(10), what -> { });
+        try {
+            vxlanKeeper.onKernelChange(new KernelChange(KernelChange.Kind.NEIGHBOUR, true, 7));
+            assertEquals(1, checksAfter(withNeighbours, 1));
+        } finally {
+            vxlanKeeper.close();
         }
     }
 }

@@ -24,9 +24,16 @@ final class Pods implements AutoCloseable {
     }
 
     Pod attach(NetnsFabric.Host host, Daemons.Running daemon) {
-        String subnet = daemon.subnet();
         String env = daemon.subnetEnv();
         String mtu = env.lines().filter(l -> l.startsWith("FLANNEL_MTU=")).findFirst().orElseThrow().substring(12);
+        return attach(host, daemon.subnet(), mtu);
+    }
+
+    /**
+     * A pod on {@code host} addressed from {@code subnet} (FLANNEL_SUBNET's form, e.g. 198.19.7.1/24), for a host whose
+     * subnet does not come from one of this project's daemons (a node standing in for flannel's own).
+     */
+    Pod attach(NetnsFabric.Host host, String subnet, String mtu) {
         String gw = subnet.substring(0, subnet.indexOf('/'));
         String ip = gw.substring(0, gw.lastIndexOf('.')) + ".2";
         String len = subnet.substring(subnet.indexOf('/') + 1);

@@ -1,0 +1,35 @@
+package io.flanneld.hostgw;
+
+import io.flanneld.net.Ipv4;
+import io.flanneld.net.Ipv4Prefix;
+import io.flanneld.net.Route;
+import io.flanneld.schema.Ip4;
+import io.flanneld.schema.Ip4Net;
+import java.util.Objects;
+import java.util.Optional;
+
+/**
+ * What one peer's host-gw lease asks of this host: {@code ip route replace <subnet> via <PublicIP> dev <external
+ * interface>}, in the main table, protocol boot, metric 0: the route flannel's host-gw backend installs.
+ */
+record PeerRoute(Ip4Net subnet, int publicIp) {
+
+    PeerRoute {
+        Objects.requireNonNull(subnet, "subnet");
+    }
+
+    Ipv4Prefix destination() {
+        return Ipv4Prefix.of(Ipv4.fromInt(subnet.address()), subnet.prefixLength());
+    }
+
+    /** The route through the external interface {@code ifindex}. */
+    Route route(int ifindex) {
+        return new Route(destination(), Optional.of(Ipv4.fromInt(publicIp)), ifindex, false, Route.TABLE_MAIN,
+                Route.PROTOCOL_BOOT, Route.SCOPE_UNIVERSE, 0);
+    }
+
+    @Override
+    public String toString() {
+        return subnet + " via " + Ip4.format(publicIp);
+    }
+}
