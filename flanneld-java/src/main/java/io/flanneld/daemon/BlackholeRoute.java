@@ -18,9 +18,11 @@ import org.slf4j.LoggerFactory;
  *
  * <p>As in flannel, a route that cannot be added is a warning, not a reason to stop: the data path works without it.
  * The route is added only if no route holds the subnet already: a bridge's route for the same subnet is never
- * replaced. {@link #close()} removes it (only a blackhole route, never another route for the subnet).
+ * replaced. Like flannel, the daemon's keeper puts it back when someone deleted it ({@link #ensure()}, every
+ * {@code --iptables-resync} seconds). {@link #close()} removes it (only a blackhole route, never another route for the
+ * subnet).
  */
-final class BlackholeRoute implements AutoCloseable {
+final class BlackholeRoute implements PacketFilter {
     private static final Logger LOG = LoggerFactory.getLogger("flanneld");
 
     private final Routes routes;
@@ -52,6 +54,37 @@ final class BlackholeRoute implements AutoCloseable {
                     e.getMessage());
         }
         return new BlackholeRoute(routes, subnet, false);
+    }
+
+    @Override
+    public String what() {
+        return "blackhole_route";
+    }
+
+    @Override
+    public String where() {
+        return "the main routing table (blackhole " + subnet + ")";
+    }
+
+    /**
+     * Puts the route back if it was added at start and is gone now; a route that could not be added at start (another
+     * route held the subnet) stays the operator's business.
+     */
+    @Override
+    public boolean ensure() {
+        if (!added || routes.blackholes().contains(subnet)) {
+            return false;
+        }
+        try {
+            routes.addBlackhole(subnet);
+            return true;
+        } catch (ErrnoException e) {
+            if (e.errno() == Errno.EEXIST) {
+                // Another route for the subnet took its place: leave it, as at start.
+                return false;
+            }
+            throw e;
+        }
     }
 
     /** Whether the route was added (or found) and is removed by {@link #close()}. */

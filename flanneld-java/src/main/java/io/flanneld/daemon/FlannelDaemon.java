@@ -152,12 +152,13 @@ final class FlannelDaemon {
         }
         leaseHeld = true;
         writeSubnetFile(config, lease, backend.mtu());
-        if (options.node().blackholeRoute()) {
-            closeLater(BlackholeRoute.add(netlink.routes(), lease.subnet()));
-        }
-
         warnIfNotForwarding();
         List<PacketFilter> filters = installPacketFilters(config, lease);
+        if (options.node().blackholeRoute()) {
+            BlackholeRoute blackhole = BlackholeRoute.add(netlink.routes(), lease.subnet());
+            closeLater(blackhole);
+            filters.add(blackhole);
+        }
 
         // The watch starts from acquire's own listing and brings whatever changed since as ordinary events.
         LeaseSnapshot snapshot = leases.acquiredFrom();

@@ -93,6 +93,17 @@ class BlackholeRouteTest {
     }
 
     @Test
+    void aDeletedBlackholeRouteIsPutBackByEnsure() throws Exception {
+        BlackholeRoute route = BlackholeRoute.add(nl.routes(), LEASE);
+        assertFalse(route.ensure(), "nothing missing");
+        node.exec("ip", "route", "del", "blackhole", "198.19.7.0/24").check();
+        assertTrue(route.ensure(), "put back");
+        assertEquals("blackhole 198.19.7.0/24", blackholes().strip());
+        assertEquals("blackhole_route", route.what());
+        route.close();
+    }
+
+    @Test
     void aBlackholeRouteLeftByAnEarlierRunIsAdoptedAndRemoved() {
         node.exec("ip", "route", "add", "blackhole", "198.19.7.0/24").check();
 
