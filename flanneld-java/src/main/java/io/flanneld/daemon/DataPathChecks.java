@@ -37,7 +37,6 @@ final class DataPathChecks {
             case BackendConfig.ALLOC -> out.add(Check.ok("data path", "alloc backend: leases only, no data path to check"));
             default -> out.add(Check.warn("data path", "Backend.Type " + config.backend().type() + " is not one this doctor knows", null));
         }
-        probe(s, f).ifPresent(out::add);
         return out;
     }
 
@@ -78,9 +77,9 @@ final class DataPathChecks {
             for (VxlanInspection.Entry e : found.stale()) {
                 details.add("stale, no lease accounts for it: " + e.kind() + " " + e.text() + "  → " + e.command());
             }
-            int entries = found.missing().size() + found.stale().size();
-            out.add(Check.fail("data path", found.missing().size() + " missing and " + found.stale().size() + " stale entr"
-                    + (entries == 1 ? "y" : "ies") + " against " + n + " other lease(s) in etcd", entryFix(s)).withDetails(details));
+            int missing = found.missing().size();
+            out.add(Check.fail("data path", missing + " entr" + (missing == 1 ? "y" : "ies") + " missing and " + found.stale().size()
+                    + " stale, against " + n + " other lease(s) in etcd", entryFix(s)).withDetails(details));
         }
         if (!found.skipped().isEmpty()) {
             out.add(Check.warn("peers", found.skipped().size() + " lease(s) this vxlan node cannot program, so their pods are out of reach",

@@ -13,13 +13,14 @@ final class DoctorReport {
     private DoctorReport() {
     }
 
-    /** The daemon, forwarding, the data path, the pod side (and the probe), each a pure function of {@code s}. */
+    /** The daemon, forwarding, the data path, the pod side, then the probe: each a pure function of {@code s}. */
     static List<Check> checks(DoctorSnapshot s) {
         NodeFacts f = NodeFacts.of(s);
         List<Check> out = new ArrayList<>(DaemonChecks.all(s, f));
         out.addAll(ForwardingChecks.all(s, f));
         out.addAll(DataPathChecks.all(s, f));
         out.addAll(PodSideChecks.all(s, f));
+        DataPathChecks.probe(s, f).ifPresent(out::add);
         return out;
     }
 

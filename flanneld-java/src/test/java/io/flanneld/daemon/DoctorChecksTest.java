@@ -207,7 +207,7 @@ class DoctorChecksTest {
         DoctorSnapshot s = new DoctorSnapshot(h.files(), h.daemons(), h.healthz(), h.etcd(), h.kernel(), h.forwarding(), h.nft(), h.underlay(),
                 Optional.of(vxlan(List.of())), h.probes());
         Check c = only(s, "data path");
-        assertEquals("1 missing and 0 stale entry against 1 other lease(s) in etcd", c.summary());
+        assertEquals("1 entry missing and 0 stale, against 1 other lease(s) in etcd", c.summary());
         assertEquals(List.of("missing for 198.19.2.0/24 (198.18.0.2): route 198.19.2.0/24 via 198.19.2.0 dev flannel.1 onlink  "
                 + "→ ip route replace 198.19.2.0/24 via 198.19.2.0 dev flannel.1 onlink"), c.details());
     }

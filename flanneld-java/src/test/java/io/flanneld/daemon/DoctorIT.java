@@ -269,7 +269,7 @@ class DoctorIT {
             Cmd.Result r = doctor();
             assertOnlyFailures(r, "daemon", "healthz", "data path");
             assertTrue(line(r, "FAIL", "daemon").contains("no flanneld-java (nor flanneld) process in this network namespace"), r.stdout());
-            assertTrue(line(r, "FAIL", "data path").contains("1 missing and 0 stale entry against 2 other lease(s) in etcd; fix: start flanneld-java"),
+            assertTrue(line(r, "FAIL", "data path").contains("1 entry missing and 0 stale, against 2 other lease(s) in etcd; fix: start flanneld-java"),
                     r.stdout());
             String entry = "missing for " + subnet("h2") + " (198.18.0.2): route " + subnet("h2") + " via " + gateway("h2")
                     + " dev flannel.1 onlink  → ip route replace " + subnet("h2") + " via " + gateway("h2") + " dev flannel.1 onlink";
@@ -326,7 +326,7 @@ class DoctorIT {
         String h3Mac = cluster.fabric().host("h3").exec("cat", "/sys/class/net/flannel.1/address").check().stdout().strip();
         Cmd.Result r = doctor();
         assertOnlyFailures(r, "daemon", "healthz", "data path");
-        assertTrue(line(r, "FAIL", "data path").contains("0 missing and 3 stale entries against 1 other lease(s) in etcd"), r.stdout());
+        assertTrue(line(r, "FAIL", "data path").contains("0 entries missing and 3 stale, against 1 other lease(s) in etcd"), r.stdout());
         String d = details(r, "data path");
         assertTrue(d.contains("stale, no lease accounts for it: route " + subnet("h3") + " via " + gateway("h3") + " dev flannel.1 onlink  → ip route del "),
                 d);
