@@ -35,7 +35,10 @@ final class DaemonProcesses {
         try (DirectoryStream<Path> dirs = Files.newDirectoryStream(PROC, p -> p.getFileName().toString().chars().allMatch(Character::isDigit))) {
             for (Path dir : dirs) {
                 long pid = Long.parseLong(dir.getFileName().toString());
-                if (pid == self || ownNs.isEmpty() || !netns(dir).equals(ownNs)) {
+                Optional<Path> ns = netns(dir);
+                // Another namespace's process is another node's; one whose namespace cannot be read (doctor not run
+                // as root) is counted rather than missed.
+                if (pid == self || ns.isPresent() && ownNs.isPresent() && !ns.equals(ownNs)) {
                     continue;
                 }
                 List<String> args = nulSeparated(dir.resolve("cmdline"));

@@ -61,8 +61,9 @@ final class DoctorCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         // The answer is the output; library chatter (jetcd, gRPC) would only bury it.
-        System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", "error");
-        System.setProperty("org.slf4j.simpleLogger.log.io.flanneld", "error");
+        for (String logger : List.of("defaultLogLevel", "log.io.flanneld", "log.io.netty", "log.io.grpc", "log.io.vertx", "log.io.etcd")) {
+            System.setProperty("org.slf4j.simpleLogger." + logger, "error");
+        }
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
         NodeReader.Options options;
@@ -72,7 +73,14 @@ final class DoctorCommand implements Callable<Integer> {
             err.println("flanneld-java doctor: " + e.getMessage());
             return 2;
         }
-        List<Check> checks = DoctorReport.checks(NodeReader.read(main, options));
+        List<Check> checks;
+        try {
+            checks = DoctorReport.checks(NodeReader.read(main, options));
+        } catch (RuntimeException e) {
+            // rtnetlink refused (not in a network namespace one may read?) or something unforeseen: say what, no trace.
+            err.println("flanneld-java doctor: cannot read this node: " + e);
+            return 1;
+        }
         out.print(json ? DoctorReport.json(checks) : DoctorReport.text(checks));
         out.flush();
         return DoctorReport.exitCode(checks);
