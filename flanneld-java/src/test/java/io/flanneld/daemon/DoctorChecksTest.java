@@ -300,6 +300,24 @@ class DoctorChecksTest {
     }
 
     @Test
+    void withNftablesTheChainMustAcceptAndIptablesMustNotDropWhatItAccepts() {
+        DoctorSnapshot h = healthy();
+        NetworkConfig nft = new NetworkConfig(NETWORK, 24, Ip4.parse("198.19.1.0"), Ip4.parse("198.19.255.0"), BackendConfig.ofType("vxlan"), true);
+        DoctorSnapshot.Etcd e = h.etcd();
+        DoctorSnapshot.Etcd etcd = new DoctorSnapshot.Etcd(e.endpoints(), e.error(), Optional.of(nft), e.configError(), e.leases(), e.ownTtlSeconds());
+        String chain = "table ip flannel-ipv4 {\n\tchain forward {\n\t\tip saddr 198.19.0.0/16 accept\n\t\tip daddr 198.19.0.0/16 accept\n\t}\n}\n";
+        ForwardingState accept = new ForwardingState(Optional.of(true), List.of("-P FORWARD ACCEPT"), Optional.empty());
+        ForwardingState drop = new ForwardingState(Optional.of(true), List.of("-P FORWARD DROP"), Optional.empty());
+        java.util.function.BiFunction<ForwardingState, Optional<String>, DoctorSnapshot> node = (fw, c) -> new DoctorSnapshot(h.files(), h.daemons(),
+                h.healthz(), etcd, h.kernel(), fw, Optional.of(new DoctorSnapshot.NftForward(c, Optional.empty())), h.underlay(), h.vxlan(), h.probes());
+        assertEquals(0, DoctorReport.exitCode(DoctorReport.checks(node.apply(accept, Optional.of(chain)))));
+        assertTrue(only(node.apply(drop, Optional.of(chain)), "forward rules").summary()
+                .startsWith("table ip flannel-ipv4 accepts 198.19.0.0/16, but iptables' FORWARD policy DROP drops it anyway"));
+        assertTrue(only(node.apply(accept, Optional.empty()), "forward rules").summary()
+                .startsWith("EnableNFTables is on but table ip flannel-ipv4 has no forward chain accepting 198.19.0.0/16"));
+    }
+
+    @Test
     void theTextHasOneLinePerCheckDetailsBelowAndACount() {
         Check fail = Check.fail("data path", "1 missing", "start flanneld-java").withDetails(List.of("missing for x"));
         String text = DoctorReport.text(List.of(Check.ok("daemon", "running"), fail));
