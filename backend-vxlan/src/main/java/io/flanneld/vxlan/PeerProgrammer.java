@@ -2,14 +2,11 @@ package io.flanneld.vxlan;
 
 import io.flanneld.net.FdbEntry;
 import io.flanneld.net.Ipv4;
-import io.flanneld.net.Ipv4Prefix;
-import io.flanneld.net.MacAddress;
 import io.flanneld.net.Neighbour;
 import io.flanneld.net.NetlinkException;
 import io.flanneld.net.Route;
 import io.flanneld.net.Rtnetlink;
 import io.flanneld.schema.Ip4Net;
-import java.net.Inet4Address;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -77,32 +74,10 @@ final class PeerProgrammer {
      * @return one label per entry put back: {@code arp}, {@code fdb}, {@code route}
      */
     List<String> repair() {
-        Map<Inet4Address, MacAddress> arp = new HashMap<>();
-        for (Neighbour n : nl.neighbours().list(vtepIndex)) {
-            arp.put(n.address(), n.mac());
-        }
-        Set<FdbKey> fdb = new HashSet<>();
-        for (FdbEntry e : nl.fdb().list(vtepIndex)) {
-            fdb.add(new FdbKey(e.mac(), e.destination()));
-        }
-        Set<RouteKey> routes = new HashSet<>();
-        for (Route r : nl.routes().list()) {
-            routes.add(RouteKey.of(r));
-        }
+        VxlanPeerDiff diff = new VxlanPeerDiff(vtepIndex, underlayIndex, VxlanPeerDiff.Have.read(nl, vtepIndex));
         List<String> repaired = new java.util.ArrayList<>();
         for (PeerEntries p : List.copyOf(peers.values())) {
-            List<String> missing = new java.util.ArrayList<>();
-            if (!p.direct()) {
-                if (!p.vtepMac().equals(arp.get(p.gateway()))) {
-                    missing.add("arp");
-                }
-                if (!fdb.contains(new FdbKey(p.vtepMac(), p.publicAddress()))) {
-                    missing.add("fdb");
-                }
-            }
-            if (!routes.contains(RouteKey.of(p.route(vtepIndex, underlayIndex)))) {
-                missing.add("route");
-            }
+            List<String> missing = diff.missing(p);
             if (missing.isEmpty() && !failed.contains(p.subnet())) {
                 continue;
             }
@@ -195,38 +170,19 @@ final class PeerProgrammer {
      * @return how many entries were removed
      */
     int reconcile(Ip4Net localSubnet, Ip4Net network, boolean directRouting, List<PeerProgrammingException.Failure> failures) {
-        Set<NeighKey> wantNeigh = new HashSet<>();
-        Set<FdbKey> wantFdb = new HashSet<>();
-        Set<RouteKey> wantRoutes = new HashSet<>();
-        for (PeerEntries p : peers.values()) {
-            if (!p.direct()) {
-                wantNeigh.add(new NeighKey(p.gateway(), p.vtepMac()));
-                wantFdb.add(new FdbKey(p.vtepMac(), p.publicAddress()));
-            }
-            wantRoutes.add(RouteKey.of(p.route(vtepIndex, underlayIndex)));
-        }
+        VxlanPeerDiff.Stale stale = new VxlanPeerDiff(vtepIndex, underlayIndex, VxlanPeerDiff.Have.read(nl, vtepIndex))
+                .stale(peers.values(), localSubnet, network, directRouting);
         int removed = 0;
-        for (Neighbour n : nl.neighbours().list(vtepIndex)) {
-            if (!wantNeigh.contains(new NeighKey(n.address(), n.mac()))) {
-                removed += stale(() -> nl.neighbours().delete(vtepIndex, n.address()),
-                        "ARP entry " + Ipv4.format(n.address()) + " lladdr " + n.mac(), failures);
-            }
+        for (Neighbour n : stale.neighbours()) {
+            removed += stale(() -> nl.neighbours().delete(vtepIndex, n.address()),
+                    "ARP entry " + Ipv4.format(n.address()) + " lladdr " + n.mac(), failures);
         }
-        for (FdbEntry e : nl.fdb().list(vtepIndex)) {
-            if (!wantFdb.contains(new FdbKey(e.mac(), e.destination()))) {
-                removed += stale(() -> nl.fdb().delete(e),
-                        "FDB entry " + e.mac() + " dst " + Ipv4.format(e.destination()), failures);
-            }
+        for (FdbEntry e : stale.fdb()) {
+            removed += stale(() -> nl.fdb().delete(e),
+                    "FDB entry " + e.mac() + " dst " + Ipv4.format(e.destination()), failures);
         }
-        Ipv4Prefix local = Ipv4Prefix.of(Ipv4.fromInt(localSubnet.address()), localSubnet.prefixLength());
-        for (Route r : nl.routes().list()) {
-            boolean ours = r.outputIndex() == vtepIndex && r.protocol() != Route.PROTOCOL_KERNEL;
-            boolean direct = directRouting && r.outputIndex() == underlayIndex && r.gateway().isPresent()
-                    && !r.destination().network().equals(local)
-                    && network.contains(Ip4Net.containing(Ipv4.toInt(r.destination().address()), r.destination().length()));
-            if ((ours || direct) && !wantRoutes.contains(RouteKey.of(r))) {
-                removed += stale(() -> nl.routes().delete(r), "route " + describe(r), failures);
-            }
+        for (Route r : stale.routes()) {
+            removed += stale(() -> nl.routes().delete(r), "route " + describe(r), failures);
         }
         return removed;
     }
@@ -273,19 +229,6 @@ final class PeerProgrammer {
                 throw e;
             }
             log.debug("{} was already gone: {}", what, e.getMessage());
-        }
-    }
-
-    private record NeighKey(Inet4Address address, MacAddress mac) {
-    }
-
-    private record FdbKey(MacAddress mac, Inet4Address destination) {
-    }
-
-    /** A route's identity for reconciling: destination, gateway and device (protocol and flags do not matter). */
-    private record RouteKey(Ipv4Prefix destination, Optional<Inet4Address> gateway, int outputIndex) {
-        static RouteKey of(Route r) {
-            return new RouteKey(r.destination().network(), r.gateway(), r.outputIndex());
         }
     }
 }

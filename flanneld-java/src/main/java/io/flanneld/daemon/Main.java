@@ -23,7 +23,7 @@ import picocli.CommandLine.ScopeType;
  * flag package does) and flanneld's FLANNELD_* environment variables as defaults.
  */
 @Command(name = "flanneld-java", mixinStandardHelpOptions = true, versionProvider = Version.class, sortOptions = false,
-        subcommands = {LeasesCommand.class, StatusCommand.class, DockerOptsCommand.class, PutConfigCommand.class},
+        subcommands = {LeasesCommand.class, StatusCommand.class, DoctorCommand.class, DockerOptsCommand.class, PutConfigCommand.class},
         usageHelpAutoWidth = true,
         description = "Flannel-compatible overlay network daemon: leases this node a subnet of the cluster network in etcd, "
                 + "writes it to the subnet file and carries pod traffic between nodes.")

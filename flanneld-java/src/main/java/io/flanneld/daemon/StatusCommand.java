@@ -63,24 +63,9 @@ final class StatusCommand implements Callable<Integer> {
         });
     }
 
-    /**
-     * {@code net.ipv4.ip_forward}, the FORWARD policy and whether the forward rules are jumped to: the first things to
-     * look at when pods on other nodes cannot reach this one's.
-     */
+    /** What {@link ForwardingState#describe()} says of this node (package-private for tests). */
     static String forwarding(Iptables iptables) {
-        Optional<Boolean> on = Forwarding.ipv4Enabled();
-        StringBuilder s = new StringBuilder("net.ipv4.ip_forward ").append(on.map(b -> b ? "1" : "0 (OFF: nothing is forwarded)").orElse("unknown"));
-        try {
-            List<String> forward = iptables.list(ForwardRules.TABLE, "FORWARD");
-            String policy = forward.stream().filter(l -> l.startsWith("-P FORWARD ")).map(l -> l.substring("-P FORWARD ".length()))
-                    .findFirst().orElse("unknown");
-            boolean jump = forward.stream().anyMatch(l -> l.endsWith("-j " + ForwardRules.CHAIN));
-            s.append(", FORWARD policy ").append(policy).append(", ").append(ForwardRules.CHAIN)
-                    .append(jump ? " in place" : policy.equals("DROP") ? " MISSING (forwarded pod traffic is dropped)" : " not installed");
-        } catch (IptablesException e) {
-            s.append(", iptables unreadable (").append(e.getMessage()).append(')');
-        }
-        return s.toString();
+        return ForwardingState.read(iptables).describe();
     }
 
     private static String device(String backendType, SubnetEnv env) {
