@@ -1,6 +1,8 @@
 package io.flanneld.vxlan;
 
+
 import io.flanneld.backend.ExternalInterface;
+import io.flanneld.backend.UnderlayNetworks;
 import io.flanneld.net.FdbEntry;
 import io.flanneld.net.Ipv4;
 import io.flanneld.net.Ipv4Prefix;
@@ -135,7 +137,8 @@ public final class VxlanInspection {
             deviceProblems(link, view.deviceAddresses(), want, iface, local, problems);
         }
 
-        UnderlayNetworks directRouting = config.backend().directRouting() ? UnderlayNetworks.of(view.underlayAddresses()) : null;
+        UnderlayNetworks directRouting = config.backend().directRouting() ? UnderlayNetworks.of(view.underlayAddresses().stream()
+                .map(a -> Ip4Net.containing(Ipv4.toInt(a.address()), a.length())).toList()) : null;
         List<PeerEntries> wanted = new ArrayList<>();
         List<String> skipped = new ArrayList<>();
         for (Lease lease : peerLeases) {

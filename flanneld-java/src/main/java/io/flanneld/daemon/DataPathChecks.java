@@ -10,6 +10,7 @@ import io.flanneld.schema.Ip4Net;
 import io.flanneld.schema.Lease;
 import io.flanneld.schema.NetworkConfig;
 import io.flanneld.udp.UdpBackend;
+import io.flanneld.hostgw.HostGwInspection;
 import io.flanneld.vxlan.VxlanInspection;
 import java.util.ArrayList;
 import java.util.List;
@@ -34,6 +35,7 @@ final class DataPathChecks {
         switch (config.backend().type()) {
             case BackendConfig.VXLAN -> vxlan(s, f, config, out);
             case BackendConfig.UDP -> udp(s, f, config, out);
+            case BackendConfig.HOST_GW -> hostGw(s, f, config, out);
             case BackendConfig.ALLOC -> out.add(Check.ok("data path", "alloc backend: leases only, no data path to check"));
             default -> out.add(Check.warn("data path", "Backend.Type " + config.backend().type() + " is not one this doctor knows", null));
         }
@@ -84,6 +86,37 @@ final class DataPathChecks {
         if (!found.skipped().isEmpty()) {
             out.add(Check.warn("peers", found.skipped().size() + " lease(s) this vxlan node cannot program, so their pods are out of reach",
                     "run one backend type across the cluster (Backend.Type in the network config)").withDetails(found.skipped()));
+        }
+    }
+
+    /** host-gw: every host-gw peer's route via its PublicIP on the interface, nothing stale ({@link HostGwInspection}, the backend's own decisions). */
+    static void hostGw(DoctorSnapshot s, NodeFacts f, NetworkConfig config, List<Check> out) {
+        Optional<Check> no = notComparable(s, f);
+        if (no.isPresent()) {
+            out.add(no.get());
+            return;
+        }
+        ExternalInterface iface = s.underlay().iface().get();
+        List<Ip4Net> onLink = s.kernel().links().stream().filter(l -> l.link().index() == iface.index())
+                .flatMap(l -> l.addresses().stream()).map(a -> Ip4Net.containing(Ipv4.toInt(a.address()), a.length())).toList();
+        HostGwInspection.Findings found = HostGwInspection.diagnose(s.kernel().routes(), onLink, iface.index(), iface.name(),
+                config.network(), f.ownLease().get(), f.peers());
+        if (found.missing().isEmpty() && found.stale().isEmpty()) {
+            out.add(Check.ok("data path", "routes via their PublicIP for all " + found.routed() + " host-gw peer(s) in etcd; nothing stale"));
+        } else {
+            List<String> details = new ArrayList<>();
+            found.missing().forEach(m -> details.add("missing: " + m + "  → ip route replace " + m));
+            found.stale().forEach(r -> details.add("stale, no lease accounts for it: " + r + "  → ip route del " + r));
+            out.add(Check.fail("data path", found.missing().size() + " route(s) missing and " + found.stale().size() + " stale, against "
+                    + (found.routed() + found.missing().size()) + " host-gw peer(s) in etcd", entryFix(s)).withDetails(details));
+        }
+        if (!found.offLink().isEmpty()) {
+            out.add(Check.fail("peers", found.offLink().size() + " host-gw peer(s) not on this node's L2 network: host-gw cannot route to them",
+                    "put every node on one L2 network, or use the vxlan backend (Backend.Type) for a routed network").withDetails(found.offLink()));
+        }
+        if (!found.otherTypes().isEmpty()) {
+            out.add(Check.warn("peers", found.otherTypes().size() + " lease(s) of another backend, whose pods this host-gw node cannot reach",
+                    "run one backend type across the cluster (Backend.Type in the network config)").withDetails(found.otherTypes()));
         }
     }
 

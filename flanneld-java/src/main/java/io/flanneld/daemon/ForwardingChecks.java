@@ -1,6 +1,7 @@
 package io.flanneld.daemon;
 
 import io.flanneld.backend.ExternalInterface;
+import io.flanneld.backend.UnderlayNetworks;
 import io.flanneld.net.Ipv4;
 import io.flanneld.net.Ipv4Prefix;
 import io.flanneld.net.LinkWithAddresses;
@@ -8,7 +9,6 @@ import io.flanneld.net.RouteLookup;
 import io.flanneld.schema.BackendConfig;
 import io.flanneld.schema.Ip4Net;
 import io.flanneld.schema.Lease;
-import io.flanneld.vxlan.UnderlayNetworks;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -156,8 +156,9 @@ final class ForwardingChecks {
         return device.replace('.', '/');
     }
 
-    private static List<Ipv4Prefix> addressesOf(List<LinkWithAddresses> links, int index) {
-        return links.stream().filter(l -> l.link().index() == index).flatMap(l -> l.addresses().stream()).toList();
+    private static List<Ip4Net> addressesOf(List<LinkWithAddresses> links, int index) {
+        return links.stream().filter(l -> l.link().index() == index).flatMap(l -> l.addresses().stream())
+                .map(a -> Ip4Net.containing(Ipv4.toInt(a.address()), a.length())).toList();
     }
 
     private static String quote(List<String> rules) {

@@ -172,6 +172,25 @@ class HostGwDaemonIT {
         assertTrue(lost.sent() >= 10, lost.summary());
         assertEquals(want, overlayRoutes(fabric.host("h1")), "exactly h2's and h3's routes, once each, after the restart");
         Pods.assertAllReachEachOther(Map.of("h1", all.get("h1"), "h2", all.get("h2"), "h3", all.get("h3")));
+
+        // doctor on a host-gw node: whole, then with h2's route gone while the daemon is dead.
+        Cmd.Result whole = doctor(fabric.host("h1"), h1Again);
+        assertTrue(whole.stdout().contains("ok   data path: routes via their PublicIP for all 2 host-gw peer(s) in etcd; nothing stale"),
+                whole.stdout() + whole.stderr());
+        h1Again.kill();
+        fabric.host("h1").exec("ip", "route", "del", net(daemons.get("h2"))).check();
+        Cmd.Result broken = doctor(fabric.host("h1"), h1Again);
+        assertEquals(1, broken.exitCode(), broken.stdout() + broken.stderr());
+        assertTrue(broken.stdout().contains("FAIL data path: 1 route(s) missing and 0 stale, against 2 host-gw peer(s) in etcd"), broken.stdout());
+        assertTrue(broken.stdout().contains("missing: " + net(daemons.get("h2")) + " via " + daemons.get("h2").host().ip() + " dev eth0"),
+                broken.stdout());
+    }
+
+    private Cmd.Result doctor(NetnsFabric.Host host, Daemons.Running d) {
+        Cmd.Result r = host.exec(Duration.ofSeconds(90), "java", "-jar", Daemons.JAR.toString(), "doctor", "--etcd-endpoints", etcd.endpoint(),
+                "--subnet-file", d.subnetFile().toString(), "--iface", "eth0");
+        System.out.println("---- doctor (exit " + r.exitCode() + ")\n" + r.stdout() + r.stderr());
+        return r;
     }
 
     private static double repairs(NetnsFabric.Host host) {
