@@ -36,6 +36,18 @@ class MainTest {
     }
 
     @Test
+    void nodeIntegrationFlagsHaveFlanneldsDefaultsAndEnvironment() {
+        assertEquals(DaemonOptions.NodeIntegration.defaults(), parse().node(),
+                "forward rules on, resync 5 s, no blackhole route, --random-fully");
+        assertEquals(new DaemonOptions.NodeIntegration(false, Duration.ofSeconds(30), true, false),
+                parse("--iptables-forward-rules=false", "-iptables-resync", "30", "--ip-blackhole-route", "--ip-masq-fully-random-disable").node());
+        IllegalArgumentException zero = assertThrows(IllegalArgumentException.class, () -> parse("--iptables-resync", "0"));
+        assertEquals("--iptables-resync: must be at least 1 second, got 0", zero.getMessage());
+        IllegalArgumentException regex = assertThrows(IllegalArgumentException.class, () -> parse("--iface-regex", "eth["));
+        assertTrue(regex.getMessage().startsWith("--iface-regex: \"eth[\" is not a regular expression"), regex.getMessage());
+    }
+
+    @Test
     void acceptsFlanneldStyleSingleDashFlags() {
         DaemonOptions o = parse("-etcd-endpoints=http://198.18.0.100:2379,http://198.18.0.101:2379", "-iface", "eth0",
                 "-ip-masq", "--subnet-lease-renew-margin", "30", "--subnet-lease-ttl", "90s", "--public-ip", "198.18.0.1");

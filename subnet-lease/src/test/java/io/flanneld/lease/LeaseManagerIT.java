@@ -498,4 +498,21 @@ class LeaseManagerIT {
         assertTrue(e.getMessage().startsWith("gave up after 200 attempts in a row to claim a subnet in Network 198.19.0.0/16"), e.getMessage());
         assertEquals(200, creates.get());
     }
+
+    @Test
+    void republishedAttributesReachTheKeyOnTheSameEtcdLease() throws Exception {
+        putConfig("{\"Network\":\"198.19.0.0/16\"}");
+        NetworkConfig config = ConfigCodec.parse("{\"Network\":\"198.19.0.0/16\"}");
+        LeaseManager m = manager();
+        LeaseAttrs before = new LeaseAttrs(Ip4.parse("198.18.0.60"), "vxlan", "{\"VNI\":1,\"VtepMAC\":\"02:00:00:00:00:01\"}");
+        Lease lease = m.acquire(config, before, Optional.empty());
+        m.startRenewing(message -> { });
+        // The data path's device came back with another MAC: peers must learn it from the lease.
+        LeaseAttrs after = new LeaseAttrs(before.publicIp(), "vxlan", "{\"VNI\":1,\"VtepMAC\":\"02:00:00:00:00:02\"}");
+        m.republish(after);
+        Wait.until(Duration.ofSeconds(10), Duration.ofMillis(50), "the new VtepMAC in etcd",
+                () -> etcdValue(keys.subnet(lease.subnet())).contains("02:00:00:00:00:02"));
+        assertEquals(after, m.heldAttrs());
+        assertEquals(lease.etcdLeaseId(), m.held().etcdLeaseId(), "still bound to the same etcd lease");
+    }
 }
