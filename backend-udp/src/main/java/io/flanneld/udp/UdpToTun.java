@@ -8,7 +8,10 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The inbound direction, on its own thread: each datagram a peer sent is one IPv4 packet, checked and written to
- * flannel0 as is (flannel decrements the TTL only on the way out, and so does this).
+ * flannel0 as is. flannel's proxy decrements the TTL in both directions (udp_to_tun as well as tun_to_udp); this
+ * daemon decrements it only on the way out ({@link TunToUdp}), so a packet between two pods loses one hop where
+ * flannel's udp backend takes two: it only matters to a packet sent with a TTL of 1, which flannel drops on the
+ * receiving node and this delivers.
  *
  * <p>Datagrams come in with {@code recvmmsg}, many per system call, into buffers allocated once. With UDP GRO
  * ({@link Offloads#udpGro}) one received buffer may hold several same-sized datagrams of one peer (the segment size
