@@ -181,6 +181,7 @@ class ImageIT {
             assertProbeAnswers200(n);
             assertRulesInTheHostsTables(n);
         }
+        assertSubcommandAndMetricsWork(nodes);
         Map<Node, Pods.Pod> pods = new HashMap<>();
         for (Node n : nodes) {
             pods.put(n, cluster.pods().attach(n.host(), n.env("FLANNEL_SUBNET"), n.env("FLANNEL_MTU")));
@@ -290,6 +291,18 @@ class ImageIT {
     private static void assertProbeAnswers200(Node n) {
         Wait.until(Duration.ofSeconds(30), Duration.ofMillis(250), n.host().name() + " answers GET " + DaemonSetRun.PROBE_PATH,
                 () -> Daemons.httpGet(n.host(), DaemonSetRun.PROBE_PORT, DaemonSetRun.PROBE_PATH).startsWith("HTTP/1.1 200"));
+    }
+
+    /** {@code leases} in the running container (its environment names etcd and the TLS files) and /metrics. */
+    private static void assertSubcommandAndMetricsWork(List<Node> nodes) {
+        Node n = nodes.get(0);
+        Cmd.Result leases = n.docker().exec(DAEMON, T, "/opt/flanneld-java/bin/java", "-jar", "/opt/flanneld-java/flanneld-java.jar", "leases");
+        assertEquals(0, leases.exitCode(), leases.stdout() + leases.stderr());
+        for (Node other : nodes) {
+            assertTrue(leases.stdout().contains(other.host().ip()), "leases lists " + other.host().ip() + ":\n" + leases.stdout());
+        }
+        String metrics = Daemons.httpGet(n.host(), DaemonSetRun.PROBE_PORT, "/metrics");
+        assertEquals(1.0, Daemons.metric(metrics, "flannel_lease_held"), metrics);
     }
 
     /** The container's iptables wrote into the host's tables (the ones the host's own iptables shows). */
