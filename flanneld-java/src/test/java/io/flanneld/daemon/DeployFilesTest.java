@@ -117,6 +117,27 @@ class DeployFilesTest {
         }
     }
 
+    /**
+     * .dockerignore lets through each module's pom and main sources (docker skips an excluded directory unless an
+     * exception names a path under it literally, so a wildcard such as !*&#47;src/main would send nothing).
+     */
+    @Test
+    void theImageBuildContextHoldsEveryModule() throws Exception {
+        String pom = Files.readString(Path.of("..", "pom.xml"));
+        List<String> modules = new ArrayList<>();
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("<module>([^<]+)</module>").matcher(pom);
+        while (m.find()) {
+            modules.add(m.group(1).strip());
+        }
+        assertTrue(modules.contains("flanneld-java"), modules.toString());
+        List<String> ignore = Files.readAllLines(Path.of("..", ".dockerignore")).stream().map(String::strip).toList();
+        for (String module : modules) {
+            assertTrue(ignore.contains("!" + module + "/pom.xml") && ignore.contains("!" + module + "/src/main"),
+                    ".dockerignore lets " + module + "'s pom.xml and src/main through: " + ignore);
+        }
+        assertTrue(ignore.contains("!deploy/image") && ignore.contains("**/target"), ignore.toString());
+    }
+
     /** The JVM flags that keep the daemon's resident set under 160 MB at full rate (benchmarks/README.md). */
     static final String JVM_FLAGS = "-Xms8m -Xmx64m -XX:+UseSerialGC -Xss512k -XX:ReservedCodeCacheSize=32m "
             + "-XX:MaxMetaspaceSize=64m -XX:MaxDirectMemorySize=32m";
