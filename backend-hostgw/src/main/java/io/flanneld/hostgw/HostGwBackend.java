@@ -3,6 +3,7 @@ package io.flanneld.hostgw;
 import io.flanneld.backend.Backend;
 import io.flanneld.backend.ExternalInterface;
 import io.flanneld.backend.LeaseEvent;
+import io.flanneld.backend.PeersNotProgrammedException;
 import io.flanneld.backend.UnderlayNetworks;
 import io.flanneld.net.Ipv4;
 import io.flanneld.net.Rtnetlink;
@@ -106,7 +107,7 @@ public final class HostGwBackend implements Backend {
         onLink = UnderlayNetworks.of(nl.addresses().list(iface.index()).stream()
                 .map(a -> Ip4Net.containing(Ipv4.toInt(a.address().address()), a.address().length())).toList());
         log.info("host-gw: routing peers on {}'s network(s) {} via their PublicIPs", iface.name(), onLink);
-        List<RouteProgrammingException.Failure> failures = new ArrayList<>();
+        List<PeersNotProgrammedException.Failure> failures = new ArrayList<>();
         routes.forgetAll();
         offLink.clear();
         for (Lease peer : peerLeases) {
@@ -133,7 +134,7 @@ public final class HostGwBackend implements Backend {
         if (local == null) {
             throw new IllegalStateException("apply() before start()");
         }
-        List<RouteProgrammingException.Failure> failures = new ArrayList<>();
+        List<PeersNotProgrammedException.Failure> failures = new ArrayList<>();
         for (LeaseEvent event : events) {
             if (event.lease().subnet().equals(local.subnet())) {
                 log.warn("Ignoring an event for the local subnet {}", local.subnet());
@@ -198,7 +199,7 @@ public final class HostGwBackend implements Backend {
         closed = true;
     }
 
-    private void added(Lease lease, List<RouteProgrammingException.Failure> failures) {
+    private void added(Lease lease, List<PeersNotProgrammedException.Failure> failures) {
         Ip4Net subnet = lease.subnet();
         Decisions.ForLease decision = Decisions.forLease(lease, onLink);
         if (decision instanceof Decisions.Routed routed) {
@@ -207,7 +208,7 @@ public final class HostGwBackend implements Backend {
                 routes.program(routed.route());
             } catch (RuntimeException e) {
                 log.error("Could not route peer {}: {}", subnet, e.getMessage());
-                failures.add(new RouteProgrammingException.Failure("peer " + subnet, e));
+                failures.add(new PeersNotProgrammedException.Failure("peer " + subnet, e));
             }
             return;
         }
@@ -230,12 +231,12 @@ public final class HostGwBackend implements Backend {
         }
     }
 
-    private void removed(Lease lease, List<RouteProgrammingException.Failure> failures) {
+    private void removed(Lease lease, List<PeersNotProgrammedException.Failure> failures) {
         offLink.remove(lease.subnet());
         dropRoute(lease, failures);
     }
 
-    private void dropRoute(Lease lease, List<RouteProgrammingException.Failure> failures) {
+    private void dropRoute(Lease lease, List<PeersNotProgrammedException.Failure> failures) {
         Ip4Net subnet = lease.subnet();
         Optional<PeerRoute> fromLease = Decisions.forLease(lease, onLink) instanceof Decisions.Routed r
                 ? Optional.of(r.route()) : Optional.empty();
@@ -243,11 +244,11 @@ public final class HostGwBackend implements Backend {
             routes.remove(subnet, fromLease);
         } catch (RuntimeException e) {
             log.error("Could not remove the route to peer {}: {}", subnet, e.getMessage());
-            failures.add(new RouteProgrammingException.Failure("removing peer " + subnet, e));
+            failures.add(new PeersNotProgrammedException.Failure("removing peer " + subnet, e));
         }
     }
 
-    private static void throwIfAny(List<RouteProgrammingException.Failure> failures) {
+    private static void throwIfAny(List<PeersNotProgrammedException.Failure> failures) {
         if (!failures.isEmpty()) {
             throw new RouteProgrammingException(failures);
         }

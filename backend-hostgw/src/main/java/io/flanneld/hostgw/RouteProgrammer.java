@@ -1,5 +1,6 @@
 package io.flanneld.hostgw;
 
+import io.flanneld.backend.PeersNotProgrammedException;
 import io.flanneld.net.NetlinkException;
 import io.flanneld.net.Route;
 import io.flanneld.net.Rtnetlink;
@@ -110,7 +111,7 @@ final class RouteProgrammer {
      *
      * @return how many routes were removed
      */
-    int reconcile(Ip4Net localSubnet, Ip4Net network, List<RouteProgrammingException.Failure> failures) {
+    int reconcile(Ip4Net localSubnet, Ip4Net network, List<PeersNotProgrammedException.Failure> failures) {
         int removed = 0;
         for (Route r : Decisions.stale(nl.routes().list(), peers.values(), ifindex, network, localSubnet)) {
             String what = describe(r);
@@ -123,7 +124,7 @@ final class RouteProgrammer {
                     continue;
                 }
                 log.error("Could not remove stale route {}: {}", what, e.getMessage());
-                failures.add(new RouteProgrammingException.Failure("stale route " + what, e));
+                failures.add(new PeersNotProgrammedException.Failure("stale route " + what, e));
             }
         }
         return removed;

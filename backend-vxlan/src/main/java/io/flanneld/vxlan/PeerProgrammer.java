@@ -1,5 +1,6 @@
 package io.flanneld.vxlan;
 
+import io.flanneld.backend.PeersNotProgrammedException;
 import io.flanneld.net.FdbEntry;
 import io.flanneld.net.Ipv4;
 import io.flanneld.net.Neighbour;
@@ -169,7 +170,7 @@ final class PeerProgrammer {
      *
      * @return how many entries were removed
      */
-    int reconcile(Ip4Net localSubnet, Ip4Net network, boolean directRouting, List<PeerProgrammingException.Failure> failures) {
+    int reconcile(Ip4Net localSubnet, Ip4Net network, boolean directRouting, List<PeersNotProgrammedException.Failure> failures) {
         VxlanPeerDiff.Stale stale = new VxlanPeerDiff(vtepIndex, underlayIndex, VxlanPeerDiff.Have.read(nl, vtepIndex))
                 .stale(peers.values(), localSubnet, network, directRouting);
         int removed = 0;
@@ -193,7 +194,7 @@ final class PeerProgrammer {
                 .replace(" dev #" + underlayIndex, " dev " + underlayName);
     }
 
-    private int stale(Runnable delete, String what, List<PeerProgrammingException.Failure> failures) {
+    private int stale(Runnable delete, String what, List<PeersNotProgrammedException.Failure> failures) {
         try {
             delete.run();
             log.info("Removed stale {} (no current lease backs it)", what);
@@ -204,7 +205,7 @@ final class PeerProgrammer {
                 return 0;
             }
             log.error("Could not remove stale {}: {}", what, e.getMessage());
-            failures.add(new PeerProgrammingException.Failure("stale " + what, e));
+            failures.add(new PeersNotProgrammedException.Failure("stale " + what, e));
             return 0;
         }
     }

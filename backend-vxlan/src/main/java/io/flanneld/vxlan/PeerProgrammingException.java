@@ -2,35 +2,12 @@ package io.flanneld.vxlan;
 
 import io.flanneld.backend.PeersNotProgrammedException;
 import java.util.List;
-import java.util.stream.Collectors;
 
-/**
- * Some peers (or stale entries) could not be programmed. Thrown after every other peer of the batch was handled, so
- * one bad peer never holds the rest back; each failure is attached as a suppressed exception with its own netlink
- * operation and errno.
- */
+/** Some VXLAN peers (or stale entries) could not be programmed; see {@link PeersNotProgrammedException}. */
 public final class PeerProgrammingException extends PeersNotProgrammedException {
     private static final long serialVersionUID = 1L;
-    /** Failures spelled out in the message; the rest are only counted (all are attached as suppressed). */
-    private static final int SHOWN = 5;
-
-    /** One failed step: what was being done (naming the peer subnet or the entry) and why it failed. */
-    public record Failure(String what, RuntimeException cause) {
-    }
-
-    private final transient List<Failure> failures;
 
     PeerProgrammingException(List<Failure> failures) {
-        super(failures.size() + " VXLAN peer change(s) failed: " + failures.stream()
-                .limit(SHOWN)
-                .map(f -> f.what() + ": " + f.cause().getMessage())
-                .collect(Collectors.joining("; "))
-                + (failures.size() > SHOWN ? "; and " + (failures.size() - SHOWN) + " more" : ""));
-        this.failures = List.copyOf(failures);
-        failures.forEach(f -> addSuppressed(f.cause()));
-    }
-
-    public List<Failure> failures() {
-        return failures;
+        super("VXLAN peer change(s)", failures);
     }
 }

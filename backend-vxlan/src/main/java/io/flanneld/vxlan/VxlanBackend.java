@@ -3,6 +3,7 @@ package io.flanneld.vxlan;
 import io.flanneld.backend.Backend;
 import io.flanneld.backend.ExternalInterface;
 import io.flanneld.backend.LeaseEvent;
+import io.flanneld.backend.PeersNotProgrammedException;
 import io.flanneld.backend.UnderlayNetworks;
 import io.flanneld.net.Ipv4;
 import io.flanneld.net.Ipv4Prefix;
@@ -165,7 +166,7 @@ public final class VxlanBackend implements Backend {
                     .map(a -> Ip4Net.containing(Ipv4.toInt(a.address().address()), a.address().length())).toList());
             log.info("DirectRouting on: peers in {} are routed via {} without VXLAN", directRouting, iface.name());
         }
-        List<PeerProgrammingException.Failure> failures = new ArrayList<>();
+        List<PeersNotProgrammedException.Failure> failures = new ArrayList<>();
         peers.forgetAll();
         for (Lease peer : peerLeases) {
             if (peer.subnet().equals(local.subnet())) {
@@ -191,7 +192,7 @@ public final class VxlanBackend implements Backend {
         if (local == null) {
             throw new IllegalStateException("apply() before start()");
         }
-        List<PeerProgrammingException.Failure> failures = new ArrayList<>();
+        List<PeersNotProgrammedException.Failure> failures = new ArrayList<>();
         for (LeaseEvent event : events) {
             if (event.lease().subnet().equals(local.subnet())) {
                 log.warn("Ignoring an event for the local subnet {}", local.subnet());
@@ -258,7 +259,7 @@ public final class VxlanBackend implements Backend {
         nl.links().setUp(device.index());
     }
 
-    private void added(Lease lease, List<PeerProgrammingException.Failure> failures) {
+    private void added(Lease lease, List<PeersNotProgrammedException.Failure> failures) {
         Ip4Net subnet = lease.subnet();
         PeerEntries want;
         try {
@@ -275,11 +276,11 @@ public final class VxlanBackend implements Backend {
             peers.program(want);
         } catch (RuntimeException e) {
             log.error("Could not program peer {}: {}", subnet, e.getMessage());
-            failures.add(new PeerProgrammingException.Failure("peer " + subnet, e));
+            failures.add(new PeersNotProgrammedException.Failure("peer " + subnet, e));
         }
     }
 
-    private void removed(Lease lease, List<PeerProgrammingException.Failure> failures) {
+    private void removed(Lease lease, List<PeersNotProgrammedException.Failure> failures) {
         Ip4Net subnet = lease.subnet();
         Optional<PeerEntries> fromLease;
         try {
@@ -291,11 +292,11 @@ public final class VxlanBackend implements Backend {
             peers.remove(subnet, fromLease);
         } catch (RuntimeException e) {
             log.error("Could not remove peer {}: {}", subnet, e.getMessage());
-            failures.add(new PeerProgrammingException.Failure("removing peer " + subnet, e));
+            failures.add(new PeersNotProgrammedException.Failure("removing peer " + subnet, e));
         }
     }
 
-    private static void throwIfAny(List<PeerProgrammingException.Failure> failures) {
+    private static void throwIfAny(List<PeersNotProgrammedException.Failure> failures) {
         if (!failures.isEmpty()) {
             throw new PeerProgrammingException(failures);
         }
