@@ -1,18 +1,8 @@
 package io.flanneld.daemon;
 
-import java.io.IOException;
-import java.io.InputStream;
-import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -29,15 +19,6 @@ public final class Iptables {
     /** iptables learnt --random-fully in 1.6.2 (go-iptables' HasRandomFully uses the same bound). */
     private static final int[] RANDOM_FULLY_SINCE = {1, 6, 2};
     private static final Pattern VERSION = Pattern.compile("v(\\d+)\\.(\\d+)\\.(\\d+)");
-    /**
-     * Threads that drain the commands' output. Blocking reads do not belong in the common fork-join pool; daemon
-     * threads so an idle reader never keeps the JVM alive.
-     */
-    private static final ExecutorService READERS = Executors.newCachedThreadPool(r -> {
-        Thread t = new Thread(r, "iptables-output");
-        t.setDaemon(true);
-        return t;
-    });
 
     private final List<String> prefix;
     private final Duration timeout;
@@ -135,6 +116,18 @@ public final class Iptables {
         return args;
     }
 
+    private static final FilterCommand.Failures<IptablesException> FAILURES = new FilterCommand.Failures<>() {
+        @Override
+        public IptablesException exited(List<String> command, int exitCode, String stderr) {
+            return new IptablesException(command, exitCode, stderr);
+        }
+
+        @Override
+        public IptablesException broken(List<String> command, String problem, Throwable cause) {
+            return new IptablesException(command, problem, cause);
+        }
+    };
+
     /** Runs {@code iptables -w 5 <args>} (just {@code iptables --version} for a version query). */
     private Result run(List<String> args) throws IptablesException {
         List<String> cmd = new ArrayList<>(prefix);
@@ -144,40 +137,8 @@ public final class Iptables {
             cmd.add(LOCK_WAIT_SECONDS);
         }
         cmd.addAll(args);
-        Process p;
-        try {
-            p = new ProcessBuilder(cmd).start();
-        } catch (IOException e) {
-            throw new IptablesException(cmd, "cannot start", e);
-        }
-        try {
-            p.getOutputStream().close();
-            // Both streams are drained while waiting, so a large listing cannot fill a pipe and stall the command.
-            CompletableFuture<String> out = CompletableFuture.supplyAsync(() -> readAll(p.getInputStream()), READERS);
-            CompletableFuture<String> err = CompletableFuture.supplyAsync(() -> readAll(p.getErrorStream()), READERS);
-            if (!p.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
-                p.descendants().forEach(ProcessHandle::destroyForcibly);
-                p.destroyForcibly();
-                throw new IptablesException(cmd, -1, "no exit within " + timeout.toMillis() + " ms");
-            }
-            return new Result(cmd, p.exitValue(), out.get(timeout.toMillis(), TimeUnit.MILLISECONDS),
-                    err.get(timeout.toMillis(), TimeUnit.MILLISECONDS));
-        } catch (InterruptedException e) {
-            p.destroyForcibly();
-            Thread.currentThread().interrupt();
-            throw new IptablesException(cmd, "interrupted", e);
-        } catch (IOException | ExecutionException | TimeoutException e) {
-            p.destroyForcibly();
-            throw new IptablesException(cmd, "cannot read its output", e);
-        }
-    }
-
-    private static String readAll(InputStream in) {
-        try (in) {
-            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+        FilterCommand.Result r = FilterCommand.run(cmd, null, timeout, FAILURES);
+        return new Result(r.command(), r.exitCode(), r.stdout(), r.stderr());
     }
 
     private record Result(List<String> command, int exitCode, String stdout, String stderr) {

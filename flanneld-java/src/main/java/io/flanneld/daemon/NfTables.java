@@ -1,20 +1,9 @@
 package io.flanneld.daemon;
 
-import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
-import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 
 /**
  * Runs the {@code nft} binary (Debian's nftables package), as flannel does through knftables: scripts go in on
@@ -28,12 +17,6 @@ import java.util.concurrent.TimeoutException;
 public final class NfTables {
     /** How nft reports a table or chain that does not exist (ENOENT from the kernel). */
     private static final String NO_SUCH_OBJECT = "No such file or directory";
-    /** Threads that feed and drain the commands; daemon threads so an idle one never keeps the JVM alive. */
-    private static final ExecutorService PIPES = Executors.newCachedThreadPool(r -> {
-        Thread t = new Thread(r, "nft-io");
-        t.setDaemon(true);
-        return t;
-    });
 
     private final List<String> prefix;
     private final Duration timeout;
@@ -85,63 +68,25 @@ public final class NfTables {
         return check(NfTablesScript.fullyRandomProbe());
     }
 
+    private static final FilterCommand.Failures<NfTablesException> FAILURES = new FilterCommand.Failures<>() {
+        @Override
+        public NfTablesException exited(List<String> command, int exitCode, String stderr) {
+            return new NfTablesException(command, exitCode, stderr);
+        }
+
+        @Override
+        public NfTablesException broken(List<String> command, String problem, Throwable cause) {
+            return new NfTablesException(command, problem, cause);
+        }
+    };
+
+    /** Runs {@code nft <args>}, with {@code stdin} (a script) on its standard input when not null. */
     private Result run(List<String> args, String stdin) throws NfTablesException {
         List<String> cmd = new ArrayList<>(prefix);
         cmd.add("nft");
         cmd.addAll(args);
-        Process p;
-        try {
-            p = new ProcessBuilder(cmd).start();
-        } catch (IOException e) {
-            throw new NfTablesException(cmd, "cannot start", e);
-        }
-        try {
-            // stdin is written and both outputs drained while waiting, so no pipe can fill up and stall nft.
-            CompletableFuture<IOException> in = CompletableFuture.supplyAsync(() -> writeAll(p.getOutputStream(), stdin), PIPES);
-            CompletableFuture<String> out = CompletableFuture.supplyAsync(() -> readAll(p.getInputStream()), PIPES);
-            CompletableFuture<String> err = CompletableFuture.supplyAsync(() -> readAll(p.getErrorStream()), PIPES);
-            if (!p.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
-                p.descendants().forEach(ProcessHandle::destroyForcibly);
-                p.destroyForcibly();
-                throw new NfTablesException(cmd, -1, "no exit within " + timeout.toMillis() + " ms");
-            }
-            Result result = new Result(cmd, p.exitValue(), out.get(timeout.toMillis(), TimeUnit.MILLISECONDS),
-                    err.get(timeout.toMillis(), TimeUnit.MILLISECONDS));
-            IOException writeFailure = in.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
-            // nft that stops reading early has refused the script and says why; a clean exit after a failed write
-            // would mean it saw only part of the script, so that is never taken for success.
-            if (writeFailure != null && result.exitCode() == 0) {
-                throw new NfTablesException(cmd, "cannot write its input", writeFailure);
-            }
-            return result;
-        } catch (InterruptedException e) {
-            p.destroyForcibly();
-            Thread.currentThread().interrupt();
-            throw new NfTablesException(cmd, "interrupted", e);
-        } catch (ExecutionException | TimeoutException e) {
-            p.destroyForcibly();
-            throw new NfTablesException(cmd, "cannot read its output", e);
-        }
-    }
-
-    /** Writes the script (nothing for commands without one) and closes stdin; returns the failure, if any. */
-    private static IOException writeAll(OutputStream out, String text) {
-        try (out) {
-            if (text != null) {
-                out.write(text.getBytes(StandardCharsets.UTF_8));
-            }
-            return null;
-        } catch (IOException e) {
-            return e;
-        }
-    }
-
-    private static String readAll(InputStream in) {
-        try (in) {
-            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+        FilterCommand.Result r = FilterCommand.run(cmd, stdin, timeout, FAILURES);
+        return new Result(r.command(), r.exitCode(), r.stdout(), r.stderr());
     }
 
     private record Result(List<String> command, int exitCode, String stdout, String stderr) {

@@ -114,7 +114,7 @@ class NodeKeeperTest {
 
     @Test
     void countsEveryRepairAndGoesOnPastAFailure() {
-        ScriptedFilter masq = new ScriptedFilter("ip_masq", true, new PacketFilterException("iptables: Resource temporarily unavailable"), false);
+        ScriptedFilter masq = new ScriptedFilter("ip_masq", true, new IptablesException(List.of("iptables", "-S"), 4, "iptables: Resource temporarily unavailable"), false);
         ScriptedFilter forward = new ScriptedFilter("forward_rules", false, true, false);
         ScriptedBackend backend = new ScriptedBackend();
         backend.repairs.add(List.of("route", "route", "arp"));
