@@ -8,6 +8,7 @@ import io.flanneld.lease.EtcdClients;
 import io.flanneld.lease.EtcdOptions;
 import io.flanneld.lease.LeaseManager;
 import io.flanneld.lease.LeaseOptions;
+import io.flanneld.lease.LeaseSession;
 import io.flanneld.lease.LeaseSnapshot;
 import io.flanneld.lease.LeaseWatcher;
 import io.flanneld.lease.RequestCounter;
@@ -54,8 +55,8 @@ import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Control-plane scale: N simulated nodes in one JVM, each wired as the daemon wires the {@code alloc} backend (no data
- * path): its own {@link SubnetRegistry} and {@link LeaseManager} ({@code awaitConfig}, {@code acquire},
- * {@code acquiredFrom}, {@code startRenewing}) and its own {@link LeaseWatcher} started from its snapshot, all released
+ * path): its own {@link SubnetRegistry}, {@link LeaseManager} and the daemon's own {@link LeaseSession} ({@code awaitConfig},
+ * {@code acquire}, {@code follow}: the watch from the acquisition's listing and the renewals), all released
  * at once against one real etcd ({@link EtcdProcess}) or a 3-member {@link EtcdCluster} on loopback.
  *
  * <p>Per (topology, N): wall time until every node holds a lease (and until every watcher runs); duplicates, checked
@@ -223,7 +224,7 @@ public final class LeaseScaleBench {
                 }
                 for (int i = 0; i < n; i++) {
                     SubnetRegistry registry = new SubnetRegistry(nodeClients.get(i / perClient), keys, REQUEST_TIMEOUT, requests);
-                    nodes.add(new Node(i, registry, new LeaseManager(registry, LeaseOptions.defaults(), etcd.endpointList(), keeper),
+                    nodes.add(new Node(i, new LeaseManager(registry, LeaseOptions.defaults(), etcd.endpointList(), keeper),
                             watchLoops.get(i % watchLoops.size())));
                 }
 
@@ -464,34 +465,26 @@ public final class LeaseScaleBench {
         /** A simulated node: the daemon's lease wiring with the alloc backend, whose start/apply program nothing. */
         private final class Node {
             final LeaseAttrs attrs;
-            final SubnetRegistry registry;
-            final LeaseManager manager;
             volatile Lease lease;
             volatile LeaseWatcher watcher;
             volatile long leasedAt;
             volatile long watchingAt;
 
-            final ScheduledExecutorService watchLoop;
+            final LeaseSession session;
 
-            Node(int i, SubnetRegistry registry, LeaseManager manager, ScheduledExecutorService watchLoop) {
+            Node(int i, LeaseManager manager, ScheduledExecutorService watchLoop) {
                 this.attrs = new LeaseAttrs(Ip4.parse("198.18." + (1 + i / 250) + "." + (1 + i % 250)), BackendConfig.ALLOC, null);
-                this.registry = registry;
-                this.manager = manager;
-                this.watchLoop = watchLoop;
+                this.session = new LeaseSession(manager, "etcd", watchLoop);
             }
 
-            /** FlannelDaemon.start, minus interface, backend device and subnet file. */
+            /** The daemon's lease session (LeaseSession, as FlannelDaemon.start drives it), minus interface, backend device and files. */
             void start() throws Exception {
-                NetworkConfig cfg = manager.awaitConfig();
-                lease = manager.acquire(cfg, attrs, Optional.empty());
+                NetworkConfig cfg = session.awaitConfig();
+                LeaseSession.Acquired acquired = session.acquire(cfg, attrs, Optional.empty());
+                lease = acquired.lease();
                 leasedAt = System.nanoTime();
-                LeaseSnapshot snapshot = manager.acquiredFrom();
-                List<Lease> peers = LeaseWatcher.peersOf(snapshot, cfg, lease.subnet()); // what the backend's start() would be handed
-                LeaseWatcher w = new LeaseWatcher(registry, cfg, lease.subnet(), this::apply, manager::ownKeyChanged, "etcd",
-                        watchLoop);
-                watcher = w;
-                w.start(snapshot, peers);
-                manager.startRenewing(fatal::add);
+                // acquired.peers() is what the backend's start() would be handed.
+                watcher = session.follow(acquired, this::apply, fatal::add, rebound -> { });
                 watchingAt = System.nanoTime();
             }
 
@@ -509,10 +502,7 @@ public final class LeaseScaleBench {
             }
 
             void close() {
-                if (watcher != null) {
-                    watcher.close();
-                }
-                manager.close();
+                session.close();
             }
         }
     }

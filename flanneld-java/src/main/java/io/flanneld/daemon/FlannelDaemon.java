@@ -8,7 +8,7 @@ import io.flanneld.lease.EtcdAccessException;
 import io.flanneld.lease.EtcdClients;
 import io.flanneld.lease.LeaseManager;
 import io.flanneld.lease.LeaseRecordFile;
-import io.flanneld.lease.LeaseSnapshot;
+import io.flanneld.lease.LeaseSession;
 import io.flanneld.lease.LeaseWatcher;
 import io.flanneld.lease.PreviousLease;
 import io.flanneld.lease.SubnetEnv;
@@ -124,12 +124,13 @@ final class FlannelDaemon {
         SubnetRegistry registry = new SubnetRegistry(client, new EtcdKeys(options.etcdPrefix()), Duration.ofSeconds(5),
                 metrics.etcdRequests(), options.etcd());
         LeaseManager leases = new LeaseManager(registry, options.lease(), options.etcd().endpointList());
-        closeLater(leases);
+        LeaseSession session = new LeaseSession(leases, options.etcd().endpointList(), null);
+        closeLater(session);
         metrics.lease(leases, () -> leaseHeld);
 
         NetworkConfig config;
         try {
-            config = leases.awaitConfig();
+            config = session.awaitConfig();
         } catch (EtcdAccessException e) {
             // Waiting cannot fix a CA, a certificate or a password: exit so that the operator (or systemd's and
             // Kubernetes' restart back-off) sees it, rather than retrying the same refusal forever.
@@ -143,13 +144,14 @@ final class FlannelDaemon {
         metrics.backend(backend);
 
         LeaseAttrs attrs = new LeaseAttrs(iface.publicIp(), backend.type(), backend.backendData());
-        Lease lease;
+        LeaseSession.Acquired acquired;
         try {
-            lease = leases.acquire(config, attrs, previousLease());
+            acquired = session.acquire(config, attrs, previousLease());
         } catch (SubnetExhaustedException | SubnetContentionException | EtcdAccessException e) {
             // None of these is mended by waiting: a full range, a range other hosts keep taking, a refusal by etcd.
             throw new FatalException(e.getMessage());
         }
+        Lease lease = acquired.lease();
         leaseHeld = true;
         writeSubnetFile(config, lease, backend.mtu());
         warnIfNotForwarding();
@@ -160,9 +162,8 @@ final class FlannelDaemon {
             filters.add(blackhole);
         }
 
-        // The watch starts from acquire's own listing and brings whatever changed since as ordinary events.
-        LeaseSnapshot snapshot = leases.acquiredFrom();
-        List<Lease> peers = LeaseWatcher.peersOf(snapshot, config, lease.subnet(), registry.keys());
+        // The peers come from acquire's own listing; the watch starts from it and brings what changed since.
+        List<Lease> peers = acquired.peers();
         try {
             backend.start(lease, peers);
         } catch (PeersNotProgrammedException e) {
@@ -174,7 +175,7 @@ final class FlannelDaemon {
         backendRunning = true;
         LOG.info("backend {} started with {} peer(s)", backend.type(), peers.size());
 
-        LeaseWatcher watcher = new LeaseWatcher(registry, config, lease.subnet(), events -> {
+        LeaseWatcher watcher = session.follow(acquired, events -> {
             try {
                 backend.apply(events);
             } catch (RuntimeException e) {
@@ -183,11 +184,10 @@ final class FlannelDaemon {
             } catch (Exception e) {
                 LOG.error("backend {} failed to apply {} lease change(s)", backend.type(), events.size(), e);
             }
-        }, leases::ownKeyChanged, options.etcd().endpointList());
+        }, this::fatal, this::recordEtcdLease);
+        // Closed before the backend, so that no event reaches a closed data path (the session closes it again, harmlessly).
         closeLater(watcher);
         metrics.watch(watcher);
-        watcher.start(snapshot, peers);
-        leases.startRenewing(this::fatal, this::recordEtcdLease);
         NodeKeeper keeper = new NodeKeeper(filters, backend, options.node().resync(), what -> {
             metrics.repaired(what);
             if (what.equals("device")) {

@@ -127,13 +127,20 @@ class HostGwDaemonIT {
         Pods.assertAllReachEachOther(all);
 
         // A host-gw lease whose PublicIP is on no host's network: warned about and counted, everyone else unaffected.
-        etcd.etcdctl("put", PREFIX + "/subnets/198.19.250.0-24", "{\"PublicIP\":\"198.19.200.9\",\"BackendType\":\"host-gw\"}").check();
-        daemons.get("h1").awaitLog("Cannot route peer 198.19.250.0/24: its PublicIP 198.19.200.9 is not on eth0's network(s) 198.18.0.0/16");
+        // A subnet no daemon was given (they draw theirs at random).
+        java.util.Set<String> taken = new java.util.HashSet<>();
+        daemons.values().forEach(d -> taken.add(d.keyName()));
+        taken.add(h4.keyName());
+        String offLink = java.util.stream.IntStream.rangeClosed(200, 254).mapToObj(x -> "198.19." + x + ".0-24")
+                .filter(k -> !taken.contains(k)).findFirst().orElseThrow();
+        String offLinkNet = offLink.replace('-', '/');
+        etcd.etcdctl("put", PREFIX + "/subnets/" + offLink, "{\"PublicIP\":\"198.19.200.9\",\"BackendType\":\"host-gw\"}").check();
+        daemons.get("h1").awaitLog("Cannot route peer " + offLinkNet + ": its PublicIP 198.19.200.9 is not on eth0's network(s) 198.18.0.0/16");
         Wait.until(Duration.ofSeconds(5), Duration.ofMillis(100), "the unroutable peer counted",
                 () -> Daemons.metric(metrics(fabric.host("h1")), "flannel_hostgw_unroutable_peers_total") == 1.0);
-        assertFalse(overlayRoutes(fabric.host("h1")).stream().anyMatch(r -> r.startsWith("198.19.250.0/24")));
+        assertFalse(overlayRoutes(fabric.host("h1")).stream().anyMatch(r -> r.startsWith(offLinkNet)));
         Pods.assertAllReachEachOther(all);
-        etcd.etcdctl("del", PREFIX + "/subnets/198.19.250.0-24").check();
+        etcd.etcdctl("del", PREFIX + "/subnets/" + offLink).check();
 
         // Its key deleted (its daemon stopped first, or it would put the key back): its route gone everywhere within 2 s.
         assertEquals(0, h4.stop());

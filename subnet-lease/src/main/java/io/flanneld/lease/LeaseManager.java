@@ -47,7 +47,6 @@ public final class LeaseManager implements AutoCloseable {
     private volatile Instant expiresAt;
     private volatile Consumer<String> onFatal = message -> { };
     private volatile Consumer<Lease> onRebound = lease -> { };
-    private volatile LeaseSnapshot acquiredFrom;
     private ScheduledFuture<?> nextRenewal;
     private final AtomicLong renewals = new AtomicLong();
     private final AtomicLong renewalFailures = new AtomicLong();
@@ -141,6 +140,21 @@ public final class LeaseManager implements AutoCloseable {
      */
     public Lease acquire(NetworkConfig config, LeaseAttrs attrs, Optional<PreviousLease> previous)
             throws SubnetExhaustedException, SubnetContentionException, EtcdAccessException, InterruptedException {
+        return acquireListed(config, attrs, previous).lease();
+    }
+
+    /**
+     * A lease this host now holds, with the listing of every lease key the acquisition decided from: a revision before
+     * this host's own write, so a watch started from it sees every change since, this host's write included, and a
+     * node need not list every key a second time after acquiring (at a simultaneous start of N nodes that is N² lease
+     * records fewer).
+     */
+    public record Acquired(Lease lease, LeaseSnapshot listing) {
+    }
+
+    /** {@link #acquire}, returning the listing it decided from too (what {@link LeaseSession} starts the watch from). */
+    public Acquired acquireListed(NetworkConfig config, LeaseAttrs attrs, Optional<PreviousLease> previous)
+            throws SubnetExhaustedException, SubnetContentionException, EtcdAccessException, InterruptedException {
         Backoff backoff = new Backoff(options.retryMin(), options.retryMax());
         Claim claim = new Claim();
         Lease lease = null;
@@ -150,7 +164,7 @@ public final class LeaseManager implements AutoCloseable {
                     Held acquired = tryAcquire(config, attrs, previous, claim);
                     lease = acquired.lease();
                     hold(lease, attrs, acquired.ttl());
-                    return lease;
+                    return new Acquired(lease, acquired.listing());
                 } catch (EtcdUnavailableException e) {
                     LOG.warn("etcd at {} is not answering while acquiring a lease ({}); retrying", endpoints, e.getMessage());
                     backoff.sleep();
@@ -177,8 +191,14 @@ public final class LeaseManager implements AutoCloseable {
         Ip4Net unknownOutcome;
     }
 
-    /** A lease as written, with the TTL etcd gave its etcd lease (what renewal is scheduled from); null for a reservation. */
-    private record Held(Lease lease, Duration ttl) {
+    /**
+     * A lease as written, with the TTL etcd gave its etcd lease (what renewal is scheduled from; null for a
+     * reservation) and the listing the acquisition decided from.
+     */
+    private record Held(Lease lease, Duration ttl, LeaseSnapshot listing) {
+        Held listedIn(LeaseSnapshot snapshot) {
+            return new Held(lease, ttl, snapshot);
+        }
     }
 
     private Held tryAcquire(NetworkConfig config, LeaseAttrs attrs, Optional<PreviousLease> previous, Claim claim)
@@ -186,13 +206,12 @@ public final class LeaseManager implements AutoCloseable {
             InterruptedException {
         LeaseSnapshot snapshot = registry.listLeases();
         for (int conflicts = 0; conflicts < MAX_CONFLICTS; conflicts++) {
-            acquiredFrom = snapshot;
+            LeaseSnapshot listed = snapshot;
             Optional<Held> reused = reuseExisting(config, attrs, previous, snapshot);
             if (reused.isPresent()) {
                 claim.unknownOutcome = null;
-                return reused.get();
+                return reused.get().listedIn(listed);
             }
-            LeaseSnapshot listed = snapshot;
             List<Ip4Net> occupied = listed.occupied();
             Ip4Net candidate = retryOfUnknownOutcome(config, claim, occupied)
                     .or(() -> previousIfFree(config, previous, listed))
@@ -210,7 +229,7 @@ public final class LeaseManager implements AutoCloseable {
             if (result instanceof SubnetRegistry.CreateResult.Created created) {
                 LOG.info("lease {}: allocated to {} (etcd lease {}, TTL {} s)", candidate, attrs.publicIpText(),
                         Long.toHexString(claim.grantedLease), claim.grantedTtl.toSeconds());
-                return new Held(created.lease(), claim.grantedTtl);
+                return new Held(created.lease(), claim.grantedTtl, listed);
             }
             snapshot = ((SubnetRegistry.CreateResult.Taken) result).snapshot();
             Optional<Lease> holder = snapshot.find(candidate);
@@ -219,7 +238,7 @@ public final class LeaseManager implements AutoCloseable {
                 // An earlier create of this acquisition, whose answer was lost, did land.
                 LOG.info("lease {}: allocated to {} (etcd lease {}, an earlier attempt's create was applied)", candidate,
                         attrs.publicIpText(), Long.toHexString(claim.grantedLease));
-                return new Held(holder.get(), claim.grantedTtl);
+                return new Held(holder.get(), claim.grantedTtl, listed);
             }
             LOG.debug("lease {}: taken by another host meanwhile, choosing again", candidate);
             Thread.sleep(random.nextInt(5));
@@ -304,7 +323,7 @@ public final class LeaseManager implements AutoCloseable {
             }
         }
         if (attrs.equals(lease.attrs()) && leaseId == lease.etcdLeaseId()) {
-            return Optional.of(new Held(lease, ttl));
+            return Optional.of(new Held(lease, ttl, null));
         }
         Optional<Lease> written = registry.update(lease, attrs, leaseId);
         if (written.isEmpty()) {
@@ -319,7 +338,7 @@ public final class LeaseManager implements AutoCloseable {
             registry.revokeQuietly(lease.etcdLeaseId());
         }
         Duration heldTtl = ttl;
-        return written.map(w -> new Held(w, heldTtl));
+        return written.map(w -> new Held(w, heldTtl, null));
     }
 
     private Optional<Ip4Net> previousIfFree(NetworkConfig config, Optional<PreviousLease> previous, LeaseSnapshot snapshot) {
@@ -339,19 +358,6 @@ public final class LeaseManager implements AutoCloseable {
         }
         LOG.info("lease {}: previous subnet is free, reusing it", subnet);
         return Optional.of(subnet);
-    }
-
-    /**
-     * The listing the last {@link #acquire} decided from: every lease key at a revision before this host's own write.
-     * A watch started from it sees every change since, this host's write included, so a node need not list every key
-     * a second time after acquiring (at a simultaneous start of N nodes that is N² lease records fewer).
-     */
-    public LeaseSnapshot acquiredFrom() {
-        LeaseSnapshot snapshot = acquiredFrom;
-        if (snapshot == null) {
-            throw new IllegalStateException("no lease acquired yet");
-        }
-        return snapshot;
     }
 
     // ---- keeping the lease ----

@@ -352,10 +352,11 @@ class LeaseManagerIT {
         closeables.add(m);
         NetworkConfig config = m.awaitConfig();
         long before = requests.total();
-        Lease lease = m.acquire(config, attrs("198.18.0.40"), Optional.empty());
+        LeaseManager.Acquired acquired = m.acquireListed(config, attrs("198.18.0.40"), Optional.empty());
+        Lease lease = acquired.lease();
         assertEquals(3, requests.total() - before, "one range read, one grant, one transaction");
         // The watch starts from that same range read: nothing is listed twice, and it sees this host's write.
-        LeaseSnapshot listed = m.acquiredFrom();
+        LeaseSnapshot listed = acquired.listing();
         assertTrue(listed.revision() < lease.modRevision(), listed.revision() + " before " + lease.modRevision());
         assertTrue(listed.find(lease.subnet()).isEmpty());
         assertEquals(3, requests.total() - before);
