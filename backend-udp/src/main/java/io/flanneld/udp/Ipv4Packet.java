@@ -105,9 +105,4 @@ public final class Ipv4Packet {
         }
         return (int) (~sum & 0xffff);
     }
-
-    /** True when the header checksum verifies (the one's complement sum over the header is all ones). */
-    public static boolean headerChecksumValid(ByteBuffer buf, int offset) {
-        return checksum(buf, offset, headerLength(buf, offset)) == 0;
-    }
 }

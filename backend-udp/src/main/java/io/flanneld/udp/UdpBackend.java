@@ -400,8 +400,8 @@ public final class UdpBackend implements Backend {
         return table.get().size();
     }
 
-    /** The current forwarding table (for logs and tests). */
-    public ForwardingTable forwardingTable() {
+    /** The current forwarding table (tests in this package look into it). */
+    ForwardingTable forwardingTable() {
         return table.get();
     }
 

@@ -17,7 +17,7 @@ class IcmpUnreachableTest {
 
         assertEquals(20 + 8 + 20 + 8, n);
         assertEquals(n, Ipv4Packet.validate(out, 10, n) == 20 ? Ipv4Packet.totalLength(out, 10) : -1);
-        assertTrue(Ipv4Packet.headerChecksumValid(out, 10), "IP header checksum");
+        assertTrue(Packets.headerChecksumValid(out, 10), "IP header checksum");
         assertEquals(Ipv4Packet.PROTO_ICMP, Ipv4Packet.protocol(out, 10));
         assertEquals(Ip4.parse("198.19.1.0"), Ipv4Packet.source(out, 10));
         assertEquals(Ip4.parse("198.19.1.5"), Ipv4Packet.destination(out, 10), "back to the sender");

@@ -12,6 +12,11 @@ final class Packets {
     }
 
     /** An IPv4 packet with a 20-byte header, a correct checksum and the given payload. */
+    /** True when the IPv4 header at {@code offset} checksums to all ones, i.e. its checksum field is right. */
+    static boolean headerChecksumValid(ByteBuffer buf, int offset) {
+        return Ipv4Packet.checksum(buf, offset, Ipv4Packet.headerLength(buf, offset)) == 0;
+    }
+
     static ByteBuffer ipv4(String src, String dst, int ttl, int protocol, byte[] payload) {
         ByteBuffer b = ByteBuffer.allocate(20 + payload.length);
         b.put(0, (byte) 0x45).putShort(2, (short) (20 + payload.length)).putShort(4, (short) 0x1234)

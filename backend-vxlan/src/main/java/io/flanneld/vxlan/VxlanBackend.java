@@ -89,16 +89,6 @@ public final class VxlanBackend implements Backend {
         return new VxlanBackend(nl, iface, config, vni, port, want, VxlanDevice.ensure(nl.links(), want));
     }
 
-    /**
-     * Deletes {@code flannel.<vni>} (and with it every entry on it) if it exists: for tests and for operators tearing
-     * a host down; the daemon never calls it. Returns whether there was a device.
-     */
-    public static boolean deleteDevice(Rtnetlink nl, int vni) {
-        Optional<io.flanneld.net.Link> link = nl.links().byName(VxlanDevice.nameFor(vni));
-        link.ifPresent(l -> nl.links().delete(l.index()));
-        return link.isPresent();
-    }
-
     @Override
     public String type() {
         return TYPE;

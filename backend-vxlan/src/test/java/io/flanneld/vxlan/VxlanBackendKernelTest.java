@@ -239,8 +239,8 @@ class VxlanBackendKernelTest {
                         Ip4.parse("198.19.255.0"), new BackendConfig("vxlan", 0, 2, false)));
         assertEquals("flannel.2", vni2.deviceName());
         assertEquals("{\"VNI\":2,\"VtepMAC\":\"" + vni2.deviceMac() + "\"}", vni2.backendData());
-        assertTrue(VxlanBackend.deleteDevice(h1.nl(), 2));
-        assertFalse(VxlanBackend.deleteDevice(h1.nl(), 2));
+        assertTrue(deleteDevice(h1, 2));
+        assertFalse(deleteDevice(h1, 2));
         assertTrue(h1.succeeds("ip", "link", "show", "flannel.1"));
     }
 
@@ -393,5 +393,12 @@ class VxlanBackendKernelTest {
         assertEquals(1, b1.peerCount());
         assertEquals(List.of(), b1.repair(), "still refused: retried, not thrown, nothing put back");
         assertEquals(1, b1.peerCount());
+    }
+
+    /** Deletes flannel.<vni> on {@code host} if it exists; whether there was one. */
+    private static boolean deleteDevice(KernelCluster.Node host, int vni) {
+        java.util.Optional<io.flanneld.net.Link> link = host.nl().links().byName(VxlanDevice.nameFor(vni));
+        link.ifPresent(l -> host.nl().links().delete(l.index()));
+        return link.isPresent();
     }
 }
