@@ -225,6 +225,9 @@ class LeaseManagerIT {
         etcd.etcdctl("lease", "revoke", Long.toHexString(lease.etcdLeaseId())).check();
         Wait.until(Duration.ofSeconds(10), Duration.ofMillis(100), "key back after renewal",
                 () -> etcdValue(keys.subnet(lease.subnet())).contains("198.18.0.14"));
+        // The key is visible in etcd a moment before the manager has read the create's answer.
+        Wait.until(Duration.ofSeconds(5), Duration.ofMillis(20), "the manager holds the re-created key",
+                () -> m.held().etcdLeaseId() != lease.etcdLeaseId());
         // From then on, renewal keeps the same etcd lease alive past several TTLs.
         long renewed = m.held().etcdLeaseId();
         assertNotEquals(lease.etcdLeaseId(), renewed);
