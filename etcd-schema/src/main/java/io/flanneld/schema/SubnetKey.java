@@ -43,11 +43,6 @@ public record SubnetKey(String name, Ip4Net ipv4, String ipv6) {
         return Optional.ofNullable(ipv4);
     }
 
-    /** True for the {@code <v4>&<v6>} and IPv6-only forms. */
-    public boolean hasIpv6() {
-        return ipv6 != null;
-    }
-
     /**
      * Reads a key name in any of flannel's forms, or empty when it is none of them (someone else's key, a typo, a
      * non-canonical IPv4 spelling, an IPv6 part that is not an address).

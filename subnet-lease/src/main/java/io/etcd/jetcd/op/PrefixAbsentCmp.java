@@ -26,8 +26,8 @@ public final class PrefixAbsentCmp extends Cmp {
 
     @Override
     Compare toCompare(ByteSequence namespace) {
-        ByteString start = super.toCompare(namespace).getKey();
-        return super.toCompare(namespace).toBuilder().setRangeEnd(prefixEnd(start)).build();
+        Compare one = super.toCompare(namespace);
+        return one.toBuilder().setRangeEnd(prefixEnd(one.getKey())).build();
     }
 
     /** The first key after every key that starts with {@code start}: the last byte below 0xff incremented. */
