@@ -154,8 +154,8 @@ final class DaemonMetrics implements AutoCloseable {
     }
 
     /** Serves the Prometheus text format; a scrape reads the meters in memory, so it can run on the listener's thread. */
-    HealthServer.Handler handler() {
-        return request -> new HealthServer.Response(200, "text/plain; version=0.0.4; charset=utf-8",
+    HttpRoutes.Handler handler() {
+        return request -> new HttpRoutes.Response(200, "text/plain; version=0.0.4; charset=utf-8",
                 registry.scrape().getBytes(StandardCharsets.UTF_8));
     }
 

@@ -222,7 +222,7 @@ class HealthServerBoundsTest {
         // A header timeout far beyond the wait below: only the bound on unsent answers can close the connection.
         server = HealthServer.start("127.0.0.1", 0, HealthStatus::ok, Duration.ofMinutes(5), 64);
         byte[] page = new byte[256 * 1024];
-        server.addHandler("/big", req -> new HealthServer.Response(200, "application/octet-stream", page));
+        server.addHandler("/big", req -> new HttpRoutes.Response(200, "application/octet-stream", page));
         Socket s = connect();
         s.setReceiveBufferSize(4096);
         OutputStream out = s.getOutputStream();

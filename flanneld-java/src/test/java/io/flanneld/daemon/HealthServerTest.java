@@ -95,7 +95,7 @@ class HealthServerTest {
 
     @Test
     void extraHandlerSharesTheListener() throws Exception {
-        server.addHandler("/metrics", req -> HealthServer.Response.text(200, "flannel_up 1\n"));
+        server.addHandler("/metrics", req -> HttpRoutes.Response.text(200, "flannel_up 1\n"));
         HttpResponse<String> r = request("GET", "/metrics");
         assertEquals(200, r.statusCode());
         assertEquals("flannel_up 1\n", r.body());
@@ -105,7 +105,7 @@ class HealthServerTest {
 
     @Test
     void handlersServeThePathsBelowTheirsAndFailuresAre500() throws Exception {
-        server.addHandler("/metrics", req -> HealthServer.Response.text(200, req.method() + " " + req.path()));
+        server.addHandler("/metrics", req -> HttpRoutes.Response.text(200, req.method() + " " + req.path()));
         server.addHandler("/broken", req -> {
             throw new IllegalStateException("bug");
         });
