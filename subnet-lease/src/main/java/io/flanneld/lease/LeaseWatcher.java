@@ -1,23 +1,12 @@
 package io.flanneld.lease;
 
-import io.etcd.jetcd.KeyValue;
-import io.etcd.jetcd.Watch;
-import io.etcd.jetcd.common.exception.CompactedException;
-import io.etcd.jetcd.options.WatchOption;
-import io.etcd.jetcd.watch.WatchEvent;
-import io.etcd.jetcd.watch.WatchResponse;
 import io.flanneld.backend.LeaseEvent;
 import io.flanneld.schema.EtcdKeys;
 import io.flanneld.schema.Ip4Net;
 import io.flanneld.schema.Lease;
 import io.flanneld.schema.NetworkConfig;
-import io.flanneld.schema.SubnetKey;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -36,6 +25,9 @@ import org.slf4j.LoggerFactory;
  * host's own key to the lease manager (which re-creates it) and keeps peers whose keys are
  * missing for {@link #DATA_LOSS_GRACE}, so that their hosts can re-create them before their routes
  * go. Everything runs on one thread, which is what orders events.
+ *
+ * <p>This class is that state machine only: etcd is behind {@link LeaseFeed} ({@link EtcdLeaseFeed} over jetcd), and
+ * the peers with the rules that admit them are {@link PeerSet}.
  */
 public final class LeaseWatcher implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(LeaseWatcher.class);
@@ -44,7 +36,8 @@ public final class LeaseWatcher implements AutoCloseable {
     /** The longest wait between two failed re-lists of every lease. */
     static final Duration RELIST_BACKOFF_MAX = Duration.ofSeconds(30);
 
-    private final SubnetRegistry registry;
+    private final LeaseFeed feed;
+    private final EtcdKeys keys;
     private final NetworkConfig config;
     private final Ip4Net own;
     private final Consumer<List<LeaseEvent>> sink;
@@ -53,17 +46,18 @@ public final class LeaseWatcher implements AutoCloseable {
     private final ScheduledExecutorService loop;
     /** False when the loop was handed in and is shared with other watchers: then its owner shuts it down. */
     private final boolean ownsLoop;
-    /** Accepted peers, pairwise disjoint, in address order (so an overlap check looks at two neighbours, not at all). */
-    private final java.util.NavigableMap<Ip4Net, Lease> known = new java.util.TreeMap<>();
+    private final Duration dataLossGrace;
+    /** The peers the stream reflects; replaced by {@link #start}, touched only on the loop. */
+    private PeerSet peers;
     private final AtomicLong resyncs = new AtomicLong();
     private final AtomicLong reconnects = new AtomicLong();
     private final AtomicLong dataLosses = new AtomicLong();
 
-    /** The size of {@link #known}, readable from any thread without a round trip through the loop. */
+    /** The size of {@link #peers}, readable from any thread without a round trip through the loop. */
     private volatile int peerCount;
     private long nextRevision;
     private long generation;
-    private Watch.Watcher watcher;
+    private LeaseFeed.Subscription watcher;
     /** Waits between attempts to resume a broken watch (a cheap revision read each). */
     private final Backoff resumeBackoff = new Backoff(Duration.ofMillis(250), Duration.ofSeconds(5));
     /**
@@ -108,14 +102,25 @@ public final class LeaseWatcher implements AutoCloseable {
     private LeaseWatcher(SubnetRegistry registry, NetworkConfig config, Ip4Net own, Consumer<List<LeaseEvent>> sink,
                          Consumer<Optional<Lease>> ownKeyListener, String endpointsForLogs, ScheduledExecutorService loop,
                          boolean ownsLoop) {
+        this(new EtcdLeaseFeed(registry), registry.keys(), config, own, sink, ownKeyListener, endpointsForLogs, loop, ownsLoop,
+                DATA_LOSS_GRACE);
+    }
+
+    /** The state machine over any {@link LeaseFeed}: what tests drive with a fake feed and a loop they step by hand. */
+    LeaseWatcher(LeaseFeed feed, EtcdKeys keys, NetworkConfig config, Ip4Net own, Consumer<List<LeaseEvent>> sink,
+                 Consumer<Optional<Lease>> ownKeyListener, String endpointsForLogs, ScheduledExecutorService loop,
+                 boolean ownsLoop, Duration dataLossGrace) {
         this.endpoints = endpointsForLogs;
-        this.registry = registry;
+        this.feed = feed;
+        this.keys = keys;
         this.config = config;
         this.own = own;
         this.sink = sink;
         this.ownKeyListener = ownKeyListener;
         this.loop = loop;
         this.ownsLoop = ownsLoop;
+        this.dataLossGrace = dataLossGrace;
+        this.peers = new PeerSet(config, own, keys, List.of());
     }
 
     /**
@@ -124,18 +129,16 @@ public final class LeaseWatcher implements AutoCloseable {
      */
     public void start(LeaseSnapshot initial, List<Lease> peers) {
         loop.execute(() -> {
-            for (Lease lease : peers) {
-                known.put(lease.subnet(), lease);
-            }
+            this.peers = new PeerSet(config, own, keys, peers);
             nextRevision = initial.revision() + 1;
-            peerCount = known.size();
+            peerCount = this.peers.size();
             watch();
         });
     }
 
     /** The other hosts' leases that the current stream reflects. */
     public List<Lease> peers() {
-        return onLoop(() -> List.copyOf(known.values()));
+        return onLoop(() -> peers.peers());
     }
 
     /** How many other hosts' leases the stream reflects; unlike {@link #peers()} it does not wait for the watch's thread. */
@@ -168,15 +171,7 @@ public final class LeaseWatcher implements AutoCloseable {
 
     /** As {@link #peersOf(LeaseSnapshot, NetworkConfig, Ip4Net)}, warnings naming each skipped lease's key under {@code keys}. */
     public static List<Lease> peersOf(LeaseSnapshot snapshot, NetworkConfig config, Ip4Net own, EtcdKeys keys) {
-        List<Lease> peers = new ArrayList<>();
-        java.util.NavigableSet<Ip4Net> subnets = new java.util.TreeSet<>();
-        for (Lease lease : snapshot.leases()) {
-            if (acceptable(lease, config, own, subnets, keys == null ? "" : keys.subnet(lease.keyName()))) {
-                peers.add(lease);
-                subnets.add(lease.subnet());
-            }
-        }
-        return peers;
+        return PeerSet.acceptedFrom(snapshot, config, own, keys);
     }
 
     private void watch() {
@@ -184,121 +179,46 @@ public final class LeaseWatcher implements AutoCloseable {
             return;
         }
         long gen = ++generation;
-        WatchOption option = WatchOption.builder()
-                .isPrefix(true)
-                .withRevision(nextRevision)
-                .withRequireLeader(true)
-                .build();
-        watcher = registry.client().getWatchClient().watch(SubnetRegistry.bytes(registry.keys().subnetsPrefix()), option,
-                Watch.listener(
-                        response -> loop.execute(() -> onResponse(gen, response)),
-                        error -> loop.execute(() -> onError(gen, error))));
+        watcher = feed.watch(nextRevision, new LeaseFeed.Listener() {
+            @Override
+            public void changes(List<LeaseFeed.Change> changes) {
+                loop.execute(() -> onChanges(gen, changes));
+            }
+
+            @Override
+            public void compacted() {
+                loop.execute(() -> onBroken(gen, true, null));
+            }
+
+            @Override
+            public void failed(Throwable error) {
+                loop.execute(() -> onBroken(gen, false, error));
+            }
+        });
     }
 
-    private void onResponse(long gen, WatchResponse response) {
+    private void onChanges(long gen, List<LeaseFeed.Change> changes) {
         if (gen != generation || closed) {
             return;
         }
         resumeBackoff.reset();
-        List<LeaseEvent> events = new ArrayList<>();
-        for (WatchEvent event : response.getEvents()) {
-            KeyValue kv = event.getKeyValue();
-            nextRevision = Math.max(nextRevision, kv.getModRevision() + 1);
-            String key = kv.getKey().toString(StandardCharsets.UTF_8);
-            Optional<SubnetKey> name = registry.keys().parseLeaseKey(key);
-            if (name.isEmpty()) {
-                LOG.warn("lease key {}: not a subnet key, skipped", key);
-                continue;
-            }
-            if (name.get().ipv4() == null) {
-                LOG.debug("lease key {}: an IPv6-only node's key, no IPv4 subnet", key);
-                continue;
-            }
-            Ip4Net subnet = name.get().ipv4();
-            boolean put = event.getEventType() == WatchEvent.EventType.PUT;
-            if (subnet.equals(own)) {
-                ownKeyListener.accept(put ? registry.decode(name.get(), kv) : Optional.empty());
-                continue;
-            }
-            if (put) {
-                registry.decode(name.get(), kv).filter(l -> acceptable(l, key)).ifPresent(lease -> {
-                    Lease before = known.put(lease.subnet(), lease);
-                    if (before == null || !before.attrs().equals(lease.attrs())) {
-                        events.add(new LeaseEvent.Added(lease));
-                    }
-                });
-            } else if (event.getEventType() == WatchEvent.EventType.DELETE) {
-                Lease before = known.get(subnet);
-                // Only the key the peer was accepted under: a second spelling of the same subnet (plain and
-                // dual-stack) going away does not remove the peer.
-                if (before != null && before.keyName().equals(name.get().name())) {
-                    known.remove(subnet);
-                    events.add(new LeaseEvent.Removed(before));
-                }
-            }
+        for (LeaseFeed.Change change : changes) {
+            nextRevision = Math.max(nextRevision, change.kv().modRevision() + 1);
         }
-        deliver(events);
+        PeerSet.Applied applied = peers.apply(changes);
+        applied.ownKey().forEach(ownKeyListener);
+        deliver(applied.events());
     }
 
-    private boolean acceptable(Lease lease, String key) {
-        Lease same = known.get(lease.subnet());
-        if (same != null && !same.keyName().equals(lease.keyName())) {
-            LOG.warn("lease key {}: subnet {} is already held under key {}, skipped", key, lease.subnet(),
-                    registry.keys().subnet(same.keyName()));
-            return false;
-        }
-        return acceptable(lease, config, own, known.navigableKeySet(), key);
-    }
-
-    /** A lease a backend may program: another host's, inside the Network, overlapping no other host's subnet. */
-    private static boolean acceptable(Lease lease, NetworkConfig config, Ip4Net own, java.util.NavigableSet<Ip4Net> others, String key) {
-        if (lease.subnet().equals(own)) {
-            return false;
-        }
-        String name = key.isEmpty() ? lease.subnet().toString() : key;
-        if (!config.network().contains(lease.subnet())) {
-            LOG.warn("lease key {}: subnet {} is outside Network {}, skipped", name, lease.subnet(), config.network());
-            return false;
-        }
-        if (lease.subnet().overlaps(own)) {
-            LOG.warn("lease key {}: subnet {} overlaps this host's subnet {}, skipped", name, lease.subnet(), own);
-            return false;
-        }
-        Optional<Ip4Net> other = overlapping(others, lease.subnet());
-        if (other.isPresent()) {
-            LOG.warn("lease key {}: subnet {} overlaps the lease of {}, skipped", name, lease.subnet(), other.get());
-            return false;
-        }
-        return true;
-    }
-
-    /**
-     * A subnet of {@code others}, other than {@code subnet} itself, that overlaps it. {@code others} is pairwise
-     * disjoint, so only the neighbours of {@code subnet} in address order can: one that starts earlier and overlaps
-     * must contain its start, and the nearest earlier one is the only candidate for that; one that starts inside it
-     * is found by the nearest later one. O(log n) per lease keeps learning n leases O(n log n), not O(n²).
-     */
-    static Optional<Ip4Net> overlapping(java.util.NavigableSet<Ip4Net> others, Ip4Net subnet) {
-        Ip4Net lower = others.lower(subnet);
-        if (lower != null && lower.overlaps(subnet)) {
-            return Optional.of(lower);
-        }
-        Ip4Net higher = others.higher(subnet);
-        if (higher != null && higher.overlaps(subnet)) {
-            return Optional.of(higher);
-        }
-        return Optional.empty();
-    }
-
-    private void onError(long gen, Throwable error) {
+    private void onBroken(long gen, boolean compacted, Throwable error) {
         if (gen != generation || closed) {
             return;
         }
         generation++;
         closeWatcher();
-        if (isCompaction(error)) {
+        if (compacted) {
             LOG.warn("lease watch: revision {} was compacted away; re-listing all leases", nextRevision);
-            resync();
+            resync(false);
             return;
         }
         reconnects.incrementAndGet();
@@ -322,7 +242,7 @@ public final class LeaseWatcher implements AutoCloseable {
         }
         long revision;
         try {
-            revision = registry.revision();
+            revision = feed.revision();
         } catch (EtcdUnavailableException | EtcdAccessException e) {
             LOG.debug("lease watch: etcd at {} still not answering ({})", endpoints, e.getMessage());
             scheduleResume();
@@ -334,7 +254,7 @@ public final class LeaseWatcher implements AutoCloseable {
             dataLosses.incrementAndGet();
             LOG.warn("lease watch: etcd at {} answers again after {} s at revision {}, behind revision {} already seen: its data was "
                     + "lost or restored from an older backup; re-listing every lease (peers missing from it stay programmed for {} s "
-                    + "while their hosts re-create their keys)", endpoints, seconds, revision, nextRevision - 1, DATA_LOSS_GRACE.toSeconds());
+                    + "while their hosts re-create their keys)", endpoints, seconds, revision, nextRevision - 1, dataLossGrace.toSeconds());
             resync(true);
             return;
         }
@@ -342,23 +262,10 @@ public final class LeaseWatcher implements AutoCloseable {
         watch();
     }
 
-    private static boolean isCompaction(Throwable error) {
-        for (Throwable t = error; t != null; t = t.getCause()) {
-            if (t instanceof CompactedException || String.valueOf(t.getMessage()).contains("compacted")) {
-                return true;
-            }
-        }
-        return false;
-    }
-
-    private void resync() {
-        resync(false);
-    }
-
     /**
      * Re-lists every lease and emits what changed against what the backend was last told. With
      * {@code keepMissing} (after a data loss) peers absent from the list are not removed yet: a
-     * second re-list after {@link #DATA_LOSS_GRACE} removes those still absent.
+     * second re-list after the grace ({@link #DATA_LOSS_GRACE}) removes those still absent.
      */
     private void resync(boolean keepMissing) {
         if (closed) {
@@ -368,7 +275,7 @@ public final class LeaseWatcher implements AutoCloseable {
         closeWatcher();
         LeaseSnapshot snapshot;
         try {
-            snapshot = registry.listLeases();
+            snapshot = feed.list();
         } catch (EtcdUnavailableException | EtcdAccessException e) {
             Duration wait = relistBackoff.next();
             LOG.warn("lease watch: re-list failed ({}); retrying in {} ms", e.getMessage(), wait.toMillis());
@@ -377,49 +284,20 @@ public final class LeaseWatcher implements AutoCloseable {
         }
         relistBackoff.reset();
         resyncs.incrementAndGet();
-        List<LeaseEvent> events = new ArrayList<>();
-        Map<Ip4Net, Lease> now = new HashMap<>();
-        for (Lease lease : snapshot.leases()) {
-            if (!lease.subnet().equals(own) && config.network().contains(lease.subnet())) {
-                Lease accepted = known.get(lease.subnet());
-                // Two keys for one subnet (plain and dual-stack): the one already accepted stays the peer's.
-                if (!now.containsKey(lease.subnet()) || accepted != null && accepted.keyName().equals(lease.keyName())) {
-                    now.put(lease.subnet(), lease);
-                }
-            }
-        }
-        int kept = 0;
-        for (Lease before : List.copyOf(known.values())) {
-            Lease after = now.get(before.subnet());
-            if (after == null || !after.keyName().equals(before.keyName())) {
-                if (keepMissing) {
-                    kept++;
-                    continue;
-                }
-                known.remove(before.subnet());
-                events.add(new LeaseEvent.Removed(before));
-            }
-        }
-        if (kept > 0) {
-            LOG.info("lease watch: {} peer lease(s) missing after the data loss stay programmed; checking again in {} s", kept,
-                    DATA_LOSS_GRACE.toSeconds());
-            loop.schedule(() -> resync(false), DATA_LOSS_GRACE.toMillis(), TimeUnit.MILLISECONDS);
-        }
-        for (Lease lease : now.values()) {
-            Lease before = known.get(lease.subnet());
-            if (before == null ? acceptable(lease, registry.keys().subnet(lease.keyName())) : !before.attrs().equals(lease.attrs())) {
-                known.put(lease.subnet(), lease);
-                events.add(new LeaseEvent.Added(lease));
-            }
+        PeerSet.Diff diff = peers.diff(snapshot, keepMissing);
+        if (diff.kept() > 0) {
+            LOG.info("lease watch: {} peer lease(s) missing after the data loss stay programmed; checking again in {} s", diff.kept(),
+                    dataLossGrace.toSeconds());
+            loop.schedule(() -> resync(false), dataLossGrace.toMillis(), TimeUnit.MILLISECONDS);
         }
         ownKeyListener.accept(snapshot.find(own));
-        deliver(events);
+        deliver(diff.events());
         nextRevision = snapshot.revision() + 1;
         watch();
     }
 
     private void deliver(List<LeaseEvent> events) {
-        peerCount = known.size();
+        peerCount = peers.size();
         if (events.isEmpty()) {
             return;
         }

@@ -15,7 +15,7 @@ import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
 import net.jqwik.api.Provide;
 
-/** The watcher's neighbour-only overlap check agrees with comparing against every accepted subnet. */
+/** The peer set's neighbour-only overlap check agrees with comparing against every accepted subnet. */
 class OverlapIndexTest {
 
     @Provide
@@ -31,7 +31,7 @@ class OverlapIndexTest {
         NavigableSet<Ip4Net> accepted = new TreeSet<>();
         List<Ip4Net> bruteAccepted = new ArrayList<>();
         for (Ip4Net s : arriving) {
-            Optional<Ip4Net> fast = LeaseWatcher.overlapping(accepted, s);
+            Optional<Ip4Net> fast = PeerSet.overlapping(accepted, s);
             Optional<Ip4Net> slow = bruteAccepted.stream().filter(o -> !o.equals(s) && o.overlaps(s)).findFirst();
             assertEquals(slow.isPresent(), fast.isPresent(), s + " against " + bruteAccepted);
             fast.ifPresent(o -> assertTrue(o.overlaps(s) && !o.equals(s)));
