@@ -18,6 +18,8 @@ STARTS, SETTLE, RESTARTS, UDP_DUR = int(E["STARTS"]), float(E["SETTLE"]), int(E[
 WARM = E.get("WARM", "1") == "1"
 JAVA17, JAVA25 = E["JAVA17"], E.get("JAVA25", "")
 ROOT = E["ROOT"]
+# A jar of an earlier commit (benchmarks/run-footprint copies BEFORE_JAR here): the code's own levers, before/after.
+BEFORE_JAR = E.get("BEFORE_JAR_COPY", "")
 
 # The flags every deployment file carried before this benchmark existed (the "before" of the table).
 BEFORE = ("-Xms8m -Xmx64m -XX:+UseSerialGC -Xss512k -XX:ReservedCodeCacheSize=32m -XX:MaxMetaspaceSize=64m "
@@ -70,7 +72,7 @@ class Daemon:
     """One daemon process in a host namespace, with its own NOTIFY_SOCKET to see READY=1."""
     seq = 0
 
-    def __init__(self, java, flags, host, subnet_file, extra_args=(), log_name=None):
+    def __init__(self, java, flags, host, subnet_file, extra_args=(), log_name=None, jar=None):
         Daemon.seq += 1
         self.sock_path = os.path.join(WORK, "notify-%d.sock" % Daemon.seq)
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
@@ -80,7 +82,7 @@ class Daemon:
         env = dict(os.environ, NOTIFY_SOCKET=self.sock_path)
         env.pop("JAVA_TOOL_OPTIONS", None)
         env.pop("JDK_JAVA_OPTIONS", None)
-        args = ["ip", "netns", "exec", host, java] + list(flags) + ["-jar", JAR,
+        args = ["ip", "netns", "exec", host, java] + list(flags) + ["-jar", jar or JAR,
                 "--etcd-endpoints", "http://198.18.0.1:2379", "--iface", "eth0", "--subnet-file", subnet_file,
                 "--ip-masq", "--healthz-ip", "127.0.0.1", "--healthz-port", "10270"] + list(extra_args)
         self.log = open(os.path.join(WORK, log_name or ("daemon-%d.log" % Daemon.seq)), "w")
@@ -151,7 +153,11 @@ def rows():
     appcds = os.path.join(WORK, "app17.jsa")
     aot = os.path.join(WORK, "app25.aot")
     aot_coh = os.path.join(WORK, "app25-coh.aot")
-    r = [
+    r = []
+    if BEFORE_JAR:
+        r.append({"name": "before", "java": JAVA17, "flags": BEFORE, "jar": BEFORE_JAR,
+                  "what": "the daemon as built from BEFORE_JAR, JDK 17, the flags deployed before"})
+    r += [
         {"name": "jdk17-before", "java": JAVA17, "flags": BEFORE,
          "what": "JDK 17, the flags deployed before (heap 8-64 MB, serial GC)"},
         {"name": "jdk17", "java": JAVA17, "flags": DEPLOYED, "what": "JDK 17, deploy/jvm.options"},
@@ -191,7 +197,7 @@ def measure_row(row):
         env_file = os.path.join(WORK, "subnet.env")
         if os.path.exists(env_file):
             os.unlink(env_file)
-        d = Daemon(row["java"], row["flags"], H2, env_file)
+        d = Daemon(row["java"], row["flags"], H2, env_file, jar=row.get("jar"))
         d.wait_ready()
         time.sleep(SETTLE)
         rss, threads = read_status(d.proc.pid)
@@ -257,8 +263,8 @@ def udp_part(row):
     log("udp part, row %s" % row["name"])
     args = ["--etcd-prefix", "/footprint-udp/network"]
     env = [os.path.join(WORK, "udp-h%d.env" % i) for i in (1, 2)]
-    d1 = Daemon(row["java"], row["flags"], H1, env[0], args, "udp-h1.log")
-    d2 = Daemon(row["java"], row["flags"], H2, env[1], args, "udp-h2.log")
+    d1 = Daemon(row["java"], row["flags"], H1, env[0], args, "udp-h1.log", row.get("jar"))
+    d2 = Daemon(row["java"], row["flags"], H2, env[1], args, "udp-h2.log", row.get("jar"))
     d1.wait_ready()
     d2.wait_ready()
     make_pod(H1, P1, env[0])
@@ -297,7 +303,7 @@ def udp_part(row):
                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         time.sleep(2)
         stop_s = d2.stop()
-        d2 = Daemon(row["java"], row["flags"], H2, env[1], args, "udp-h2-restart-%d.log" % n)
+        d2 = Daemon(row["java"], row["flags"], H2, env[1], args, "udp-h2-restart-%d.log" % n, row.get("jar"))
         d2.wait_ready()
         text = ping.communicate(timeout=30)[0]
         stats = [l for l in text.splitlines() if "packets transmitted" in l][0]
@@ -321,7 +327,7 @@ def main():
               "rows": {}}
     for row in rows():
         result["rows"][row["name"]] = measure_row(row)
-    udp_rows = E.get("UDP_ROWS", "jdk17-before jdk17-appcds").split()
+    udp_rows = E.get("UDP_ROWS", "before jdk17-before jdk17 jdk17-appcds").split()
     result["udp"] = {}
     for row in rows():
         if row["name"] in udp_rows:

@@ -1,11 +1,9 @@
 package io.flanneld.daemon;
 
-import io.etcd.jetcd.Client;
 import io.flanneld.backend.Backend;
 import io.flanneld.backend.ExternalInterface;
 import io.flanneld.backend.PeersNotProgrammedException;
 import io.flanneld.lease.EtcdAccessException;
-import io.flanneld.lease.EtcdClients;
 import io.flanneld.lease.LeaseManager;
 import io.flanneld.lease.LeaseRecordFile;
 import io.flanneld.lease.LeaseSession;
@@ -16,22 +14,21 @@ import io.flanneld.lease.SubnetContentionException;
 import io.flanneld.lease.SubnetExhaustedException;
 import io.flanneld.lease.SubnetFile;
 import io.flanneld.lease.SubnetFileException;
-import io.flanneld.lease.SubnetRegistry;
+import io.flanneld.lease.RequestCounter;
 import io.flanneld.net.ErrnoException;
 import io.flanneld.net.NetlinkException;
 import io.flanneld.net.Rtnetlink;
 import io.flanneld.net.SystemdNotify;
-import io.flanneld.schema.EtcdKeys;
 import io.flanneld.schema.Lease;
 import io.flanneld.schema.LeaseAttrs;
 import io.flanneld.schema.NetworkConfig;
 import java.io.IOException;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.Deque;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -110,32 +107,31 @@ final class FlannelDaemon {
     }
 
     private void start() throws InterruptedException {
+        // The etcd half first: it is most of a start and runs on its own thread while the node's half is set up here.
+        CompletableFuture<RequestCounter> etcdRequests = new CompletableFuture<>();
+        EtcdStart etcd = EtcdStart.begin(options, etcdRequests);
+        closeLater(etcd);
         DaemonMetrics metrics = new DaemonMetrics();
         closeLater(metrics);
+        etcdRequests.complete(metrics.etcdRequests());
         if (options.healthzPort() > 0) {
             startHealthServer(metrics);
         }
         ExternalInterface iface = selectInterface();
         LOG.info("interface {}", iface);
 
-        Client client = EtcdClients.connect(options.etcd());
-        closeLater(client::close);
-        LOG.info("using {} with prefix {}", options.etcd(), options.etcdPrefix());
-        SubnetRegistry registry = new SubnetRegistry(client, new EtcdKeys(options.etcdPrefix()), Duration.ofSeconds(5),
-                metrics.etcdRequests(), options.etcd());
-        LeaseManager leases = new LeaseManager(registry, options.lease(), options.etcd().endpointList());
-        LeaseSession session = new LeaseSession(leases, options.etcd().endpointList(), null);
-        closeLater(session);
-        metrics.lease(leases, () -> leaseHeld);
-
-        NetworkConfig config;
+        EtcdStart.Ready etcdReady;
         try {
-            config = session.awaitConfig();
+            etcdReady = etcd.await();
         } catch (EtcdAccessException e) {
             // Waiting cannot fix a CA, a certificate or a password: exit so that the operator (or systemd's and
             // Kubernetes' restart back-off) sees it, rather than retrying the same refusal forever.
             throw new FatalException(e.getMessage());
         }
+        LeaseManager leases = etcdReady.leases();
+        LeaseSession session = etcdReady.session();
+        NetworkConfig config = etcdReady.config();
+        metrics.lease(leases, () -> leaseHeld);
         Rtnetlink netlink = Rtnetlink.open();
         closeLater(netlink);
         metrics.netlink(netlink);

@@ -23,7 +23,6 @@ import picocli.CommandLine.ScopeType;
  * flag package does) and flanneld's FLANNELD_* environment variables as defaults.
  */
 @Command(name = "flanneld-java", mixinStandardHelpOptions = true, versionProvider = Version.class, sortOptions = false,
-        subcommands = {LeasesCommand.class, StatusCommand.class, DoctorCommand.class, DockerOptsCommand.class, PutConfigCommand.class},
         usageHelpAutoWidth = true,
         description = "Flannel-compatible overlay network daemon: leases this node a subnet of the cluster network in etcd, "
                 + "writes it to the subnet file and carries pod traffic between nodes.")
@@ -135,16 +134,48 @@ public final class Main implements Callable<Integer> {
             description = "flanneld's verbosity: 0 is info, 1 to 4 debug, 5 and more trace; overrides --log-level when set.")
     int verbosity;
 
+    /** The subcommands: leases, status, doctor, mk-docker-opts, put-config. */
+    static final List<Class<?>> SUBCOMMANDS = List.of(LeasesCommand.class, StatusCommand.class, DoctorCommand.class,
+            DockerOptsCommand.class, PutConfigCommand.class);
+
     public static void main(String[] args) {
-        CommandLine cli = commandLine(System.getenv());
+        CommandLine cli = commandLine(System.getenv(), args);
         System.exit(cli.execute(acceptSingleDash(cli, args)));
     }
 
-    /** The command line as {@link #main} runs it: bad flags are reported by {@link FlagErrors}, exit 2. */
+    /** The whole command line, every subcommand included: bad flags are reported by {@link FlagErrors}, exit 2. */
     static CommandLine commandLine(java.util.Map<String, String> env) {
+        return commandLine(env, null);
+    }
+
+    /**
+     * The command line as {@link #main} runs it for {@code args}. The subcommands are added only when an argument
+     * names one (or asks for help, which lists them): picocli reflects over every class it is given, and a daemon
+     * start need not pay for the subcommands' (about a fifth of the time before the first log line).
+     */
+    static CommandLine commandLine(java.util.Map<String, String> env, String[] args) {
         CommandLine cli = new CommandLine(new Main());
+        if (args == null || mayNeedSubcommands(args)) {
+            for (Class<?> sub : SUBCOMMANDS) {
+                cli.addSubcommand(sub);
+            }
+        }
         cli.setParameterExceptionHandler(new FlagErrors(env));
         return cli;
+    }
+
+    private static boolean mayNeedSubcommands(String[] args) {
+        for (String a : args) {
+            if (a.equals("-h") || a.equals("--help") || a.equals("-help") || a.equals("help")) {
+                return true;
+            }
+            for (Class<?> sub : SUBCOMMANDS) {
+                if (a.equals(sub.getAnnotation(Command.class).name())) {
+                    return true;
+                }
+            }
+        }
+        return false;
     }
 
     /**
