@@ -1,18 +1,15 @@
 package io.flanneld.hostgw;
 
 import io.flanneld.backend.UnderlayNetworks;
-import io.flanneld.net.Ipv4;
-import io.flanneld.net.Ipv4Prefix;
 import io.flanneld.net.Route;
 import io.flanneld.schema.BackendConfig;
 import io.flanneld.schema.Ip4Net;
 import io.flanneld.schema.Lease;
-import java.net.Inet4Address;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashSet;
 import java.util.List;
-import java.util.Optional;
+import java.util.OptionalInt;
 import java.util.Set;
 
 /**
@@ -56,9 +53,9 @@ final class Decisions {
      * A route's identity: destination, gateway, device and metric (protocol, scope and flags do not matter). Two
      * routes with one key are the same route to the kernel's lookup.
      */
-    record RouteKey(Ipv4Prefix destination, Optional<Inet4Address> gateway, int outputIndex, int metric) {
+    record RouteKey(Ip4Net destination, OptionalInt gateway, int outputIndex, int metric) {
         static RouteKey of(Route r) {
-            return new RouteKey(r.destination().network(), r.gateway(), r.outputIndex(), r.metric());
+            return new RouteKey(r.destination(), r.gateway(), r.outputIndex(), r.metric());
         }
     }
 
@@ -80,7 +77,7 @@ final class Decisions {
                     || r.table() != Route.TABLE_MAIN) {
                 continue;
             }
-            Ip4Net dst = Ip4Net.containing(Ipv4.toInt(r.destination().address()), r.destination().length());
+            Ip4Net dst = r.destination();
             if (dst.prefixLength() <= network.prefixLength() || !network.contains(dst) || dst.equals(local)) {
                 continue;
             }

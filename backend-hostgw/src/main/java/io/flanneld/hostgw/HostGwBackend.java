@@ -5,7 +5,7 @@ import io.flanneld.backend.ExternalInterface;
 import io.flanneld.backend.LeaseEvent;
 import io.flanneld.backend.PeersNotProgrammedException;
 import io.flanneld.backend.UnderlayNetworks;
-import io.flanneld.net.Ipv4;
+import io.flanneld.net.LinkAddress;
 import io.flanneld.net.Rtnetlink;
 import io.flanneld.schema.BackendConfig;
 import io.flanneld.schema.Ip4;
@@ -105,7 +105,7 @@ public final class HostGwBackend implements Backend {
         requireOpen();
         this.local = Objects.requireNonNull(local, "local");
         onLink = UnderlayNetworks.of(nl.addresses().list(iface.index()).stream()
-                .map(a -> Ip4Net.containing(Ipv4.toInt(a.address().address()), a.address().length())).toList());
+                .map(LinkAddress::network).toList());
         log.info("host-gw: routing peers on {}'s network(s) {} via their PublicIPs", iface.name(), onLink);
         List<PeersNotProgrammedException.Failure> failures = new ArrayList<>();
         routes.forgetAll();

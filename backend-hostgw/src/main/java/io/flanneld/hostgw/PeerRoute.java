@@ -1,12 +1,10 @@
 package io.flanneld.hostgw;
 
-import io.flanneld.net.Ipv4;
-import io.flanneld.net.Ipv4Prefix;
 import io.flanneld.net.Route;
 import io.flanneld.schema.Ip4;
 import io.flanneld.schema.Ip4Net;
 import java.util.Objects;
-import java.util.Optional;
+import java.util.OptionalInt;
 
 /**
  * What one peer's host-gw lease asks of this host: {@code ip route replace <subnet> via <PublicIP> dev <external
@@ -18,13 +16,9 @@ record PeerRoute(Ip4Net subnet, int publicIp) {
         Objects.requireNonNull(subnet, "subnet");
     }
 
-    Ipv4Prefix destination() {
-        return Ipv4Prefix.of(Ipv4.fromInt(subnet.address()), subnet.prefixLength());
-    }
-
     /** The route through the external interface {@code ifindex}. */
     Route route(int ifindex) {
-        return new Route(destination(), Optional.of(Ipv4.fromInt(publicIp)), ifindex, false, Route.TABLE_MAIN,
+        return new Route(subnet, OptionalInt.of(publicIp), ifindex, false, Route.TABLE_MAIN,
                 Route.PROTOCOL_BOOT, Route.SCOPE_UNIVERSE, 0);
     }
 

@@ -3,15 +3,13 @@ package io.flanneld.hostgw;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import io.flanneld.backend.UnderlayNetworks;
-import io.flanneld.net.Ipv4;
-import io.flanneld.net.Ipv4Prefix;
 import io.flanneld.net.Route;
 import io.flanneld.schema.Ip4;
 import io.flanneld.schema.Ip4Net;
 import io.flanneld.schema.Lease;
 import io.flanneld.schema.LeaseAttrs;
 import java.util.List;
-import java.util.Optional;
+import java.util.OptionalInt;
 import org.junit.jupiter.api.Test;
 
 /** The backend's decisions without a kernel: what a lease asks for, what start() removes, what repair() puts back. */
@@ -32,8 +30,9 @@ class DecisionsTest {
 
     /** A route as `ip route add` would make it: main table, protocol boot. */
     private static Route route(String dst, String via, int dev) {
-        return new Route(Ipv4Prefix.parse(dst), Optional.ofNullable(via).map(Ipv4::parse), dev, false, Route.TABLE_MAIN,
-                Route.PROTOCOL_BOOT, via == null ? Route.SCOPE_LINK : Route.SCOPE_UNIVERSE, 0);
+        OptionalInt gateway = via == null ? OptionalInt.empty() : OptionalInt.of(Ip4.parse(via));
+        return new Route(Ip4Net.parse(dst), gateway, dev, false, Route.TABLE_MAIN, Route.PROTOCOL_BOOT,
+                via == null ? Route.SCOPE_LINK : Route.SCOPE_UNIVERSE, 0);
     }
 
     @Test

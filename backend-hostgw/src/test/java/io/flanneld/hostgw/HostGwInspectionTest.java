@@ -2,15 +2,13 @@ package io.flanneld.hostgw;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-import io.flanneld.net.Ipv4;
-import io.flanneld.net.Ipv4Prefix;
 import io.flanneld.net.Route;
 import io.flanneld.schema.Ip4;
 import io.flanneld.schema.Ip4Net;
 import io.flanneld.schema.Lease;
 import io.flanneld.schema.LeaseAttrs;
 import java.util.List;
-import java.util.Optional;
+import java.util.OptionalInt;
 import org.junit.jupiter.api.Test;
 
 /** What doctor reports for a host-gw node, from the backend's own decisions. */
@@ -25,7 +23,7 @@ class HostGwInspectionTest {
     }
 
     private static Route route(String dst, String via) {
-        return new Route(Ipv4Prefix.parse(dst), Optional.of(Ipv4.parse(via)), ETH0, false, Route.TABLE_MAIN, Route.PROTOCOL_BOOT,
+        return new Route(Ip4Net.parse(dst), OptionalInt.of(Ip4.parse(via)), ETH0, false, Route.TABLE_MAIN, Route.PROTOCOL_BOOT,
                 Route.SCOPE_UNIVERSE, 0);
     }
 

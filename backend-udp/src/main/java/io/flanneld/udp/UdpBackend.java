@@ -3,15 +3,15 @@ package io.flanneld.udp;
 import io.flanneld.backend.Backend;
 import io.flanneld.backend.ExternalInterface;
 import io.flanneld.backend.LeaseEvent;
-import io.flanneld.net.Ipv4;
-import io.flanneld.net.Ipv4Prefix;
 import io.flanneld.net.Link;
+import io.flanneld.net.LinkAddress;
 import io.flanneld.net.Route;
 import io.flanneld.net.NetworkNamespaces;
 import io.flanneld.net.Rtnetlink;
 import io.flanneld.net.TunDevice;
 import io.flanneld.net.TunOptions;
 import io.flanneld.schema.Ip4;
+import io.flanneld.schema.Ip4Net;
 import io.flanneld.schema.Lease;
 import io.flanneld.schema.NetworkConfig;
 import io.netty.bootstrap.Bootstrap;
@@ -188,14 +188,14 @@ public final class UdpBackend implements Backend {
                 () -> new IllegalStateException("TUN device " + DEVICE + " vanished after creation"));
         deviceIndex = link.index();
         // The Network's prefix length, not the lease's: the connected route then sends all of the overlay here.
-        nl.addresses().replace(link.index(), ownAddress());
+        nl.addresses().replace(ownAddress(link.index()));
         nl.links().setMtu(link.index(), mtu());
         DeviceSysctls.configure(tun.name(), namespace);
         nl.links().setUp(link.index());
     }
 
-    private Ipv4Prefix ownAddress() {
-        return Ipv4Prefix.of(Ipv4.fromInt(localAddress), config.network().prefixLength());
+    private LinkAddress ownAddress(int linkIndex) {
+        return new LinkAddress(linkIndex, localAddress, config.network().prefixLength());
     }
 
     private void startLoops() {
@@ -246,9 +246,9 @@ public final class UdpBackend implements Backend {
             log.info("udp backend: repaired {}: it was deleted; opened it again and restarted forwarding", DEVICE);
             return List.of("device");
         }
-        Ipv4Prefix own = ownAddress();
-        if (nl.addresses().list(link.get().index()).stream().noneMatch(a -> a.address().equals(own))) {
-            nl.addresses().replace(link.get().index(), own);
+        LinkAddress own = ownAddress(link.get().index());
+        if (nl.addresses().list(link.get().index()).stream().noneMatch(a -> a.equals(own))) {
+            nl.addresses().replace(own);
             log.info("udp backend: repaired {}: put back its address {}", DEVICE, own);
             repaired.add("address");
         }
@@ -257,9 +257,9 @@ public final class UdpBackend implements Backend {
             log.info("udp backend: repaired {}: set it up again", DEVICE);
             repaired.add("link_up");
         }
-        Ipv4Prefix network = Ipv4Prefix.of(Ipv4.fromInt(config.network().address()), config.network().prefixLength());
+        Ip4Net network = config.network();
         boolean routed = nl.routes().list().stream()
-                .anyMatch(r -> r.outputIndex() == link.get().index() && r.destination().network().equals(network));
+                .anyMatch(r -> r.outputIndex() == link.get().index() && r.destination().equals(network));
         if (!routed) {
             nl.routes().replace(Route.throughDevice(network, link.get().index())
                     .withProtocol(Route.PROTOCOL_KERNEL));

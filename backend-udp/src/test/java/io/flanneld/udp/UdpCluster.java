@@ -1,7 +1,6 @@
 package io.flanneld.udp;
 
 import io.flanneld.backend.ExternalInterface;
-import io.flanneld.net.Ipv4;
 import io.flanneld.net.Link;
 import io.flanneld.net.Rtnetlink;
 import io.flanneld.schema.BackendConfig;
@@ -46,7 +45,7 @@ final class UdpCluster implements AutoCloseable {
         NetnsFabric.Host host = fabric.addHost("h" + n, "198.18.0." + n + "/16");
         Rtnetlink nl = fabric.own(Rtnetlink.openInNamespace(host.netns()));
         Link eth0 = nl.links().byName(host.iface()).orElseThrow();
-        int address = Ipv4.toInt(Ipv4.parse(host.ip()));
+        int address = Ip4.parse(host.ip());
         Node node = new Node(host, nl, new ExternalInterface(eth0.name(), eth0.index(), address, address, eth0.mtu()),
                 Ip4Net.parse("198.19." + n + ".0/24"));
         nodes.add(node);

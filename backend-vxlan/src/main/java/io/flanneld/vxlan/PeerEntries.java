@@ -1,16 +1,13 @@
 package io.flanneld.vxlan;
 
 import io.flanneld.backend.UnderlayNetworks;
-import io.flanneld.net.Ipv4;
-import io.flanneld.net.Ipv4Prefix;
 import io.flanneld.net.MacAddress;
 import io.flanneld.net.Route;
 import io.flanneld.schema.Ip4;
 import io.flanneld.schema.Ip4Net;
 import io.flanneld.schema.Lease;
-import java.net.Inet4Address;
 import java.util.Objects;
-import java.util.Optional;
+import java.util.OptionalInt;
 
 /**
  * What one peer's lease asks of this host. Through the tunnel: an ARP entry (subnet .0 → VtepMAC) on the VXLAN
@@ -50,25 +47,17 @@ record PeerEntries(Ip4Net subnet, int publicIp, MacAddress vtepMac, boolean dire
     }
 
     /** The subnet's first address, the peer's VTEP address and the tunnel route's gateway. */
-    Inet4Address gateway() {
-        return Ipv4.fromInt(subnet.address());
-    }
-
-    Inet4Address publicAddress() {
-        return Ipv4.fromInt(publicIp);
-    }
-
-    Ipv4Prefix destination() {
-        return Ipv4Prefix.of(Ipv4.fromInt(subnet.address()), subnet.prefixLength());
+    int gateway() {
+        return subnet.address();
     }
 
     /** The route this peer needs: through the VXLAN device, or straight to its PublicIP on the underlay. */
     Route route(int vtepIndex, int underlayIndex) {
         if (direct) {
-            return new Route(destination(), Optional.of(publicAddress()), underlayIndex, false,
+            return new Route(subnet, OptionalInt.of(publicIp), underlayIndex, false,
                     Route.TABLE_MAIN, Route.PROTOCOL_BOOT, Route.SCOPE_UNIVERSE, 0);
         }
-        return Route.onlinkVia(destination(), gateway(), vtepIndex);
+        return Route.onlinkVia(subnet, gateway(), vtepIndex);
     }
 
     /** The FDB entry's identity: two leases of one host (old and new subnet) can share it. */

@@ -2,11 +2,11 @@ package io.flanneld.vxlan;
 
 import io.flanneld.backend.PeersNotProgrammedException;
 import io.flanneld.net.FdbEntry;
-import io.flanneld.net.Ipv4;
 import io.flanneld.net.Neighbour;
 import io.flanneld.net.NetlinkException;
 import io.flanneld.net.Route;
 import io.flanneld.net.Rtnetlink;
+import io.flanneld.schema.Ip4;
 import io.flanneld.schema.Ip4Net;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -116,14 +116,14 @@ final class PeerProgrammer {
         if (!want.direct()) {
             // L2 first, route last: traffic is only steered into the tunnel once it can be encapsulated.
             nl.neighbours().replace(Neighbour.permanent(vtepIndex, want.gateway(), want.vtepMac()));
-            nl.fdb().replace(FdbEntry.permanent(vtepIndex, want.vtepMac(), want.publicAddress()));
+            nl.fdb().replace(FdbEntry.permanent(vtepIndex, want.vtepMac(), want.publicIp()));
         }
         // Same destination, table and metric either way, so a tunnel route and a direct one replace each other.
         nl.routes().replace(want.route(vtepIndex, underlayIndex));
         if (old != null && !old.direct()) {
             if (want.direct()) {
                 deleteIgnoringMissing(() -> nl.neighbours().delete(vtepIndex, old.gateway()),
-                        "ARP entry " + Ipv4.format(old.gateway()));
+                        "ARP entry " + Ip4.format(old.gateway()));
             }
             if (!old.sameVtep(want)) {
                 deleteFdbUnlessShared(old);
@@ -157,7 +157,7 @@ final class PeerProgrammer {
         deleteIgnoringMissing(() -> nl.routes().delete(route), "route " + describe(route));
         if (!gone.direct()) {
             deleteIgnoringMissing(() -> nl.neighbours().delete(vtepIndex, gone.gateway()),
-                    "ARP entry " + Ipv4.format(gone.gateway()));
+                    "ARP entry " + Ip4.format(gone.gateway()));
             deleteFdbUnlessShared(gone);
         }
         log.info("Removed peer {}", gone);
@@ -176,11 +176,11 @@ final class PeerProgrammer {
         int removed = 0;
         for (Neighbour n : stale.neighbours()) {
             removed += stale(() -> nl.neighbours().delete(vtepIndex, n.address()),
-                    "ARP entry " + Ipv4.format(n.address()) + " lladdr " + n.mac(), failures);
+                    "ARP entry " + Ip4.format(n.address()) + " lladdr " + n.mac(), failures);
         }
         for (FdbEntry e : stale.fdb()) {
             removed += stale(() -> nl.fdb().delete(e),
-                    "FDB entry " + e.mac() + " dst " + Ipv4.format(e.destination()), failures);
+                    "FDB entry " + e.mac() + " dst " + Ip4.format(e.destination()), failures);
         }
         for (Route r : stale.routes()) {
             removed += stale(() -> nl.routes().delete(r), "route " + describe(r), failures);
@@ -215,11 +215,11 @@ final class PeerProgrammer {
         boolean shared = peers.values().stream().anyMatch(p -> p.sameVtep(gone));
         if (shared) {
             log.debug("FDB entry {} dst {} still used by another lease; kept", gone.vtepMac(),
-                    Ipv4.format(gone.publicAddress()));
+                    Ip4.format(gone.publicIp()));
             return;
         }
-        deleteIgnoringMissing(() -> nl.fdb().delete(FdbEntry.permanent(vtepIndex, gone.vtepMac(), gone.publicAddress())),
-                "FDB entry " + gone.vtepMac() + " dst " + Ipv4.format(gone.publicAddress()));
+        deleteIgnoringMissing(() -> nl.fdb().delete(FdbEntry.permanent(vtepIndex, gone.vtepMac(), gone.publicIp())),
+                "FDB entry " + gone.vtepMac() + " dst " + Ip4.format(gone.publicIp()));
     }
 
     private static void deleteIgnoringMissing(Runnable delete, String what) {

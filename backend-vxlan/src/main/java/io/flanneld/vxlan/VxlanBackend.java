@@ -5,8 +5,6 @@ import io.flanneld.backend.ExternalInterface;
 import io.flanneld.backend.LeaseEvent;
 import io.flanneld.backend.PeersNotProgrammedException;
 import io.flanneld.backend.UnderlayNetworks;
-import io.flanneld.net.Ipv4;
-import io.flanneld.net.Ipv4Prefix;
 import io.flanneld.net.LinkAddress;
 import io.flanneld.net.MacAddress;
 import io.flanneld.net.NetlinkException;
@@ -84,7 +82,7 @@ public final class VxlanBackend implements Backend {
             throw new IllegalArgumentException("underlay " + iface + " leaves VXLAN an MTU of " + mtu
                     + ", below IPv4's minimum of 68");
         }
-        VxlanDevice.Config want = new VxlanDevice.Config(VxlanDevice.nameFor(vni), vni, port, Ipv4.fromInt(iface.address()),
+        VxlanDevice.Config want = new VxlanDevice.Config(VxlanDevice.nameFor(vni), vni, port, iface.address(),
                 iface.index(), mtu);
         return new VxlanBackend(nl, iface, config, vni, port, want, VxlanDevice.ensure(nl.links(), want));
     }
@@ -116,8 +114,8 @@ public final class VxlanBackend implements Backend {
             peers = peers.movedTo(again.index());
             repaired.add("device");
         }
-        Ipv4Prefix own = Ipv4Prefix.of(Ipv4.fromInt(local.subnet().address()), 32);
-        boolean addressed = nl.addresses().list(device.index()).stream().anyMatch(a -> a.address().equals(own));
+        LinkAddress own = new LinkAddress(device.index(), local.subnet().address(), 32);
+        boolean addressed = nl.addresses().list(device.index()).stream().anyMatch(own::equals);
         boolean up = nl.links().byIndex(device.index()).map(io.flanneld.net.Link::isUp).orElse(false);
         if (!addressed || !up) {
             configureDevice(local.subnet());
@@ -153,7 +151,7 @@ public final class VxlanBackend implements Backend {
         configureDevice(local.subnet());
         if (config.backend().directRouting()) {
             directRouting = UnderlayNetworks.of(nl.addresses().list(iface.index()).stream()
-                    .map(a -> Ip4Net.containing(Ipv4.toInt(a.address().address()), a.address().length())).toList());
+                    .map(LinkAddress::network).toList());
             log.info("DirectRouting on: peers in {} are routed via {} without VXLAN", directRouting, iface.name());
         }
         List<PeersNotProgrammedException.Failure> failures = new ArrayList<>();
@@ -231,13 +229,13 @@ public final class VxlanBackend implements Backend {
     }
 
     private void configureDevice(Ip4Net subnet) {
-        Ipv4Prefix own = Ipv4Prefix.of(Ipv4.fromInt(subnet.address()), 32);
+        LinkAddress own = new LinkAddress(device.index(), subnet.address(), 32);
         for (LinkAddress a : nl.addresses().list(device.index())) {
-            if (!a.address().equals(own)) {
+            if (!a.equals(own)) {
                 // Left over from a previous lease: keeping it would answer for a subnet now someone else's.
-                log.info("Removing old address {} from {}", a.address(), device.name());
+                log.info("Removing old address {} from {}", a, device.name());
                 try {
-                    nl.addresses().delete(device.index(), a.address());
+                    nl.addresses().delete(a);
                 } catch (NetlinkException e) {
                     if (!e.notFound()) {
                         throw e;
@@ -245,7 +243,7 @@ public final class VxlanBackend implements Backend {
                 }
             }
         }
-        nl.addresses().replace(device.index(), own);
+        nl.addresses().replace(own);
         nl.links().setUp(device.index());
     }
 

@@ -1,16 +1,16 @@
 package io.flanneld.vxlan;
 
-import io.flanneld.net.Ipv4;
 import io.flanneld.net.Link;
 import io.flanneld.net.Links;
 import io.flanneld.net.MacAddress;
 import io.flanneld.net.VxlanAttributes;
 import io.flanneld.net.VxlanSpec;
-import java.net.Inet4Address;
+import io.flanneld.schema.Ip4;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.OptionalInt;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -31,10 +31,9 @@ public record VxlanDevice(String name, int index, MacAddress mac, int mtu) {
      * The device wanted: {@code ip link add <name> type vxlan id <vni> local <local> dev <underlay> dstport <port>
      * nolearning}, with the given MTU.
      */
-    public record Config(String name, int vni, int port, Inet4Address local, int underlayIndex, int mtu) {
+    public record Config(String name, int vni, int port, int local, int underlayIndex, int mtu) {
         public Config {
             Objects.requireNonNull(name, "name");
-            Objects.requireNonNull(local, "local");
         }
 
         VxlanSpec spec() {
@@ -84,7 +83,7 @@ public record VxlanDevice(String name, int index, MacAddress mac, int mtu) {
     private static Link create(Links links, Config want, MacAddress mac) {
         Link link = links.createVxlan(mac == null ? want.spec() : want.spec().withMac(mac));
         log.info("Created {} (index {}, VNI {}, port {}, local {}, underlay index {}, MAC {})", want.name(),
-                link.index(), want.vni(), want.port(), Ipv4.format(want.local()), want.underlayIndex(),
+                link.index(), want.vni(), want.port(), Ip4.format(want.local()), want.underlayIndex(),
                 link.mac().map(MacAddress::toString).orElse("none"));
         return link;
     }
@@ -103,9 +102,10 @@ public record VxlanDevice(String name, int index, MacAddress mac, int mtu) {
         if (have.port() != want.port()) {
             out.add("has port " + have.port() + " instead of " + want.port());
         }
-        if (!have.local().equals(Optional.of(want.local()))) {
-            out.add("has local address " + have.local().map(Ipv4::format).orElse("none") + " instead of "
-                    + Ipv4.format(want.local()));
+        if (!have.local().equals(OptionalInt.of(want.local()))) {
+            out.add("has local address " + (have.local().isPresent() ? Ip4.format(have.local().getAsInt()) : "none")
+                    + " instead of "
+                    + Ip4.format(want.local()));
         }
         if (have.underlayIndex() != want.underlayIndex()) {
             out.add("has underlay index " + have.underlayIndex() + " instead of " + want.underlayIndex());

@@ -4,8 +4,6 @@ package io.flanneld.vxlan;
 import io.flanneld.backend.ExternalInterface;
 import io.flanneld.backend.UnderlayNetworks;
 import io.flanneld.net.FdbEntry;
-import io.flanneld.net.Ipv4;
-import io.flanneld.net.Ipv4Prefix;
 import io.flanneld.net.Link;
 import io.flanneld.net.LinkAddress;
 import io.flanneld.net.MacAddress;
@@ -23,6 +21,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.function.Function;
+import java.util.function.Predicate;
 import java.util.stream.Collectors;
 
 /**
@@ -45,7 +44,7 @@ public final class VxlanInspection {
      * routes, the underlay interface's addresses and every link's name (to print routes as {@code ip route} does).
      */
     public record KernelView(Optional<Link> device, List<LinkAddress> deviceAddresses, List<Neighbour> neighbours,
-                             List<FdbEntry> fdb, List<Route> routes, List<Ipv4Prefix> underlayAddresses,
+                             List<FdbEntry> fdb, List<Route> routes, List<LinkAddress> underlayAddresses,
                              Map<Integer, String> linkNames) {
         public KernelView {
             Objects.requireNonNull(device, "device");
@@ -108,7 +107,7 @@ public final class VxlanInspection {
         String name = VxlanDevice.nameFor(config.backend().vniOr(VxlanBackend.DEFAULT_VNI));
         Map<Integer, String> names = nl.links().list().stream().collect(Collectors.toMap(Link::index, Link::name, (a, b) -> a));
         Optional<Link> device = nl.links().byName(name);
-        List<Ipv4Prefix> underlay = nl.addresses().list(iface.index()).stream().map(LinkAddress::address).toList();
+        List<LinkAddress> underlay = nl.addresses().list(iface.index());
         if (device.isEmpty()) {
             return new KernelView(device, List.of(), List.of(), List.of(), nl.routes().list(), underlay, names);
         }
@@ -122,7 +121,7 @@ public final class VxlanInspection {
         int vni = config.backend().vniOr(VxlanBackend.DEFAULT_VNI);
         String name = VxlanDevice.nameFor(vni);
         VxlanDevice.Config want = new VxlanDevice.Config(name, vni, config.backend().portOr(VxlanBackend.DEFAULT_PORT),
-                Ipv4.fromInt(iface.address()), iface.index(), iface.mtu() - VxlanBackend.ENCAP_OVERHEAD);
+                iface.address(), iface.index(), iface.mtu() - VxlanBackend.ENCAP_OVERHEAD);
         Function<Integer, String> linkName = i -> view.linkNames().getOrDefault(i, "#" + i);
 
         List<String> problems = new ArrayList<>();
@@ -138,7 +137,7 @@ public final class VxlanInspection {
         }
 
         UnderlayNetworks directRouting = config.backend().directRouting() ? UnderlayNetworks.of(view.underlayAddresses().stream()
-                .map(a -> Ip4Net.containing(Ipv4.toInt(a.address()), a.length())).toList()) : null;
+                .map(LinkAddress::network).toList()) : null;
         List<PeerEntries> wanted = new ArrayList<>();
         List<String> skipped = new ArrayList<>();
         for (Lease lease : peerLeases) {
@@ -178,7 +177,7 @@ public final class VxlanInspection {
     private static String describeDevice(Link link, Function<Integer, String> linkName) {
         StringBuilder s = new StringBuilder(link.name());
         link.vxlan().ifPresent(v -> s.append(": VNI ").append(v.vni()).append(", port ").append(v.port())
-                .append(", local ").append(v.local().map(Ipv4::format).orElse("none"))
+                .append(", local ").append(v.local().isPresent() ? Ip4.format(v.local().getAsInt()) : "none")
                 .append(" on ").append(v.underlayIndex() == 0 ? "no device" : linkName.apply(v.underlayIndex())));
         s.append(", MAC ").append(link.mac().map(MacAddress::toString).orElse("none")).append(", MTU ").append(link.mtu());
         return s.toString();
@@ -201,12 +200,13 @@ public final class VxlanInspection {
             problems.add(name + " has MTU " + link.mtu() + " instead of " + want.mtu() + " (" + iface.name() + "'s " + iface.mtu()
                     + " − " + VxlanBackend.ENCAP_OVERHEAD + ")");
         }
-        Ipv4Prefix own = Ipv4Prefix.of(Ipv4.fromInt(local.subnet().address()), 32);
-        if (addresses.stream().noneMatch(a -> a.address().equals(own))) {
-            problems.add(name + " lacks its address " + own);
+        int own = local.subnet().address();
+        Predicate<LinkAddress> isOwn = a -> a.address() == own && a.prefixLength() == 32;
+        if (addresses.stream().noneMatch(isOwn)) {
+            problems.add(name + " lacks its address " + Ip4.format(own) + "/32");
         }
-        addresses.stream().filter(a -> !a.address().equals(own))
-                .forEach(a -> problems.add(name + " also has " + a.address() + ", which is not this node's lease"));
+        addresses.stream().filter(isOwn.negate())
+                .forEach(a -> problems.add(name + " also has " + a + ", which is not this node's lease"));
         if (!link.isUp()) {
             problems.add(name + " is down");
         }
@@ -217,29 +217,29 @@ public final class VxlanInspection {
         Entry wanted(PeerEntries p, String kind) {
             return switch (kind) {
                 case "arp" -> {
-                    String text = Ipv4.format(p.gateway()) + " lladdr " + p.vtepMac() + " dev " + device;
+                    String text = Ip4.format(p.gateway()) + " lladdr " + p.vtepMac() + " dev " + device;
                     yield new Entry("arp", text, "ip neigh replace " + text + " nud permanent");
                 }
                 case "fdb" -> {
-                    String text = p.vtepMac() + " dev " + device + " dst " + Ipv4.format(p.publicAddress());
+                    String text = p.vtepMac() + " dev " + device + " dst " + Ip4.format(p.publicIp());
                     yield new Entry("fdb", text, "bridge fdb replace " + text + " self permanent");
                 }
                 default -> {
                     String text = p.direct()
-                            ? p.subnet() + " via " + Ipv4.format(p.publicAddress()) + " dev " + linkName.apply(underlayIndex)
-                            : p.subnet() + " via " + Ipv4.format(p.gateway()) + " dev " + device + " onlink";
+                            ? p.subnet() + " via " + Ip4.format(p.publicIp()) + " dev " + linkName.apply(underlayIndex)
+                            : p.subnet() + " via " + Ip4.format(p.gateway()) + " dev " + device + " onlink";
                     yield new Entry("route", text, "ip route replace " + text);
                 }
             };
         }
 
         Entry staleArp(Neighbour n) {
-            return new Entry("arp", Ipv4.format(n.address()) + " lladdr " + n.mac() + " dev " + device,
-                    "ip neigh del " + Ipv4.format(n.address()) + " dev " + device);
+            return new Entry("arp", Ip4.format(n.address()) + " lladdr " + n.mac() + " dev " + device,
+                    "ip neigh del " + Ip4.format(n.address()) + " dev " + device);
         }
 
         Entry staleFdb(FdbEntry e) {
-            String text = e.mac() + " dev " + device + " dst " + Ipv4.format(e.destination());
+            String text = e.mac() + " dev " + device + " dst " + Ip4.format(e.destination());
             return new Entry("fdb", text, "bridge fdb del " + text + " self");
         }
 

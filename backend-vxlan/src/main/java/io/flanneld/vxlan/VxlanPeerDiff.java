@@ -1,14 +1,11 @@
 package io.flanneld.vxlan;
 
 import io.flanneld.net.FdbEntry;
-import io.flanneld.net.Ipv4;
-import io.flanneld.net.Ipv4Prefix;
 import io.flanneld.net.MacAddress;
 import io.flanneld.net.Neighbour;
 import io.flanneld.net.Route;
 import io.flanneld.net.Rtnetlink;
 import io.flanneld.schema.Ip4Net;
-import java.net.Inet4Address;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
@@ -16,6 +13,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalInt;
 import java.util.Set;
 
 /**
@@ -29,7 +27,7 @@ final class VxlanPeerDiff {
     private final int vtepIndex;
     private final int underlayIndex;
     private final Have have;
-    private final Map<Inet4Address, MacAddress> arp = new HashMap<>();
+    private final Map<Integer, MacAddress> arp = new HashMap<>();
     private final Set<FdbKey> fdb = new HashSet<>();
     private final Set<RouteKey> routes = new HashSet<>();
 
@@ -100,7 +98,7 @@ final class VxlanPeerDiff {
             if (!p.vtepMac().equals(arp.get(p.gateway()))) {
                 missing.add("arp");
             }
-            if (!fdb.contains(new FdbKey(p.vtepMac(), p.publicAddress()))) {
+            if (!fdb.contains(new FdbKey(p.vtepMac(), p.publicIp()))) {
                 missing.add("fdb");
             }
         }
@@ -111,7 +109,7 @@ final class VxlanPeerDiff {
     }
 
     /** The MAC the device's ARP entry for {@code address} holds, if it has one. */
-    Optional<MacAddress> arpEntry(Inet4Address address) {
+    Optional<MacAddress> arpEntry(int address) {
         return Optional.ofNullable(arp.get(address));
     }
 
@@ -127,7 +125,7 @@ final class VxlanPeerDiff {
         for (PeerEntries p : want) {
             if (!p.direct()) {
                 wantNeigh.add(new NeighKey(p.gateway(), p.vtepMac()));
-                wantFdb.add(new FdbKey(p.vtepMac(), p.publicAddress()));
+                wantFdb.add(new FdbKey(p.vtepMac(), p.publicIp()));
             }
             wantRoutes.add(RouteKey.of(p.route(vtepIndex, underlayIndex)));
         }
@@ -135,13 +133,11 @@ final class VxlanPeerDiff {
                 .filter(n -> !wantNeigh.contains(new NeighKey(n.address(), n.mac()))).toList();
         List<FdbEntry> fdbEntries = have.fdb().stream()
                 .filter(e -> !wantFdb.contains(new FdbKey(e.mac(), e.destination()))).toList();
-        Ipv4Prefix local = Ipv4Prefix.of(Ipv4.fromInt(localSubnet.address()), localSubnet.prefixLength());
         List<Route> staleRoutes = new ArrayList<>();
         for (Route r : have.routes()) {
             boolean ours = r.outputIndex() == vtepIndex && r.protocol() != Route.PROTOCOL_KERNEL;
             boolean direct = directRouting && r.outputIndex() == underlayIndex && r.gateway().isPresent()
-                    && !r.destination().network().equals(local)
-                    && network.contains(Ip4Net.containing(Ipv4.toInt(r.destination().address()), r.destination().length()));
+                    && !r.destination().equals(localSubnet) && network.contains(r.destination());
             if ((ours || direct) && !wantRoutes.contains(RouteKey.of(r))) {
                 staleRoutes.add(r);
             }
@@ -149,16 +145,16 @@ final class VxlanPeerDiff {
         return new Stale(neighbours, fdbEntries, staleRoutes);
     }
 
-    private record NeighKey(Inet4Address address, MacAddress mac) {
+    private record NeighKey(int address, MacAddress mac) {
     }
 
-    private record FdbKey(MacAddress mac, Inet4Address destination) {
+    private record FdbKey(MacAddress mac, int destination) {
     }
 
     /** A route's identity for comparing: destination, gateway and device (protocol and flags do not matter). */
-    private record RouteKey(Ipv4Prefix destination, Optional<Inet4Address> gateway, int outputIndex) {
+    private record RouteKey(Ip4Net destination, OptionalInt gateway, int outputIndex) {
         static RouteKey of(Route r) {
-            return new RouteKey(r.destination().network(), r.gateway(), r.outputIndex());
+            return new RouteKey(r.destination(), r.gateway(), r.outputIndex());
         }
     }
 }

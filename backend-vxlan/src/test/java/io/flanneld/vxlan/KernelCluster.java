@@ -1,7 +1,6 @@
 package io.flanneld.vxlan;
 
 import io.flanneld.backend.ExternalInterface;
-import io.flanneld.net.Ipv4;
 import io.flanneld.net.Link;
 import io.flanneld.net.Rtnetlink;
 import io.flanneld.schema.BackendConfig;
@@ -89,7 +88,7 @@ final class KernelCluster implements AutoCloseable {
         Node node;
         try {
             Link eth0 = nl.links().byName(host.iface()).orElseThrow();
-            int address = Ipv4.toInt(Ipv4.parse(host.ip()));
+            int address = Ip4.parse(host.ip());
             node = new Node(host, nl, new ExternalInterface(eth0.name(), eth0.index(), address, address, eth0.mtu()),
                     Ip4Net.parse("198.19." + n + ".0/24"));
         } catch (RuntimeException e) {

@@ -5,8 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.flanneld.backend.ExternalInterface;
 import io.flanneld.net.FdbEntry;
-import io.flanneld.net.Ipv4;
-import io.flanneld.net.Ipv4Prefix;
 import io.flanneld.net.Link;
 import io.flanneld.net.LinkAddress;
 import io.flanneld.net.MacAddress;
@@ -22,6 +20,7 @@ import io.flanneld.schema.NetworkConfig;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalInt;
 import org.junit.jupiter.api.Test;
 
 /** The doctor's view of the VXLAN data path, on hand-made kernel state. */
@@ -43,7 +42,7 @@ class VxlanInspectionTest {
 
     private static Link device(int mtu, MacAddress mac, int flags) {
         return new Link(VTEP, "flannel.1", flags, mtu, Optional.of(mac), Optional.of("vxlan"),
-                Optional.of(new VxlanAttributes(1, Optional.of(Ipv4.parse("198.18.0.1")), ETH0, 8472, false)));
+                Optional.of(new VxlanAttributes(1, OptionalInt.of(Ip4.parse("198.18.0.1")), ETH0, 8472, false)));
     }
 
     private static PeerEntries entries(Lease l) {
@@ -53,11 +52,11 @@ class VxlanInspectionTest {
     /** A device and entries exactly as the backend makes them for {@code programmed}. */
     private static VxlanInspection.KernelView view(Link device, List<Lease> programmed, List<Route> extraRoutes) {
         List<Neighbour> n = programmed.stream().map(l -> Neighbour.permanent(VTEP, entries(l).gateway(), entries(l).vtepMac())).toList();
-        List<FdbEntry> f = programmed.stream().map(l -> FdbEntry.permanent(VTEP, entries(l).vtepMac(), entries(l).publicAddress())).toList();
+        List<FdbEntry> f = programmed.stream().map(l -> FdbEntry.permanent(VTEP, entries(l).vtepMac(), entries(l).publicIp())).toList();
         List<Route> r = new java.util.ArrayList<>(programmed.stream().map(l -> entries(l).route(VTEP, ETH0)).toList());
         r.addAll(extraRoutes);
-        return new VxlanInspection.KernelView(Optional.of(device), List.of(new LinkAddress(VTEP, Ipv4Prefix.parse("198.19.1.0/32"))),
-                n, f, r, List.of(Ipv4Prefix.parse("198.18.0.1/16")), Map.of(ETH0, "eth0", VTEP, "flannel.1"));
+        return new VxlanInspection.KernelView(Optional.of(device), List.of(new LinkAddress(VTEP, Ip4.parse("198.19.1.0"), 32)),
+                n, f, r, List.of(new LinkAddress(ETH0, Ip4.parse("198.18.0.1"), 16)), Map.of(ETH0, "eth0", VTEP, "flannel.1"));
     }
 
     @Test
@@ -87,7 +86,7 @@ class VxlanInspectionTest {
     @Test
     void vxlanSettingsAreComparedAsTheBackendComparesThem() {
         Link wrongVni = new Link(VTEP, "flannel.1", Link.IFF_UP, 1450, Optional.of(OWN_MAC), Optional.of("vxlan"),
-                Optional.of(new VxlanAttributes(2, Optional.of(Ipv4.parse("198.18.0.9")), ETH0, 4789, false)));
+                Optional.of(new VxlanAttributes(2, OptionalInt.of(Ip4.parse("198.18.0.9")), ETH0, 4789, false)));
         List<String> problems = VxlanInspection.diagnose(view(wrongVni, List.of(), List.of()), CONFIG, IFACE, LOCAL, List.of()).deviceProblems();
         assertEquals(List.of("flannel.1 has VNI 2 instead of 1", "flannel.1 has port 4789 instead of 8472",
                 "flannel.1 has local address 198.18.0.9 instead of 198.18.0.1"), problems);
@@ -97,7 +96,7 @@ class VxlanInspectionTest {
     void missingEntriesAreNamedPerPeerWithTheCommandThatAddsThem() {
         VxlanInspection.KernelView full = view(device(1450, OWN_MAC, Link.IFF_UP), List.of(PEER2, PEER3), List.of());
         List<Route> withoutPeer3Route = full.routes().stream().filter(r -> !r.destination().toString().equals("198.19.3.0/24")).toList();
-        Neighbour wrong = Neighbour.permanent(VTEP, Ipv4.parse("198.19.2.0"), MacAddress.parse("02:00:00:00:00:77"));
+        Neighbour wrong = Neighbour.permanent(VTEP, Ip4.parse("198.19.2.0"), MacAddress.parse("02:00:00:00:00:77"));
         List<Neighbour> neighbours = List.of(wrong, full.neighbours().get(1));
         VxlanInspection.KernelView broken = new VxlanInspection.KernelView(full.device(), full.deviceAddresses(), neighbours, full.fdb(),
                 withoutPeer3Route, full.underlayAddresses(), full.linkNames());
@@ -132,7 +131,7 @@ class VxlanInspectionTest {
     @Test
     void withoutTheDeviceEveryTunnelledEntryIsMissing() {
         VxlanInspection.KernelView none = new VxlanInspection.KernelView(Optional.empty(), List.of(), List.of(), List.of(), List.of(),
-                List.of(Ipv4Prefix.parse("198.18.0.1/16")), Map.of(ETH0, "eth0"));
+                List.of(new LinkAddress(ETH0, Ip4.parse("198.18.0.1"), 16)), Map.of(ETH0, "eth0"));
         VxlanInspection.Findings f = VxlanInspection.diagnose(none, CONFIG, IFACE, LOCAL, List.of(PEER2));
         assertEquals(List.of("flannel.1 does not exist"), f.deviceProblems());
         assertEquals(List.of("arp", "fdb", "route"), f.missing().stream().map(m -> m.entry().kind()).toList());

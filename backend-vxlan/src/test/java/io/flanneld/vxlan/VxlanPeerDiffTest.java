@@ -4,14 +4,14 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.flanneld.net.FdbEntry;
-import io.flanneld.net.Ipv4;
-import io.flanneld.net.Ipv4Prefix;
 import io.flanneld.net.MacAddress;
 import io.flanneld.net.Neighbour;
 import io.flanneld.net.Route;
+import io.flanneld.schema.Ip4;
 import io.flanneld.schema.Ip4Net;
 import java.util.List;
 import java.util.Optional;
+import java.util.OptionalInt;
 import org.junit.jupiter.api.Test;
 
 /** The comparison repair, reconcile and the doctor share, on hand-made kernel state. */
@@ -26,7 +26,7 @@ class VxlanPeerDiffTest {
     private static final PeerEntries P3 = peer("198.19.3.0/24", "198.18.0.3", MAC3, false);
 
     private static PeerEntries peer(String subnet, String publicIp, MacAddress mac, boolean direct) {
-        return new PeerEntries(Ip4Net.parse(subnet), Ipv4.toInt(Ipv4.parse(publicIp)), mac, direct);
+        return new PeerEntries(Ip4Net.parse(subnet), Ip4.parse(publicIp), mac, direct);
     }
 
     private static Neighbour arp(PeerEntries p) {
@@ -34,7 +34,7 @@ class VxlanPeerDiffTest {
     }
 
     private static FdbEntry fdb(PeerEntries p) {
-        return FdbEntry.permanent(VTEP, p.vtepMac(), p.publicAddress());
+        return FdbEntry.permanent(VTEP, p.vtepMac(), p.publicIp());
     }
 
     private static Route route(PeerEntries p) {
@@ -52,7 +52,7 @@ class VxlanPeerDiffTest {
 
     @Test
     void nothingMissingAndNothingStaleWhenTheKernelMatchesTheLeases() {
-        Route connected = new Route(Ipv4Prefix.parse("198.18.0.0/16"), Optional.empty(), UNDERLAY, false, Route.TABLE_MAIN,
+        Route connected = new Route(Ip4Net.parse("198.18.0.0/16"), OptionalInt.empty(), UNDERLAY, false, Route.TABLE_MAIN,
                 Route.PROTOCOL_KERNEL, Route.SCOPE_LINK, 0);
         VxlanPeerDiff d = diff(List.of(arp(P2), arp(P3)), List.of(fdb(P2), fdb(P3)),
                 List.of(asListed(route(P2)), asListed(route(P3)), connected));
@@ -80,7 +80,7 @@ class VxlanPeerDiffTest {
 
     @Test
     void anFdbEntryToAnotherHostIsMissingAndStale() {
-        FdbEntry moved = FdbEntry.permanent(VTEP, MAC2, Ipv4.parse("198.18.0.9"));
+        FdbEntry moved = FdbEntry.permanent(VTEP, MAC2, Ip4.parse("198.18.0.9"));
         VxlanPeerDiff d = diff(List.of(arp(P2)), List.of(moved), List.of(route(P2)));
         assertEquals(List.of("fdb"), d.missing(P2));
         assertEquals(List.of(moved), d.stale(List.of(P2), LOCAL, NETWORK, false).fdb());
@@ -97,11 +97,11 @@ class VxlanPeerDiffTest {
 
     @Test
     void onlyTheDevicesOwnNonKernelRoutesCanBeStaleWithoutDirectRouting() {
-        Route kernelOnDevice = new Route(Ipv4Prefix.parse("198.19.9.0/24"), Optional.empty(), VTEP, false, Route.TABLE_MAIN,
+        Route kernelOnDevice = new Route(Ip4Net.parse("198.19.9.0/24"), OptionalInt.empty(), VTEP, false, Route.TABLE_MAIN,
                 Route.PROTOCOL_KERNEL, Route.SCOPE_LINK, 0);
-        Route elsewhere = Route.onlinkVia(Ipv4Prefix.parse("198.19.8.0/24"), Ipv4.parse("198.19.8.0"), 3);
-        Route viaUnderlay = Route.via(Ipv4Prefix.parse("198.19.4.0/24"), Ipv4.parse("198.18.0.4"));
-        Route viaUnderlayDev = new Route(Ipv4Prefix.parse("198.19.4.0/24"), Optional.of(Ipv4.parse("198.18.0.4")), UNDERLAY,
+        Route elsewhere = Route.onlinkVia(Ip4Net.parse("198.19.8.0/24"), Ip4.parse("198.19.8.0"), 3);
+        Route viaUnderlay = Route.via(Ip4Net.parse("198.19.4.0/24"), Ip4.parse("198.18.0.4"));
+        Route viaUnderlayDev = new Route(Ip4Net.parse("198.19.4.0/24"), OptionalInt.of(Ip4.parse("198.18.0.4")), UNDERLAY,
                 false, Route.TABLE_MAIN, Route.PROTOCOL_BOOT, Route.SCOPE_UNIVERSE, 0);
         VxlanPeerDiff d = diff(List.of(), List.of(), List.of(kernelOnDevice, elsewhere, viaUnderlay, viaUnderlayDev));
         assertTrue(d.stale(List.of(), LOCAL, NETWORK, false).isEmpty());
@@ -112,7 +112,7 @@ class VxlanPeerDiffTest {
     @Test
     void aDirectlyRoutedPeerNeedsOnlyItsRouteAndTheLocalSubnetsRouteIsNeverStale() {
         PeerEntries near = peer("198.19.4.0/24", "198.18.0.4", MAC2, true);
-        Route own = new Route(Ipv4Prefix.parse("198.19.1.0/24"), Optional.of(Ipv4.parse("198.18.0.1")), UNDERLAY, false,
+        Route own = new Route(Ip4Net.parse("198.19.1.0/24"), OptionalInt.of(Ip4.parse("198.18.0.1")), UNDERLAY, false,
                 Route.TABLE_MAIN, Route.PROTOCOL_BOOT, Route.SCOPE_UNIVERSE, 0);
         VxlanPeerDiff d = diff(List.of(), List.of(), List.of(near.route(VTEP, UNDERLAY), own));
         assertEquals(List.of(), d.missing(near));

@@ -13,7 +13,6 @@ import io.flanneld.lease.EtcdOptions;
 import io.flanneld.lease.LeaseSnapshot;
 import io.flanneld.lease.LeaseWatcher;
 import io.flanneld.lease.SubnetRegistry;
-import io.flanneld.net.Ipv4;
 import io.flanneld.net.Link;
 import io.flanneld.net.MacAddress;
 import io.flanneld.net.Rtnetlink;
@@ -257,7 +256,7 @@ public final class VxlanControlBench {
 
     private static ExternalInterface iface(Rtnetlink nl, NetnsFabric.Host host) {
         Link eth0 = nl.links().byName(host.iface()).orElseThrow();
-        int address = Ipv4.toInt(Ipv4.parse(host.ip()));
+        int address = Ip4.parse(host.ip());
         return new ExternalInterface(eth0.name(), eth0.index(), address, address, eth0.mtu());
     }
 

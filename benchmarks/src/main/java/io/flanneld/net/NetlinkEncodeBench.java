@@ -1,5 +1,7 @@
 package io.flanneld.net;
 
+import io.flanneld.schema.Ip4;
+import io.flanneld.schema.Ip4Net;
 import java.nio.ByteBuffer;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
@@ -28,9 +30,9 @@ public class NetlinkEncodeBench {
     public void setUp() {
         writer = new MessageWriter(ByteBuffer.allocateDirect(8192));
         MacAddress mac = MacAddress.parse("02:00:00:01:02:03");
-        neighbour = Neighbour.permanent(7, Ipv4.parse("198.19.3.0"), mac);
-        fdb = FdbEntry.permanent(7, mac, Ipv4.parse("198.18.1.3"));
-        route = Route.onlinkVia(Ipv4Prefix.parse("198.19.3.0/24"), Ipv4.parse("198.19.3.0"), 7);
+        neighbour = Neighbour.permanent(7, Ip4.parse("198.19.3.0"), mac);
+        fdb = FdbEntry.permanent(7, mac, Ip4.parse("198.18.1.3"));
+        route = Route.onlinkVia(Ip4Net.parse("198.19.3.0/24"), Ip4.parse("198.19.3.0"), 7);
     }
 
     @Benchmark

@@ -5,6 +5,8 @@ package io.flanneld.schema;
  * and equality are by (address, prefix length), so sets and maps of subnets behave predictably.
  */
 public record Ip4Net(int address, int prefixLength) implements Comparable<Ip4Net> {
+    /** 0.0.0.0/0, every IPv4 address: the destination of a default route. */
+    public static final Ip4Net ALL = new Ip4Net(0, 0);
 
     public Ip4Net {
         int mask = Ip4.mask(prefixLength);

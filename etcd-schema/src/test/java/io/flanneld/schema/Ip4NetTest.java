@@ -27,6 +27,21 @@ class Ip4NetTest {
     }
 
     @Test
+    void allIsTheDefaultRouteDestinationAndHoldsEveryAddress() {
+        assertEquals(Ip4Net.parse("0.0.0.0/0"), Ip4Net.ALL);
+        assertEquals(1L << 32, Ip4Net.ALL.size());
+        assertTrue(Ip4Net.ALL.contains(Ip4.parse("255.255.255.255")));
+        assertTrue(Ip4Net.ALL.contains(Ip4Net.parse("198.19.7.0/24")));
+    }
+
+    @Test
+    void containingClearsHostBitsAsAnInterfaceAddressIsReadAsItsNetwork() {
+        assertEquals(Ip4Net.parse("198.19.2.0/24"), Ip4Net.containing(Ip4.parse("198.19.2.7"), 24));
+        assertEquals(Ip4Net.ALL, Ip4Net.containing(Ip4.parse("198.19.2.7"), 0));
+        assertEquals(Ip4Net.parse("198.19.2.7/32"), Ip4Net.containing(Ip4.parse("198.19.2.7"), 32));
+    }
+
+    @Test
     void refusesHostBitsUnlessAskedToMask() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Ip4Net.parse("198.19.7.1/24"));
         assertTrue(e.getMessage().contains("198.19.7.0/24"), e.getMessage());
@@ -35,7 +50,8 @@ class Ip4NetTest {
 
     @Test
     void refusesNonAddresses() {
-        for (String bad : new String[] {"1.2.3", "1.2.3.4.5", "a.b.c.d", "1.2.3.-4", "1.2.3.256", "01234.1.1.1", "", "1..2.3"}) {
+        for (String bad : new String[] {"1.2.3", "1.2.3.4.5", "a.b.c.d", "1.2.3.-4", "1.2.3.256", "01234.1.1.1", "", "1..2.3",
+                "localhost", "::1", " 1.2.3.4"}) {
             assertThrows(IllegalArgumentException.class, () -> Ip4.parse(bad), bad);
         }
     }

@@ -2,8 +2,6 @@ package io.flanneld.daemon;
 
 import io.flanneld.net.Errno;
 import io.flanneld.net.ErrnoException;
-import io.flanneld.net.Ipv4;
-import io.flanneld.net.Ipv4Prefix;
 import io.flanneld.net.NetlinkException;
 import io.flanneld.net.Routes;
 import io.flanneld.schema.Ip4Net;
@@ -26,18 +24,17 @@ final class BlackholeRoute implements PacketFilter {
     private static final Logger LOG = LoggerFactory.getLogger("flanneld");
 
     private final Routes routes;
-    private final Ipv4Prefix subnet;
+    private final Ip4Net subnet;
     private final boolean added;
 
-    private BlackholeRoute(Routes routes, Ipv4Prefix subnet, boolean added) {
+    private BlackholeRoute(Routes routes, Ip4Net subnet, boolean added) {
         this.routes = routes;
         this.subnet = subnet;
         this.added = added;
     }
 
     /** Adds the route (or adopts one a previous run left), logging a warning instead of failing. */
-    static BlackholeRoute add(Routes routes, Ip4Net lease) {
-        Ipv4Prefix subnet = Ipv4Prefix.of(Ipv4.fromInt(lease.address()), lease.prefixLength());
+    static BlackholeRoute add(Routes routes, Ip4Net subnet) {
         try {
             if (!routes.blackholes().contains(subnet)) {
                 routes.addBlackhole(subnet);

@@ -1,11 +1,11 @@
 package io.flanneld.daemon;
 
 import io.flanneld.backend.ExternalInterface;
-import io.flanneld.net.Ipv4;
-import io.flanneld.net.Ipv4Prefix;
 import io.flanneld.net.Link;
+import io.flanneld.net.LinkAddress;
 import io.flanneld.net.LinkWithAddresses;
 import io.flanneld.schema.BackendConfig;
+import io.flanneld.schema.Ip4;
 import io.flanneld.schema.Ip4Net;
 import io.flanneld.schema.Lease;
 import io.flanneld.schema.NetworkConfig;
@@ -98,7 +98,7 @@ final class DataPathChecks {
         }
         ExternalInterface iface = s.underlay().iface().get();
         List<Ip4Net> onLink = s.kernel().links().stream().filter(l -> l.link().index() == iface.index())
-                .flatMap(l -> l.addresses().stream()).map(a -> Ip4Net.containing(Ipv4.toInt(a.address()), a.length())).toList();
+                .flatMap(l -> l.addresses().stream()).map(LinkAddress::network).toList();
         HostGwInspection.Findings found = HostGwInspection.diagnose(s.kernel().routes(), onLink, iface.index(), iface.name(),
                 config.network(), f.ownLease().get(), f.peers());
         if (found.missing().isEmpty() && found.stale().isEmpty()) {
@@ -143,7 +143,7 @@ final class DataPathChecks {
             return;
         }
         Link link = tun.get().link();
-        Ipv4Prefix address = Ipv4Prefix.of(Ipv4.fromInt(own.address()), config.network().prefixLength());
+        LinkAddress address = new LinkAddress(link.index(), own.address(), config.network().prefixLength());
         int mtu = iface.mtu() - UdpBackend.OVERHEAD;
         List<String> wrong = new ArrayList<>();
         if (!tun.get().addresses().contains(address)) {
@@ -159,8 +159,8 @@ final class DataPathChecks {
         out.add(wrong.isEmpty() ? Check.ok("device", UdpBackend.DEVICE + ": " + address + ", MTU " + link.mtu() + ", up")
                 : Check.fail("device", String.join("; ", wrong), fix));
 
-        Ipv4Prefix network = Ipv4Prefix.of(Ipv4.fromInt(config.network().address()), config.network().prefixLength());
-        boolean routed = s.kernel().routes().stream().anyMatch(r -> r.outputIndex() == link.index() && r.destination().network().equals(network));
+        Ip4Net network = config.network();
+        boolean routed = s.kernel().routes().stream().anyMatch(r -> r.outputIndex() == link.index() && r.destination().equals(network));
         long udpPeers = f.peers().stream().filter(p -> p.attrs().backend().equals(BackendConfig.UDP)).count();
         Optional<Double> table = s.healthz().flatMap(DoctorSnapshot.Healthz::metrics)
                 .flatMap(page -> metric(page, "flannel_backend_peers{backend=\"udp\"}"));
@@ -200,7 +200,7 @@ final class DataPathChecks {
         if (silent.isEmpty()) {
             return Optional.of(Check.ok("probe", "all " + probes.size() + " peer(s) answered through the overlay" + of).withDetails(details));
         }
-        String local = s.underlay().iface().map(i -> Ipv4.format(Ipv4.fromInt(i.publicIp()))).orElse("this node");
+        String local = s.underlay().iface().map(i -> Ip4.format(i.publicIp())).orElse("this node");
         String them = String.join(", ", silent.stream().map(DoctorSnapshot.Probe::publicIp).toList());
         return Optional.of(Check.fail("probe", silent.size() + " of " + probes.size() + " peer(s) did not answer through the overlay" + of,
                 "check that UDP " + f.port() + " passes between " + local + " and " + them + " (firewalls, security groups, "

@@ -9,7 +9,6 @@ import io.flanneld.net.RouteLookup;
 import io.flanneld.schema.Ip4Net;
 import io.flanneld.schema.NetworkConfig;
 import io.flanneld.vxlan.VxlanInspection;
-import java.net.Inet4Address;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
@@ -84,7 +83,7 @@ record DoctorSnapshot(Files files, List<DaemonProcess> daemons, Optional<Healthz
     }
 
     /** {@code ip route get ADDRESS}: the route, none, or the kernel's refusal (a blackhole). */
-    record RouteBack(Inet4Address address, Optional<RouteLookup> route, Optional<String> error) {
+    record RouteBack(int address, Optional<RouteLookup> route, Optional<String> error) {
     }
 
     /** {@code nft list chain ip flannel-ipv4 forward} when the config enables nftables: empty when there is none. */

@@ -2,11 +2,11 @@ package io.flanneld.daemon;
 
 import io.flanneld.backend.ExternalInterface;
 import io.flanneld.backend.UnderlayNetworks;
-import io.flanneld.net.Ipv4;
-import io.flanneld.net.Ipv4Prefix;
+import io.flanneld.net.LinkAddress;
 import io.flanneld.net.LinkWithAddresses;
 import io.flanneld.net.RouteLookup;
 import io.flanneld.schema.BackendConfig;
+import io.flanneld.schema.Ip4;
 import io.flanneld.schema.Ip4Net;
 import io.flanneld.schema.Lease;
 import java.util.ArrayList;
@@ -121,7 +121,7 @@ final class ForwardingChecks {
             if (back == null) {
                 continue;
             }
-            String get = "ip route get " + Ipv4.format(back.address()) + ": ";
+            String get = "ip route get " + Ip4.format(back.address()) + ": ";
             String who = peer.subnet() + " (" + peer.attrs().publicIpText() + ") arrives on " + arrival + ", rp_filter " + effective;
             if (back.route().isEmpty()) {
                 dropped.add(who + ", but there is no route back (" + get + back.error().orElse("unreachable") + ")");
@@ -158,7 +158,7 @@ final class ForwardingChecks {
 
     private static List<Ip4Net> addressesOf(List<LinkWithAddresses> links, int index) {
         return links.stream().filter(l -> l.link().index() == index).flatMap(l -> l.addresses().stream())
-                .map(a -> Ip4Net.containing(Ipv4.toInt(a.address()), a.length())).toList();
+                .map(LinkAddress::network).toList();
     }
 
     private static String quote(List<String> rules) {

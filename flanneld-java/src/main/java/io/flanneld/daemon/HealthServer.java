@@ -1,6 +1,6 @@
 package io.flanneld.daemon;
 
-import io.flanneld.net.Ipv4;
+import io.flanneld.schema.Ip4;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.AdaptiveRecvByteBufAllocator;
 import io.netty.channel.Channel;
@@ -188,7 +188,7 @@ public final class HealthServer implements AutoCloseable {
     private static byte[] literalBytes(String ip) {
         Objects.requireNonNull(ip, "ip");
         if (!ip.contains(":")) {
-            return Ipv4.parse(ip).getAddress();
+            return Ip4.toBytes(Ip4.parse(ip));
         }
         try {
             // With a colon the JDK only ever parses an IPv6 literal, it never looks the string up.

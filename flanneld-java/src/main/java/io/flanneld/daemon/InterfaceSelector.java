@@ -2,16 +2,14 @@ package io.flanneld.daemon;
 
 import io.flanneld.backend.ExternalInterface;
 import io.flanneld.net.Errno;
-import io.flanneld.net.Ipv4;
-import io.flanneld.net.Ipv4Prefix;
 import io.flanneld.net.Link;
+import io.flanneld.net.LinkAddress;
 import io.flanneld.net.LinkWithAddresses;
 import io.flanneld.net.NetlinkException;
 import io.flanneld.net.Route;
 import io.flanneld.net.RouteLookup;
 import io.flanneld.net.Rtnetlink;
 import io.flanneld.schema.Ip4;
-import java.net.Inet4Address;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -52,7 +50,7 @@ public final class InterfaceSelector {
      * @param lookup the kernel's route lookup for an address: empty without a route; a {@link NetlinkException}
      *     when the kernel refuses to route there (a blackhole route, say)
      */
-    record Routing(Supplier<Optional<Route>> defaultRoute, Function<Inet4Address, Optional<RouteLookup>> lookup) {
+    record Routing(Supplier<Optional<Route>> defaultRoute, Function<Integer, Optional<RouteLookup>> lookup) {
         static Routing of(Rtnetlink nl) {
             return new Routing(() -> nl.routes().defaultRoute(), a -> nl.routes().lookup(a));
         }
@@ -80,12 +78,12 @@ public final class InterfaceSelector {
         if (link.mtu() <= 0) {
             throw new InterfaceSelectionException("failed to determine the MTU of interface " + link.name());
         }
-        int address = Ip4.fromBytes(match.address().getAddress());
+        int address = match.address();
         return new ExternalInterface(link.name(), link.index(), address, explicitPublic.orElse(address), link.mtu());
     }
 
     /** An interface and the IPv4 address of it to use. */
-    private record Match(LinkWithAddresses link, Inet4Address address) {
+    private record Match(LinkWithAddresses link, int address) {
     }
 
     private static Optional<Integer> parsePublicIp(String publicIp) throws InterfaceSelectionException {
@@ -125,7 +123,7 @@ public final class InterfaceSelector {
     }
 
     private static Optional<Match> byIface(List<LinkWithAddresses> links, String spec, List<String> misses) {
-        Optional<Inet4Address> asAddress = parseAddress(spec);
+        Optional<Integer> asAddress = parseAddress(spec);
         if (asAddress.isPresent()) {
             Optional<LinkWithAddresses> owner = ownerOf(links, asAddress.get());
             if (owner.isPresent()) {
@@ -141,7 +139,7 @@ public final class InterfaceSelector {
         }
         // An interface without a usable IPv4 address is a miss like any other: flanneld goes on to the next
         // --iface value (its LookupExtIface fails, and main.go's loop tries the next one).
-        Optional<Inet4Address> address = firstUsableAddress(named.get());
+        Optional<Integer> address = firstUsableAddress(named.get());
         if (address.isEmpty()) {
             misses.add("--iface " + spec + " has no IPv4 address");
         }
@@ -162,15 +160,15 @@ public final class InterfaceSelector {
             return Optional.empty();
         }
         for (LinkWithAddresses link : links) {
-            for (Inet4Address address : usableAddresses(link)) {
-                if (pattern.matcher(Ipv4.format(address)).find()) {
+            for (int address : usableAddresses(link)) {
+                if (pattern.matcher(Ip4.format(address)).find()) {
                     return Optional.of(new Match(link, address));
                 }
             }
         }
         for (LinkWithAddresses link : links) {
             if (pattern.matcher(link.link().name()).find()) {
-                Optional<Inet4Address> address = firstUsableAddress(link);
+                Optional<Integer> address = firstUsableAddress(link);
                 if (address.isEmpty()) {
                     misses.add("--iface-regex " + regex + ": matches interface " + link.link().name()
                             + ", which has no IPv4 address");
@@ -185,7 +183,7 @@ public final class InterfaceSelector {
 
     private static Optional<Match> byCanReach(List<LinkWithAddresses> links, String spec, Routing routing,
                                               List<String> misses) {
-        Optional<Inet4Address> target = parseAddress(spec);
+        Optional<Integer> target = parseAddress(spec);
         if (target.isEmpty()) {
             misses.add("--iface-can-reach " + spec + ": not an IPv4 address");
             return Optional.empty();
@@ -211,7 +209,8 @@ public final class InterfaceSelector {
             return Optional.empty();
         }
         // flannel takes the route's source address as it is; without one, the interface's first usable address.
-        Optional<Inet4Address> address = r.source().or(() -> firstUsableAddress(link.get()));
+        Optional<Integer> address = r.source().isPresent() ? Optional.of(r.source().getAsInt())
+                : firstUsableAddress(link.get());
         if (address.isEmpty()) {
             misses.add("--iface-can-reach " + spec + ": the route leaves through " + link.get().link().name()
                     + ", which has no IPv4 address");
@@ -242,14 +241,14 @@ public final class InterfaceSelector {
         LinkWithAddresses link = links.stream().filter(l -> l.link().index() == route.outputIndex()).findFirst()
                 .orElseThrow(() -> new InterfaceSelectionException("the default route (" + route.describe()
                         + ") leaves through interface #" + route.outputIndex() + ", which does not exist"));
-        Inet4Address address = firstUsableAddress(link).orElseThrow(() -> new InterfaceSelectionException(
+        int address = firstUsableAddress(link).orElseThrow(() -> new InterfaceSelectionException(
                 "default route interface " + link.link().name() + " has no IPv4 address"));
         return new Match(link, address);
     }
 
     /** The first of {@link #usableAddresses}: the address an interface chosen by name is used with. */
-    private static Optional<Inet4Address> firstUsableAddress(LinkWithAddresses link) {
-        List<Inet4Address> usable = usableAddresses(link);
+    private static Optional<Integer> firstUsableAddress(LinkWithAddresses link) {
+        List<Integer> usable = usableAddresses(link);
         return usable.isEmpty() ? Optional.empty() : Optional.of(usable.get(0));
     }
 
@@ -258,31 +257,31 @@ public final class InterfaceSelector {
      * 127/8, multicast 224/4 or 255.255.255.255), link-local 169.254/16 after the others, otherwise in the kernel's
      * order.
      */
-    static List<Inet4Address> usableAddresses(LinkWithAddresses link) {
-        List<Inet4Address> global = new ArrayList<>();
-        List<Inet4Address> linkLocal = new ArrayList<>();
-        for (Ipv4Prefix prefix : link.addresses()) {
-            int a = Ipv4.toInt(prefix.address());
+    static List<Integer> usableAddresses(LinkWithAddresses link) {
+        List<Integer> global = new ArrayList<>();
+        List<Integer> linkLocal = new ArrayList<>();
+        for (LinkAddress address : link.addresses()) {
+            int a = address.address();
             int first = a >>> 24;
             if (a == 0 || a == -1 || first == 127 || (first >= 224 && first <= 239)) {
                 continue;
             }
-            (first == 169 && ((a >>> 16) & 0xff) == 254 ? linkLocal : global).add(prefix.address());
+            (first == 169 && ((a >>> 16) & 0xff) == 254 ? linkLocal : global).add(a);
         }
         global.addAll(linkLocal);
         return global;
     }
 
-    private static Optional<LinkWithAddresses> ownerOf(List<LinkWithAddresses> links, Inet4Address address) {
+    private static Optional<LinkWithAddresses> ownerOf(List<LinkWithAddresses> links, int address) {
         return links.stream()
-                .filter(l -> l.addresses().stream().map(Ipv4Prefix::address).anyMatch(address::equals))
+                .filter(l -> l.addresses().stream().anyMatch(a -> a.address() == address))
                 .findFirst();
     }
 
     /** A dotted quad is an address; anything else is taken as an interface name (names cannot be dotted quads). */
-    private static Optional<Inet4Address> parseAddress(String spec) {
+    private static Optional<Integer> parseAddress(String spec) {
         try {
-            return Optional.of(Ipv4.parse(spec));
+            return Optional.of(Ip4.parse(spec));
         } catch (IllegalArgumentException notAnAddress) {
             return Optional.empty();
         }
@@ -295,14 +294,14 @@ public final class InterfaceSelector {
     /** "lo [], eth0 [198.18.0.1]": every interface with the addresses a regex is matched against. */
     private static String describeUsable(List<LinkWithAddresses> links) {
         return links.stream()
-                .map(l -> l.link().name() + " " + usableAddresses(l).stream().map(Ipv4::format)
+                .map(l -> l.link().name() + " " + usableAddresses(l).stream().map(Ip4::format)
                         .collect(Collectors.joining(", ", "[", "]")))
                 .collect(Collectors.joining(", "));
     }
 
     private static String describeAddresses(List<LinkWithAddresses> links) {
         String owned = links.stream()
-                .flatMap(l -> l.addresses().stream().map(a -> l.link().name() + " " + Ipv4.format(a.address())))
+                .flatMap(l -> l.addresses().stream().map(a -> l.link().name() + " " + Ip4.format(a.address())))
                 .collect(Collectors.joining(", "));
         return owned.isEmpty() ? "no IPv4 addresses" : owned;
     }

@@ -240,7 +240,7 @@ public final class Main implements Callable<Integer> {
         }
         if (ifaceCanReach != null && !ifaceCanReach.isEmpty()) {
             try {
-                io.flanneld.net.Ipv4.parse(ifaceCanReach);
+                io.flanneld.schema.Ip4.parse(ifaceCanReach);
             } catch (IllegalArgumentException e) {
                 throw new IllegalArgumentException("--iface-can-reach: \"" + ifaceCanReach + "\" is not an IPv4 address");
             }

@@ -3,8 +3,7 @@ package io.flanneld.daemon;
 import io.flanneld.lease.LeaseSnapshot;
 import io.flanneld.lease.LeaseWatcher;
 import io.flanneld.lease.SubnetEnv;
-import io.flanneld.net.Ipv4;
-import io.flanneld.net.Ipv4Prefix;
+import io.flanneld.net.LinkAddress;
 import io.flanneld.net.LinkWithAddresses;
 import io.flanneld.schema.BackendConfig;
 import io.flanneld.schema.Ip4Net;
@@ -29,7 +28,7 @@ record NodeFacts(Optional<NetworkConfig> config, Optional<Ip4Net> ownSubnet, Opt
     private static final Ip4Net NONE = new Ip4Net(0, 32);
 
     static NodeFacts of(Optional<SubnetEnv> env, DoctorSnapshot.Etcd etcd, List<LinkWithAddresses> links) {
-        Set<Integer> local = links.stream().flatMap(l -> l.addresses().stream()).map(Ipv4Prefix::address).map(Ipv4::toInt)
+        Set<Integer> local = links.stream().flatMap(l -> l.addresses().stream()).map(LinkAddress::address)
                 .collect(Collectors.toUnmodifiableSet());
         List<Lease> all = etcd.leases().map(LeaseSnapshot::leases).orElse(List.of());
         List<Lease> mine = all.stream().filter(l -> local.contains(l.attrs().publicIp())).toList();

@@ -5,7 +5,6 @@ import io.flanneld.lease.LeaseSnapshot;
 import io.flanneld.lease.SubnetEnv;
 import io.flanneld.lease.SubnetFile;
 import io.flanneld.lease.SubnetFileException;
-import io.flanneld.net.Ipv4;
 import io.flanneld.net.Link;
 import io.flanneld.net.LinkWithAddresses;
 import io.flanneld.net.NetlinkException;
@@ -155,7 +154,7 @@ final class NodeReader {
             if (own.isPresent()) {
                 int ip = own.get().attrs().publicIp();
                 for (LinkWithAddresses l : links) {
-                    if (l.addresses().stream().anyMatch(a -> Ipv4.toInt(a.address()) == ip)) {
+                    if (l.addresses().stream().anyMatch(a -> a.address() == ip)) {
                         Link link = l.link();
                         return new DoctorSnapshot.Underlay(Optional.of(new ExternalInterface(link.name(), link.index(), ip, ip, link.mtu())),
                                 "the interface holding the lease's PublicIP " + Ip4.format(ip));
@@ -170,7 +169,7 @@ final class NodeReader {
 
     /** {@code ip route get} for the first host of a peer's subnet: where this node answers that peer's pods. */
     private static DoctorSnapshot.RouteBack routeBack(Rtnetlink nl, Ip4Net subnet) {
-        var address = Ipv4.fromInt(subnet.firstHost());
+        int address = subnet.firstHost();
         try {
             Optional<RouteLookup> route = nl.routes().lookup(address);
             return new DoctorSnapshot.RouteBack(address, route, route.isEmpty() ? Optional.of("no route") : Optional.empty());

@@ -1,8 +1,7 @@
 package io.flanneld.daemon;
 
 import io.flanneld.lease.SubnetEnv;
-import io.flanneld.net.Ipv4;
-import io.flanneld.net.Ipv4Prefix;
+import io.flanneld.net.LinkAddress;
 import io.flanneld.net.LinkWithAddresses;
 import io.flanneld.schema.Ip4;
 import io.flanneld.schema.Ip4Net;
@@ -41,15 +40,15 @@ final class PodSideChecks {
     static Check bridge(LinkWithAddresses bridge, Optional<Ip4Net> subnet, Optional<SubnetEnv> env) {
         String name = bridge.link().name();
         boolean docker = name.equals("docker0");
-        List<Ipv4Prefix> addresses = bridge.addresses();
-        String has = addresses.isEmpty() ? "no IPv4 address" : addresses.stream().map(Ipv4Prefix::toString).collect(Collectors.joining(", "));
+        List<LinkAddress> addresses = bridge.addresses();
+        String has = addresses.isEmpty() ? "no IPv4 address" : addresses.stream().map(LinkAddress::toString).collect(Collectors.joining(", "));
         if (subnet.isEmpty()) {
             return Check.warn(name, name + " has " + has + "; this node holds no subnet to compare it with (see lease)", null);
         }
         Ip4Net own = subnet.get();
         String gateway = Ip4.format(own.firstHost()) + "/" + own.prefixLength();
         int mtu = env.map(SubnetEnv::mtu).orElse(0);
-        List<Ipv4Prefix> outside = addresses.stream().filter(a -> !own.contains(Ipv4.toInt(a.address()))).toList();
+        List<LinkAddress> outside = addresses.stream().filter(a -> !own.contains(a.address())).toList();
         if (addresses.isEmpty() || !outside.isEmpty()) {
             String what = name + " has " + has + (addresses.isEmpty() ? "" : ", outside this node's subnet " + own);
             if (docker) {
@@ -63,7 +62,7 @@ final class PodSideChecks {
             return Check.fail(name, what + ": left from an earlier subnet of this node, so new pods get addresses no other node routes here",
                     "ip link delete " + name + " (the bridge plugin re-creates it with " + gateway + " at the next pod), then recreate the pods");
         }
-        Optional<Ipv4Prefix> wide = addresses.stream().filter(a -> a.length() < own.prefixLength()).findFirst();
+        Optional<LinkAddress> wide = addresses.stream().filter(a -> a.prefixLength() < own.prefixLength()).findFirst();
         if (wide.isPresent()) {
             return Check.fail(name, name + " has " + wide.get() + ", wider than this node's subnet " + own + ": its route takes other nodes' "
                     + "pod traffic onto this bridge", "ip addr del " + wide.get() + " dev " + name + " && ip addr add " + gateway + " dev " + name);

@@ -3,7 +3,6 @@ package io.flanneld.daemon;
 import io.flanneld.lease.SubnetEnv;
 import io.flanneld.lease.SubnetFile;
 import io.flanneld.lease.SubnetFileException;
-import io.flanneld.net.Ipv4;
 import io.flanneld.net.Link;
 import io.flanneld.net.Rtnetlink;
 import io.flanneld.schema.BackendConfig;
@@ -91,7 +90,7 @@ final class StatusCommand implements Callable<Integer> {
             int routes = 0;
             java.util.Set<String> devices = new java.util.TreeSet<>();
             for (io.flanneld.net.Route r : nl.routes().list()) {
-                Ip4Net dst = Ip4Net.containing(Ipv4.toInt(r.destination().address()), r.destination().length());
+                Ip4Net dst = r.destination();
                 if (r.gateway().isPresent() && dst.prefixLength() > env.network().prefixLength()
                         && env.network().contains(dst) && !dst.equals(env.subnet())) {
                     routes++;

@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.flanneld.net.Ipv4Prefix;
 import io.flanneld.net.Rtnetlink;
 import io.flanneld.schema.Ip4Net;
 import io.flanneld.testkit.Cmd;
@@ -79,7 +78,7 @@ class BlackholeRouteTest {
 
         assertTrue(route.added());
         assertEquals("blackhole 198.19.7.0/24", blackholes().strip());
-        assertEquals(List.of(Ipv4Prefix.parse("198.19.7.0/24")), nl.routes().blackholes());
+        assertEquals(List.of(Ip4Net.parse("198.19.7.0/24")), nl.routes().blackholes());
         Cmd.Result get = routeGet();
         assertFalse(get.ok(), get.toString());
         assertTrue(get.stderr().contains("Invalid argument"), "the kernel refuses to route into a blackhole: " + get);

@@ -7,8 +7,6 @@ import io.flanneld.backend.ExternalInterface;
 import io.flanneld.lease.LeaseSnapshot;
 import io.flanneld.lease.SubnetEnv;
 import io.flanneld.net.FdbEntry;
-import io.flanneld.net.Ipv4;
-import io.flanneld.net.Ipv4Prefix;
 import io.flanneld.net.Link;
 import io.flanneld.net.LinkAddress;
 import io.flanneld.net.LinkWithAddresses;
@@ -30,6 +28,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalInt;
 import org.junit.jupiter.api.Test;
 
 /** doctor's decisions on hand-made snapshots of a node: one healthy node, and each check broken on its own. */
@@ -61,9 +60,15 @@ class DoctorChecksTest {
 
     private static LinkWithAddresses link(int index, String name, int mtu, String kind, String... addresses) {
         Optional<VxlanAttributes> vx = kind.equals("vxlan")
-                ? Optional.of(new VxlanAttributes(1, Optional.of(Ipv4.parse("198.18.0.1")), ETH0, 8472, false)) : Optional.empty();
+                ? Optional.of(new VxlanAttributes(1, OptionalInt.of(Ip4.parse("198.18.0.1")), ETH0, 8472, false)) : Optional.empty();
         return new LinkWithAddresses(new Link(index, name, Link.IFF_UP, mtu, Optional.of(index == VTEP ? OWN_MAC : MacAddress.parse("02:00:00:00:01:0" + index)),
-                Optional.of(kind), vx), List.of(addresses).stream().map(Ipv4Prefix::parse).toList());
+                Optional.of(kind), vx), List.of(addresses).stream().map(a -> address(index, a)).toList());
+    }
+
+    /** "198.18.0.1/16" on link {@code index}, as the kernel lists it. */
+    private static LinkAddress address(int index, String cidr) {
+        int slash = cidr.indexOf('/');
+        return new LinkAddress(index, Ip4.parse(cidr.substring(0, slash)), Integer.parseInt(cidr.substring(slash + 1)));
     }
 
     private static List<LinkWithAddresses> links(LinkWithAddresses... extra) {
@@ -74,19 +79,19 @@ class DoctorChecksTest {
     }
 
     private static Route peerRoute() {
-        return Route.onlinkVia(Ipv4Prefix.parse("198.19.2.0/24"), Ipv4.parse("198.19.2.0"), VTEP);
+        return Route.onlinkVia(Ip4Net.parse("198.19.2.0/24"), Ip4.parse("198.19.2.0"), VTEP);
     }
 
     private static VxlanInspection.KernelView vxlan(List<Route> routes) {
-        return new VxlanInspection.KernelView(Optional.of(links().get(1).link()), List.of(new LinkAddress(VTEP, Ipv4Prefix.parse("198.19.1.0/32"))),
-                List.of(Neighbour.permanent(VTEP, Ipv4.parse("198.19.2.0"), PEER_MAC)),
-                List.of(FdbEntry.permanent(VTEP, PEER_MAC, Ipv4.parse("198.18.0.2"))), routes, List.of(Ipv4Prefix.parse("198.18.0.1/16")),
+        return new VxlanInspection.KernelView(Optional.of(links().get(1).link()), List.of(new LinkAddress(VTEP, Ip4.parse("198.19.1.0"), 32)),
+                List.of(Neighbour.permanent(VTEP, Ip4.parse("198.19.2.0"), PEER_MAC)),
+                List.of(FdbEntry.permanent(VTEP, PEER_MAC, Ip4.parse("198.18.0.2"))), routes, List.of(address(ETH0, "198.18.0.1/16")),
                 Map.of(ETH0, "eth0", VTEP, "flannel.1", CNI0, "cni0"));
     }
 
     private static DoctorSnapshot.RouteBack back(int device, String gateway) {
-        return new DoctorSnapshot.RouteBack(Ipv4.parse("198.19.2.1"), Optional.of(new RouteLookup(Ipv4.parse("198.19.2.1"), RouteLookup.TYPE_UNICAST,
-                Route.TABLE_MAIN, device, Optional.of(Ipv4.parse(gateway)), Optional.empty())), Optional.empty());
+        return new DoctorSnapshot.RouteBack(Ip4.parse("198.19.2.1"), Optional.of(new RouteLookup(Ip4.parse("198.19.2.1"), RouteLookup.TYPE_UNICAST,
+                Route.TABLE_MAIN, device, OptionalInt.of(Ip4.parse(gateway)), OptionalInt.empty())), Optional.empty());
     }
 
     /** A healthy vxlan node with one peer; each test changes one thing. */
@@ -286,7 +291,7 @@ class DoctorChecksTest {
         Lease peer = lease(PEER, "198.18.0.2", "udp", null);
         List<LinkWithAddresses> links = List.of(link(ETH0, "eth0", 1500, "veth", "198.18.0.1/16"), link(9, "flannel0", 1472, "tun", "198.19.1.0/16"),
                 link(CNI0, "cni0", 1472, "bridge", "198.19.1.1/24"));
-        Route network = Route.throughDevice(Ipv4Prefix.parse("198.19.0.0/16"), 9);
+        Route network = Route.throughDevice(Ip4Net.parse("198.19.0.0/16"), 9);
         DoctorSnapshot.Etcd etcd = new DoctorSnapshot.Etcd("e", Optional.empty(), Optional.of(config("udp")), Optional.empty(),
                 Optional.of(new LeaseSnapshot(List.of(own, peer), List.of(OWN, PEER), 3)), Optional.of(100L));
         DoctorSnapshot.Healthz healthz = new DoctorSnapshot.Healthz("http://127.0.0.1:1/healthz", 200, "ok", Optional.empty(),

@@ -7,19 +7,19 @@ import static org.junit.jupiter.api.Assertions.fail;
 import io.flanneld.backend.ExternalInterface;
 import io.flanneld.daemon.DaemonOptions.InterfaceChoice;
 import io.flanneld.net.Errno;
-import io.flanneld.net.Ipv4;
-import io.flanneld.net.Ipv4Prefix;
 import io.flanneld.net.Link;
+import io.flanneld.net.LinkAddress;
 import io.flanneld.net.LinkWithAddresses;
 import io.flanneld.net.NetlinkException;
 import io.flanneld.net.Route;
 import io.flanneld.net.RouteLookup;
 import io.flanneld.schema.Ip4;
-import java.net.Inet4Address;
+import io.flanneld.schema.Ip4Net;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
+import java.util.OptionalInt;
 import java.util.function.Function;
 import org.junit.jupiter.api.Test;
 
@@ -36,21 +36,27 @@ class InterfaceChoiceTest {
 
     private static LinkWithAddresses link(int index, String name, int mtu, String... addresses) {
         return new LinkWithAddresses(new Link(index, name, Link.IFF_UP, mtu, Optional.empty(), Optional.empty(),
-                Optional.empty()), Arrays.stream(addresses).map(Ipv4Prefix::parse).toList());
+                Optional.empty()), Arrays.stream(addresses).map(a -> address(index, a)).toList());
+    }
+
+    /** "198.18.0.1/16" on link {@code index}, as the kernel lists it. */
+    private static LinkAddress address(int index, String cidr) {
+        int slash = cidr.indexOf('/');
+        return new LinkAddress(index, Ip4.parse(cidr.substring(0, slash)), Integer.parseInt(cidr.substring(slash + 1)));
     }
 
     /** Routing that must not be asked: a choice made from the links alone never looks at routes. */
     private static final InterfaceSelector.Routing NO_ROUTES = new InterfaceSelector.Routing(
-            () -> fail("the default route was asked"), a -> fail("the route to " + Ipv4.format(a) + " was asked"));
+            () -> fail("the default route was asked"), a -> fail("the route to " + Ip4.format(a) + " was asked"));
 
-    private static InterfaceSelector.Routing reaching(Function<Inet4Address, Optional<RouteLookup>> lookup) {
+    private static InterfaceSelector.Routing reaching(Function<Integer, Optional<RouteLookup>> lookup) {
         return new InterfaceSelector.Routing(() -> fail("the default route was asked"), lookup);
     }
 
     private static Optional<RouteLookup> via(LinkWithAddresses link, String source) {
-        return Optional.of(new RouteLookup(Ipv4.parse("198.18.64.9"), RouteLookup.TYPE_UNICAST, Route.TABLE_MAIN,
-                link.link().index(), Optional.of(Ipv4.parse("198.18.200.254")),
-                Optional.ofNullable(source).map(Ipv4::parse)));
+        return Optional.of(new RouteLookup(Ip4.parse("198.18.64.9"), RouteLookup.TYPE_UNICAST, Route.TABLE_MAIN,
+                link.link().index(), OptionalInt.of(Ip4.parse("198.18.200.254")),
+                source == null ? OptionalInt.empty() : OptionalInt.of(Ip4.parse(source))));
     }
 
     private static InterfaceChoice choice(List<String> names, List<String> regexes, String canReach) {
@@ -99,8 +105,8 @@ class InterfaceChoiceTest {
     void usableAddressesAreUnicastWithLinkLocalLast() {
         LinkWithAddresses odd = link(9, "odd", 1500, "169.254.1.1/16", "0.0.0.0/32", "127.0.0.2/8", "224.0.0.1/32",
                 "239.255.255.255/32", "255.255.255.255/32", "240.0.0.1/4", "198.18.9.9/24", "223.255.255.254/8");
-        assertEquals(List.of(Ipv4.parse("240.0.0.1"), Ipv4.parse("198.18.9.9"), Ipv4.parse("223.255.255.254"),
-                Ipv4.parse("169.254.1.1")), InterfaceSelector.usableAddresses(odd));
+        assertEquals(List.of(Ip4.parse("240.0.0.1"), Ip4.parse("198.18.9.9"), Ip4.parse("223.255.255.254"),
+                Ip4.parse("169.254.1.1")), InterfaceSelector.usableAddresses(odd));
     }
 
     @Test
@@ -157,14 +163,14 @@ class InterfaceChoiceTest {
 
     @Test
     void canReachUsesTheRoutesInterfaceAndSourceAddress() throws Exception {
-        List<Inet4Address> asked = new ArrayList<>();
+        List<Integer> asked = new ArrayList<>();
         ExternalInterface ext = select(choice(List.of(), List.of(), "198.18.64.9"), reaching(a -> {
             asked.add(a);
             return via(ETH1, "169.254.7.7");
         }));
 
         assertEquals(chosen(ETH1, "169.254.7.7"), ext);
-        assertEquals(List.of(Ipv4.parse("198.18.64.9")), asked);
+        assertEquals(List.of(Ip4.parse("198.18.64.9")), asked);
         assertEquals(chosen(ETH1, "198.18.200.1"), select(choice(List.of(), List.of(), "198.18.64.9"),
                 reaching(a -> via(ETH1, null))), "a route without a source: the first usable address");
     }
@@ -203,7 +209,7 @@ class InterfaceChoiceTest {
     @Test
     void defaultRouteDecidesOnlyWithoutAnyOfTheFlags() throws Exception {
         InterfaceSelector.Routing routes = new InterfaceSelector.Routing(
-                () -> Optional.of(new Route(Ipv4Prefix.DEFAULT_ROUTE, Optional.of(Ipv4.parse("198.18.200.254")),
+                () -> Optional.of(new Route(Ip4Net.ALL, OptionalInt.of(Ip4.parse("198.18.200.254")),
                         ETH1.link().index(), false, Route.TABLE_MAIN, Route.PROTOCOL_BOOT, Route.SCOPE_UNIVERSE, 0)),
                 a -> fail("asked the route to " + a));
         assertEquals(chosen(ETH1, "198.18.200.1"), select(choice(List.of(), List.of(), null), routes));

@@ -2,8 +2,10 @@ package io.flanneld.net;
 
 import static io.flanneld.net.NetlinkConstants.*;
 
+import io.flanneld.schema.Ip4;
 import java.nio.ByteBuffer;
 import java.util.Optional;
+import java.util.OptionalInt;
 
 /** Encodes RTM_{NEW,DEL,GET}ADDR requests for IPv4 and decodes RTM_NEWADDR replies. */
 final class AddressCodec {
@@ -13,22 +15,22 @@ final class AddressCodec {
     private AddressCodec() {
     }
 
-    static ByteBuffer add(MessageWriter w, int linkIndex, Ipv4Prefix address, boolean replace) {
+    static ByteBuffer add(MessageWriter w, LinkAddress address, boolean replace) {
         int flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | (replace ? NLM_F_REPLACE : NLM_F_EXCL);
-        return change(w.begin(RTM_NEWADDR, flags), linkIndex, address);
+        return change(w.begin(RTM_NEWADDR, flags), address);
     }
 
-    static ByteBuffer delete(MessageWriter w, int linkIndex, Ipv4Prefix address) {
-        return change(w.begin(RTM_DELADDR, NLM_F_REQUEST | NLM_F_ACK), linkIndex, address);
+    static ByteBuffer delete(MessageWriter w, LinkAddress address) {
+        return change(w.begin(RTM_DELADDR, NLM_F_REQUEST | NLM_F_ACK), address);
     }
 
     /**
      * Like `ip addr add`: IFA_LOCAL is the interface's own address, and IFA_ADDRESS (the peer address on
      * point-to-point links) is set to the same, which is what the kernel expects for a non-peer address.
      */
-    private static ByteBuffer change(MessageWriter w, int linkIndex, Ipv4Prefix address) {
-        w.u8(AF_INET).u8(address.length()).u8(0).u8(SCOPE_UNIVERSE).u32(linkIndex);
-        byte[] bytes = address.address().getAddress();
+    private static ByteBuffer change(MessageWriter w, LinkAddress address) {
+        w.u8(AF_INET).u8(address.prefixLength()).u8(0).u8(SCOPE_UNIVERSE).u32(address.linkIndex());
+        byte[] bytes = Ip4.toBytes(address.address());
         w.attr(IFA_LOCAL, bytes);
         w.attr(IFA_ADDRESS, bytes);
         return w.finish();
@@ -65,7 +67,9 @@ final class AddressCodec {
         int index = header.getInt(4);
         Attributes attrs = message.attributesAfter("ifaddrmsg", IFADDRMSG_LEN);
         // IFA_LOCAL is the interface's address; IFA_ADDRESS differs from it only on point-to-point peers.
-        return attrs.ipv4(IFA_LOCAL).or(() -> attrs.ipv4(IFA_ADDRESS))
-                .map(a -> new LinkAddress(index, new Ipv4Prefix(a, prefixLength)));
+        OptionalInt local = attrs.ipv4(IFA_LOCAL);
+        OptionalInt address = local.isPresent() ? local : attrs.ipv4(IFA_ADDRESS);
+        return address.isPresent() ? Optional.of(new LinkAddress(index, address.getAsInt(), prefixLength))
+                : Optional.empty();
     }
 }

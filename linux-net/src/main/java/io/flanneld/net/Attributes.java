@@ -4,13 +4,13 @@ import static io.flanneld.net.NetlinkConstants.NLA_HDRLEN;
 import static io.flanneld.net.NetlinkConstants.NLA_TYPE_MASK;
 import static io.flanneld.net.NetlinkConstants.align;
 
-import java.net.Inet4Address;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalInt;
 
 /**
  * The attributes (struct nlattr: u16 len, u16 type, value, padding to 4) of one message or nested attribute, indexed
@@ -90,13 +90,13 @@ final class Attributes {
         return Optional.of(bytes);
     }
 
-    /** A 4-byte IPv4 address. An attribute of another size (an IPv6 address) is an error for the caller to avoid. */
-    Optional<Inet4Address> ipv4(int type) {
-        return value(type, 4).map(v -> {
-            byte[] bytes = new byte[4];
-            v.get(0, bytes);
-            return Ipv4.fromBytes(bytes);
-        });
+    /**
+     * A 4-byte IPv4 address (network byte order) as an int. An attribute of another size (an IPv6 address) is an
+     * error for the caller to avoid.
+     */
+    OptionalInt ipv4(int type) {
+        Optional<ByteBuffer> v = value(type, 4);
+        return v.isPresent() ? OptionalInt.of(v.get().order(ByteOrder.BIG_ENDIAN).getInt(0)) : OptionalInt.empty();
     }
 
     /** Size of the attribute's value, or -1 when absent: for telling IPv4 from IPv6 addresses apart. */

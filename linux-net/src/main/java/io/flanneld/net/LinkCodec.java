@@ -2,6 +2,7 @@ package io.flanneld.net;
 
 import static io.flanneld.net.NetlinkConstants.*;
 
+import io.flanneld.schema.Ip4;
 import java.nio.ByteBuffer;
 import java.util.Optional;
 
@@ -25,7 +26,7 @@ final class LinkCodec {
         if (spec.underlayIndex() > 0) {
             w.attrU32(IFLA_VXLAN_LINK, spec.underlayIndex());
         }
-        spec.local().ifPresent(local -> w.attr(IFLA_VXLAN_LOCAL, local.getAddress()));
+        spec.local().ifPresent(local -> w.attr(IFLA_VXLAN_LOCAL, Ip4.toBytes(local)));
         w.attrU16BigEndian(IFLA_VXLAN_PORT, spec.port());
         w.attrU8(IFLA_VXLAN_LEARNING, spec.learning() ? 1 : 0);
         w.endNested(data);

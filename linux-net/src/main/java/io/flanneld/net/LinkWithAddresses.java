@@ -4,7 +4,7 @@ import java.util.List;
 import java.util.Objects;
 
 /** A link together with its IPv4 addresses: what interface selection (--iface, --public-ip) looks at. */
-public record LinkWithAddresses(Link link, List<Ipv4Prefix> addresses) {
+public record LinkWithAddresses(Link link, List<LinkAddress> addresses) {
     public LinkWithAddresses {
         Objects.requireNonNull(link, "link");
         addresses = List.copyOf(addresses);

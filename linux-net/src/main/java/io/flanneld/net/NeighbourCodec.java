@@ -2,7 +2,7 @@ package io.flanneld.net;
 
 import static io.flanneld.net.NetlinkConstants.*;
 
-import java.net.Inet4Address;
+import io.flanneld.schema.Ip4;
 import java.nio.ByteBuffer;
 import java.util.Optional;
 
@@ -33,15 +33,15 @@ final class NeighbourCodec {
     static ByteBuffer replaceNeighbour(MessageWriter w, Neighbour n) {
         w.begin(RTM_NEWNEIGH, NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_REPLACE);
         ndmsg(w, AF_INET, n.linkIndex(), n.state(), 0);
-        w.attr(NDA_DST, n.address().getAddress());
+        w.attr(NDA_DST, Ip4.toBytes(n.address()));
         w.attr(NDA_LLADDR, n.mac().toBytes());
         return w.finish();
     }
 
-    static ByteBuffer deleteNeighbour(MessageWriter w, int linkIndex, Inet4Address address) {
+    static ByteBuffer deleteNeighbour(MessageWriter w, int linkIndex, int address) {
         w.begin(RTM_DELNEIGH, NLM_F_REQUEST | NLM_F_ACK);
         ndmsg(w, AF_INET, linkIndex, 0, 0);
-        w.attr(NDA_DST, address.getAddress());
+        w.attr(NDA_DST, Ip4.toBytes(address));
         return w.finish();
     }
 
@@ -54,7 +54,7 @@ final class NeighbourCodec {
         w.begin(RTM_NEWNEIGH, NLM_F_REQUEST | NLM_F_ACK | mode.flags);
         ndmsg(w, AF_BRIDGE, e.linkIndex(), e.state(), NTF_SELF);
         w.attr(NDA_LLADDR, e.mac().toBytes());
-        w.attr(NDA_DST, e.destination().getAddress());
+        w.attr(NDA_DST, Ip4.toBytes(e.destination()));
         return w.finish();
     }
 
@@ -63,7 +63,7 @@ final class NeighbourCodec {
         w.begin(RTM_DELNEIGH, NLM_F_REQUEST | NLM_F_ACK);
         ndmsg(w, AF_BRIDGE, e.linkIndex(), 0, NTF_SELF);
         w.attr(NDA_LLADDR, e.mac().toBytes());
-        w.attr(NDA_DST, e.destination().getAddress());
+        w.attr(NDA_DST, Ip4.toBytes(e.destination()));
         return w.finish();
     }
 

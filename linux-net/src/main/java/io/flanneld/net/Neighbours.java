@@ -1,6 +1,5 @@
 package io.flanneld.net;
 
-import java.net.Inet4Address;
 import java.util.List;
 
 /** IPv4 neighbour (ARP) entries. */
@@ -9,7 +8,7 @@ public interface Neighbours {
     void replace(Neighbour neighbour);
 
     /** Deletes the entry for {@code address} on the link, whatever its MAC. */
-    void delete(int linkIndex, Inet4Address address);
+    void delete(int linkIndex, int address);
 
     /** Entries on the link that have a MAC (incomplete and failed ones are left out). */
     List<Neighbour> list(int linkIndex);

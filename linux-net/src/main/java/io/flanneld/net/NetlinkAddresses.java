@@ -14,21 +14,21 @@ final class NetlinkAddresses implements Addresses {
     }
 
     @Override
-    public void add(int linkIndex, Ipv4Prefix address) {
-        socket.execute(w -> AddressCodec.add(w, linkIndex, address, false),
-                () -> "RTM_NEWADDR add " + address + " dev " + links.describe(linkIndex));
+    public void add(LinkAddress address) {
+        socket.execute(w -> AddressCodec.add(w, address, false),
+                () -> "RTM_NEWADDR add " + address + " dev " + links.describe(address.linkIndex()));
     }
 
     @Override
-    public void replace(int linkIndex, Ipv4Prefix address) {
-        socket.execute(w -> AddressCodec.add(w, linkIndex, address, true),
-                () -> "RTM_NEWADDR replace " + address + " dev " + links.describe(linkIndex));
+    public void replace(LinkAddress address) {
+        socket.execute(w -> AddressCodec.add(w, address, true),
+                () -> "RTM_NEWADDR replace " + address + " dev " + links.describe(address.linkIndex()));
     }
 
     @Override
-    public void delete(int linkIndex, Ipv4Prefix address) {
-        socket.execute(w -> AddressCodec.delete(w, linkIndex, address),
-                () -> "RTM_DELADDR " + address + " dev " + links.describe(linkIndex));
+    public void delete(LinkAddress address) {
+        socket.execute(w -> AddressCodec.delete(w, address),
+                () -> "RTM_DELADDR " + address + " dev " + links.describe(address.linkIndex()));
     }
 
     @Override

@@ -1,5 +1,6 @@
 package io.flanneld.net;
 
+import io.flanneld.schema.Ip4;
 import java.util.List;
 import java.util.stream.Collectors;
 
@@ -30,13 +31,13 @@ final class NetlinkFdb implements Fdb {
 
     private void write(FdbEntry e, NeighbourCodec.FdbMode mode, String verb) {
         socket.execute(w -> NeighbourCodec.writeFdb(w, e, mode), () -> "RTM_NEWNEIGH fdb " + verb + " " + e.mac()
-                + " dev " + links.describe(e.linkIndex()) + " dst " + Ipv4.format(e.destination()) + " self");
+                + " dev " + links.describe(e.linkIndex()) + " dst " + Ip4.format(e.destination()) + " self");
     }
 
     @Override
     public void delete(FdbEntry e) {
         socket.execute(w -> NeighbourCodec.deleteFdb(w, e), () -> "RTM_DELNEIGH fdb " + e.mac() + " dev "
-                + links.describe(e.linkIndex()) + " dst " + Ipv4.format(e.destination()) + " self");
+                + links.describe(e.linkIndex()) + " dst " + Ip4.format(e.destination()) + " self");
     }
 
     @Override

@@ -1,5 +1,6 @@
 package io.flanneld.net;
 
+import io.flanneld.schema.Ip4;
 import java.util.List;
 import java.util.Optional;
 
@@ -32,7 +33,8 @@ final class NetlinkLinks implements Links {
     @Override
     public Link createVxlan(VxlanSpec spec) {
         socket.execute(w -> LinkCodec.createVxlan(w, spec), () -> "RTM_NEWLINK create " + spec.name()
-                + " type vxlan id " + spec.vni() + spec.local().map(l -> " local " + Ipv4.format(l)).orElse("")
+                + " type vxlan id " + spec.vni()
+                + (spec.local().isPresent() ? " local " + Ip4.format(spec.local().getAsInt()) : "")
                 + (spec.underlayIndex() > 0 ? " dev " + describe(spec.underlayIndex()) : "")
                 + " dstport " + spec.port() + (spec.learning() ? " learning" : " nolearning"));
         return byName(spec.name()).orElseThrow(() -> new IllegalStateException(

@@ -1,6 +1,6 @@
 package io.flanneld.net;
 
-import java.net.Inet4Address;
+import io.flanneld.schema.Ip4;
 import java.util.List;
 import java.util.stream.Collectors;
 
@@ -17,14 +17,14 @@ final class NetlinkNeighbours implements Neighbours {
     @Override
     public void replace(Neighbour n) {
         socket.execute(w -> NeighbourCodec.replaceNeighbour(w, n), () -> "RTM_NEWNEIGH replace "
-                + Ipv4.format(n.address()) + " lladdr " + n.mac() + " dev " + links.describe(n.linkIndex())
+                + Ip4.format(n.address()) + " lladdr " + n.mac() + " dev " + links.describe(n.linkIndex())
                 + " state 0x" + Integer.toHexString(n.state()));
     }
 
     @Override
-    public void delete(int linkIndex, Inet4Address address) {
+    public void delete(int linkIndex, int address) {
         socket.execute(w -> NeighbourCodec.deleteNeighbour(w, linkIndex, address),
-                () -> "RTM_DELNEIGH " + Ipv4.format(address) + " dev " + links.describe(linkIndex));
+                () -> "RTM_DELNEIGH " + Ip4.format(address) + " dev " + links.describe(linkIndex));
     }
 
     @Override

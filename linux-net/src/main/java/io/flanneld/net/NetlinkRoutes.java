@@ -1,6 +1,7 @@
 package io.flanneld.net;
 
-import java.net.Inet4Address;
+import io.flanneld.schema.Ip4;
+import io.flanneld.schema.Ip4Net;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Optional;
@@ -49,25 +50,25 @@ final class NetlinkRoutes implements Routes {
     }
 
     @Override
-    public Optional<RouteLookup> lookup(Inet4Address destination) {
-        return socket.get(w -> RouteCodec.lookup(w, destination), () -> "RTM_GETROUTE " + Ipv4.format(destination),
+    public Optional<RouteLookup> lookup(int destination) {
+        return socket.get(w -> RouteCodec.lookup(w, destination), () -> "RTM_GETROUTE " + Ip4.format(destination),
                 Errno.ENETUNREACH, RouteCodec::decodeLookup);
     }
 
     @Override
-    public void addBlackhole(Ipv4Prefix destination) {
+    public void addBlackhole(Ip4Net destination) {
         socket.execute(w -> RouteCodec.addBlackhole(w, destination),
-                () -> "RTM_NEWROUTE add blackhole " + destination.network());
+                () -> "RTM_NEWROUTE add blackhole " + destination);
     }
 
     @Override
-    public void deleteBlackhole(Ipv4Prefix destination) {
+    public void deleteBlackhole(Ip4Net destination) {
         socket.execute(w -> RouteCodec.deleteBlackhole(w, destination),
-                () -> "RTM_DELROUTE blackhole " + destination.network());
+                () -> "RTM_DELROUTE blackhole " + destination);
     }
 
     @Override
-    public List<Ipv4Prefix> blackholes() {
+    public List<Ip4Net> blackholes() {
         return socket.dump(RouteCodec::dump, () -> "RTM_GETROUTE dump",
                 m -> RouteCodec.decodeBlackhole(m, Route.TABLE_MAIN));
     }

@@ -1,8 +1,9 @@
 package io.flanneld.net;
 
-import java.net.Inet4Address;
+import io.flanneld.schema.Ip4;
+import io.flanneld.schema.Ip4Net;
 import java.util.Objects;
-import java.util.Optional;
+import java.util.OptionalInt;
 
 /**
  * An IPv4 unicast route.
@@ -12,8 +13,8 @@ import java.util.Optional;
  * directly reachable (RTNH_F_ONLINK). Direct routing (peers on the same L2 segment) uses {@link #via}: "198.19.2.0/24
  * via 198.18.0.2", the kernel finding the device from the gateway.
  *
- * @param destination destination prefix; {@link Ipv4Prefix#DEFAULT_ROUTE} for the default route
- * @param gateway next hop, empty for a directly connected route
+ * @param destination destination network; {@link Ip4Net#ALL} for the default route
+ * @param gateway next hop (an {@link Ip4} int), empty for a directly connected route
  * @param outputIndex ifindex of the output device, 0 to let the kernel choose from the gateway
  * @param onlink RTNH_F_ONLINK: the gateway is reachable on the output device without a matching subnet
  * @param table routing table, {@link #TABLE_MAIN} normally
@@ -21,7 +22,7 @@ import java.util.Optional;
  * @param scope RT_SCOPE_*: {@link #SCOPE_UNIVERSE} for gateway routes, {@link #SCOPE_LINK} for device routes
  * @param metric RTA_PRIORITY, 0 if unset
  */
-public record Route(Ipv4Prefix destination, Optional<Inet4Address> gateway, int outputIndex, boolean onlink,
+public record Route(Ip4Net destination, OptionalInt gateway, int outputIndex, boolean onlink,
                     int table, int protocol, int scope, int metric) {
     public static final int TABLE_MAIN = 254;
     public static final int PROTOCOL_UNSPEC = 0;
@@ -50,19 +51,20 @@ public record Route(Ipv4Prefix destination, Optional<Inet4Address> gateway, int 
     }
 
     /** "dst via gateway dev outputIndex onlink" in the main table: the VXLAN backend's route to a peer's subnet. */
-    public static Route onlinkVia(Ipv4Prefix destination, Inet4Address gateway, int outputIndex) {
-        return new Route(destination, Optional.of(gateway), outputIndex, true, TABLE_MAIN, PROTOCOL_BOOT,
+    public static Route onlinkVia(Ip4Net destination, int gateway, int outputIndex) {
+        return new Route(destination, OptionalInt.of(gateway), outputIndex, true, TABLE_MAIN, PROTOCOL_BOOT,
                 SCOPE_UNIVERSE, 0);
     }
 
     /** "dst via gateway" in the main table, device chosen by the kernel: direct routing to a peer on the same L2. */
-    public static Route via(Ipv4Prefix destination, Inet4Address gateway) {
-        return new Route(destination, Optional.of(gateway), 0, false, TABLE_MAIN, PROTOCOL_BOOT, SCOPE_UNIVERSE, 0);
+    public static Route via(Ip4Net destination, int gateway) {
+        return new Route(destination, OptionalInt.of(gateway), 0, false, TABLE_MAIN, PROTOCOL_BOOT, SCOPE_UNIVERSE, 0);
     }
 
     /** "dst dev outputIndex scope link" in the main table. */
-    public static Route throughDevice(Ipv4Prefix destination, int outputIndex) {
-        return new Route(destination, Optional.empty(), outputIndex, false, TABLE_MAIN, PROTOCOL_BOOT, SCOPE_LINK, 0);
+    public static Route throughDevice(Ip4Net destination, int outputIndex) {
+        return new Route(destination, OptionalInt.empty(), outputIndex, false, TABLE_MAIN, PROTOCOL_BOOT, SCOPE_LINK,
+                0);
     }
 
     public Route withTable(int newTable) {
@@ -78,13 +80,13 @@ public record Route(Ipv4Prefix destination, Optional<Inet4Address> gateway, int 
     }
 
     public boolean isDefault() {
-        return destination.length() == 0;
+        return destination.prefixLength() == 0;
     }
 
     /** The route in `ip route` style, for logs and error messages. */
     public String describe() {
         StringBuilder s = new StringBuilder(isDefault() ? "default" : destination.toString());
-        gateway.ifPresent(g -> s.append(" via ").append(Ipv4.format(g)));
+        gateway.ifPresent(g -> s.append(" via ").append(Ip4.format(g)));
         if (outputIndex != 0) {
             s.append(" dev #").append(outputIndex);
         }

@@ -2,9 +2,11 @@ package io.flanneld.net;
 
 import static io.flanneld.net.NetlinkConstants.*;
 
-import java.net.Inet4Address;
+import io.flanneld.schema.Ip4;
+import io.flanneld.schema.Ip4Net;
 import java.nio.ByteBuffer;
 import java.util.Optional;
+import java.util.OptionalInt;
 
 /**
  * Encodes RTM_{NEW,DEL,GET}ROUTE for IPv4 and decodes RTM_NEWROUTE replies into {@link Route}, blackhole routes and
@@ -42,7 +44,7 @@ final class RouteCodec {
      * NLM_F_EXCL and never NLM_F_REPLACE: a replace would overwrite whatever route holds the same destination (a
      * bridge's connected route for the same subnet, say) instead of failing with EEXIST.
      */
-    static ByteBuffer addBlackhole(MessageWriter w, Ipv4Prefix destination) {
+    static ByteBuffer addBlackhole(MessageWriter w, Ip4Net destination) {
         w.begin(RTM_NEWROUTE, NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL);
         blackholeRtmsg(w, destination, Route.PROTOCOL_BOOT, Route.SCOPE_UNIVERSE);
         return blackholeAttributes(w, destination);
@@ -52,20 +54,20 @@ final class RouteCodec {
      * Deletes the main table's blackhole route for DST. The type is given (not the wildcard 0), so the kernel removes
      * only a blackhole route and never a unicast route for the same destination.
      */
-    static ByteBuffer deleteBlackhole(MessageWriter w, Ipv4Prefix destination) {
+    static ByteBuffer deleteBlackhole(MessageWriter w, Ip4Net destination) {
         w.begin(RTM_DELROUTE, NLM_F_REQUEST | NLM_F_ACK);
         blackholeRtmsg(w, destination, 0, RT_SCOPE_NOWHERE);
         return blackholeAttributes(w, destination);
     }
 
-    private static void blackholeRtmsg(MessageWriter w, Ipv4Prefix destination, int protocol, int scope) {
-        w.u8(AF_INET).u8(destination.length()).u8(0).u8(0)
+    private static void blackholeRtmsg(MessageWriter w, Ip4Net destination, int protocol, int scope) {
+        w.u8(AF_INET).u8(destination.prefixLength()).u8(0).u8(0)
                 .u8(Route.TABLE_MAIN).u8(protocol).u8(scope).u8(RTN_BLACKHOLE).u32(0);
     }
 
-    private static ByteBuffer blackholeAttributes(MessageWriter w, Ipv4Prefix destination) {
+    private static ByteBuffer blackholeAttributes(MessageWriter w, Ip4Net destination) {
         w.attrU32(RTA_TABLE, Route.TABLE_MAIN);
-        w.attr(RTA_DST, destination.network().address().getAddress());
+        w.attr(RTA_DST, Ip4.toBytes(destination.address()));
         return w.finish();
     }
 
@@ -75,25 +77,25 @@ final class RouteCodec {
      * route the kernel would use, or an error: ENETUNREACH without a route, EINVAL for a blackhole route,
      * EHOSTUNREACH for an unreachable one, EACCES for a prohibit one.
      */
-    static ByteBuffer lookup(MessageWriter w, Inet4Address destination) {
+    static ByteBuffer lookup(MessageWriter w, int destination) {
         w.begin(RTM_GETROUTE, NLM_F_REQUEST | NLM_F_ACK).u8(AF_INET).u8(32).u8(0).u8(0)
                 .u8(0).u8(0).u8(0).u8(0).u32(0);
-        w.attr(RTA_DST, destination.getAddress());
+        w.attr(RTA_DST, Ip4.toBytes(destination));
         return w.finish();
     }
 
     private static void rtmsg(MessageWriter w, Route r, int protocol, int scope, int type) {
         // rtm_table is a u8; tables above 255 are carried only in RTA_TABLE (RT_TABLE_COMPAT would be 252).
         int tableByte = r.table() < 256 ? r.table() : 252;
-        w.u8(AF_INET).u8(r.destination().length()).u8(0).u8(0)
+        w.u8(AF_INET).u8(r.destination().prefixLength()).u8(0).u8(0)
                 .u8(tableByte).u8(protocol).u8(scope).u8(type)
                 .u32(r.onlink() ? RTNH_F_ONLINK : 0);
     }
 
     private static ByteBuffer attributes(MessageWriter w, Route r) {
         w.attrU32(RTA_TABLE, r.table());
-        w.attr(RTA_DST, r.destination().network().address().getAddress());
-        r.gateway().ifPresent(g -> w.attr(RTA_GATEWAY, g.getAddress()));
+        w.attr(RTA_DST, Ip4.toBytes(r.destination().address()));
+        r.gateway().ifPresent(g -> w.attr(RTA_GATEWAY, Ip4.toBytes(g)));
         if (r.outputIndex() != 0) {
             w.attrU32(RTA_OIF, r.outputIndex());
         }
@@ -117,7 +119,7 @@ final class RouteCodec {
     }
 
     /** The destination of an IPv4 blackhole route in {@code table}; empty for any other route. */
-    static Optional<Ipv4Prefix> decodeBlackhole(NetlinkMessage message, int table) {
+    static Optional<Ip4Net> decodeBlackhole(NetlinkMessage message, int table) {
         ByteBuffer b = requireRoute(message);
         if (Byte.toUnsignedInt(b.get(0)) != AF_INET || Byte.toUnsignedInt(b.get(7)) != RTN_BLACKHOLE) {
             return Optional.empty();
@@ -126,7 +128,7 @@ final class RouteCodec {
         if (attrs.u32(RTA_TABLE).orElse(Byte.toUnsignedInt(b.get(4))) != table) {
             return Optional.empty();
         }
-        return Optional.of(new Ipv4Prefix(attrs.ipv4(RTA_DST).orElse(Ipv4.fromInt(0)), dstLength(b)));
+        return Optional.of(destination(attrs, b));
     }
 
     /** The reply to {@link #lookup}: the route the kernel chose, its output device and preferred source. */
@@ -137,7 +139,7 @@ final class RouteCodec {
                     + Byte.toUnsignedInt(b.get(0)) + ", not AF_INET");
         }
         Attributes attrs = message.attributesAfter("rtmsg", RTMSG_LEN);
-        Inet4Address destination = attrs.ipv4(RTA_DST).orElseThrow(
+        int destination = attrs.ipv4(RTA_DST).orElseThrow(
                 () -> new MalformedMessageException("RTM_NEWROUTE: route lookup reply without RTA_DST"));
         int oif = attrs.u32(RTA_OIF).orElseThrow(
                 () -> new MalformedMessageException("RTM_NEWROUTE: route lookup reply without RTA_OIF"));
@@ -166,6 +168,20 @@ final class RouteCodec {
         return dstLength;
     }
 
+    /**
+     * RTA_DST with rtm_dst_len (0.0.0.0 when absent, as for a default route). The kernel refuses routes with host
+     * bits set past the length, so a reply that has them is malformed.
+     */
+    private static Ip4Net destination(Attributes attrs, ByteBuffer rtmsg) {
+        int address = attrs.ipv4(RTA_DST).orElse(0);
+        int length = dstLength(rtmsg);
+        if ((address & ~Ip4.mask(length)) != 0) {
+            throw new MalformedMessageException("RTM_NEWROUTE: destination " + Ip4.format(address) + "/" + length
+                    + " has host bits set");
+        }
+        return new Ip4Net(address, length);
+    }
+
     private static Optional<Route> decodeFields(NetlinkMessage message) {
         ByteBuffer b = requireRoute(message);
         int family = Byte.toUnsignedInt(b.get(0));
@@ -173,14 +189,13 @@ final class RouteCodec {
         if (family != AF_INET || type != RTN_UNICAST) {
             return Optional.empty();
         }
-        int dstLength = dstLength(b);
         int protocol = Byte.toUnsignedInt(b.get(5));
         int scope = Byte.toUnsignedInt(b.get(6));
         int flags = b.getInt(8);
         Attributes attrs = message.attributesAfter("rtmsg", RTMSG_LEN);
         int table = attrs.u32(RTA_TABLE).orElse(Byte.toUnsignedInt(b.get(4)));
-        Ipv4Prefix destination = new Ipv4Prefix(attrs.ipv4(RTA_DST).orElse(Ipv4.fromInt(0)), dstLength);
-        Optional<Inet4Address> gateway = attrs.ipv4(RTA_GATEWAY);
+        Ip4Net destination = destination(attrs, b);
+        OptionalInt gateway = attrs.ipv4(RTA_GATEWAY);
         int oif = attrs.u32(RTA_OIF).orElse(0);
         int metric = attrs.u32(RTA_PRIORITY).orElse(0);
         if (gateway.isEmpty() && oif == 0) {

@@ -1,6 +1,6 @@
 package io.flanneld.net;
 
-import java.net.Inet4Address;
+import io.flanneld.schema.Ip4Net;
 import java.util.List;
 import java.util.Optional;
 
@@ -28,17 +28,17 @@ public interface Routes {
      * reaches it (ENETUNREACH); a blackhole, unreachable or prohibit route covering it is an error (EINVAL,
      * EHOSTUNREACH, EACCES), as the kernel reports it.
      */
-    Optional<RouteLookup> lookup(Inet4Address destination);
+    Optional<RouteLookup> lookup(int destination);
 
     /**
      * Adds "blackhole DST" to the main table. Fails with EEXIST if a route of any type for the same destination and
      * metric 0 is there (it is never replaced).
      */
-    void addBlackhole(Ipv4Prefix destination);
+    void addBlackhole(Ip4Net destination);
 
     /** Deletes the main table's blackhole route for DST (only a blackhole route); ESRCH if there is none. */
-    void deleteBlackhole(Ipv4Prefix destination);
+    void deleteBlackhole(Ip4Net destination);
 
     /** Destinations of the main table's blackhole routes. */
-    List<Ipv4Prefix> blackholes();
+    List<Ip4Net> blackholes();
 }

@@ -74,8 +74,8 @@ public final class Rtnetlink implements AutoCloseable {
 
     /** Every link with its IPv4 addresses, in ifindex order: the view interface selection works from. */
     public List<LinkWithAddresses> linksWithAddresses() {
-        Map<Integer, List<Ipv4Prefix>> byLink = addresses.list().stream().collect(Collectors.groupingBy(
-                LinkAddress::linkIndex, Collectors.mapping(LinkAddress::address, Collectors.toList())));
+        Map<Integer, List<LinkAddress>> byLink = addresses.list().stream()
+                .collect(Collectors.groupingBy(LinkAddress::linkIndex));
         return links.list().stream()
                 .sorted((a, b) -> Integer.compare(a.index(), b.index()))
                 .map(l -> new LinkWithAddresses(l, byLink.getOrDefault(l.index(), List.of())))

@@ -1,20 +1,20 @@
 package io.flanneld.net;
 
-import java.net.Inet4Address;
 import java.util.Objects;
-import java.util.Optional;
+import java.util.OptionalInt;
 
 /**
  * The VXLAN-specific part of a link (IFLA_INFO_DATA of kind "vxlan"): what a restarted daemon compares with its
  * configuration to decide whether an existing device can be kept.
  *
  * @param vni the VXLAN network identifier (IFLA_VXLAN_ID)
- * @param local the source address for encapsulated packets (IFLA_VXLAN_LOCAL), empty if unset
+ * @param local the source address for encapsulated packets (IFLA_VXLAN_LOCAL, an {@link io.flanneld.schema.Ip4}
+ *     int), empty if unset
  * @param underlayIndex the ifindex of the underlay device (IFLA_VXLAN_LINK), 0 if unset
  * @param port the UDP destination port in host order (IFLA_VXLAN_PORT is big-endian on the wire)
  * @param learning whether the device learns remote MACs from received packets (IFLA_VXLAN_LEARNING)
  */
-public record VxlanAttributes(int vni, Optional<Inet4Address> local, int underlayIndex, int port, boolean learning) {
+public record VxlanAttributes(int vni, OptionalInt local, int underlayIndex, int port, boolean learning) {
     public VxlanAttributes {
         Objects.requireNonNull(local, "local");
         if (vni < 0 || vni > 0xFF_FFFF) {

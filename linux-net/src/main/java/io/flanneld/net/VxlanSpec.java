@@ -1,8 +1,8 @@
 package io.flanneld.net;
 
-import java.net.Inet4Address;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.OptionalInt;
 
 /**
  * What to create with {@link Links#createVxlan}: the device flannel's VXLAN backend needs, in the terms of
@@ -10,14 +10,15 @@ import java.util.Optional;
  *
  * @param name device name, at most 15 bytes (IFNAMSIZ - 1)
  * @param vni VXLAN network identifier
- * @param local the source address of encapsulated packets; empty lets the kernel choose per packet
+ * @param local the source address of encapsulated packets (an {@link io.flanneld.schema.Ip4} int); empty lets the
+ *     kernel choose per packet
  * @param underlayIndex the ifindex of the underlay device, 0 for none
  * @param port UDP destination port (flannel: 8472)
  * @param learning whether to learn MACs from traffic (flannel: off, it programs FDB entries itself)
  * @param mac a MAC to give the device, e.g. the one published in the lease before a restart; empty for a random one
  * @param mtu the MTU to create it with, 0 to let the kernel derive it from the underlay
  */
-public record VxlanSpec(String name, int vni, Optional<Inet4Address> local, int underlayIndex, int port,
+public record VxlanSpec(String name, int vni, OptionalInt local, int underlayIndex, int port,
                         boolean learning, Optional<MacAddress> mac, int mtu) {
     public VxlanSpec {
         Objects.requireNonNull(name, "name");
@@ -36,8 +37,8 @@ public record VxlanSpec(String name, int vni, Optional<Inet4Address> local, int 
     }
 
     /** flannel's device: learning off, kernel-chosen MAC and MTU. */
-    public static VxlanSpec flannel(String name, int vni, Inet4Address local, int underlayIndex, int port) {
-        return new VxlanSpec(name, vni, Optional.of(local), underlayIndex, port, false, Optional.empty(), 0);
+    public static VxlanSpec flannel(String name, int vni, int local, int underlayIndex, int port) {
+        return new VxlanSpec(name, vni, OptionalInt.of(local), underlayIndex, port, false, Optional.empty(), 0);
     }
 
     public VxlanSpec withMac(MacAddress newMac) {

@@ -3,10 +3,13 @@ package io.flanneld.net;
 import static org.junit.jupiter.api.Assertions.*;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import io.flanneld.schema.Ip4;
+import io.flanneld.schema.Ip4Net;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.List;
 import java.util.Optional;
+import java.util.OptionalInt;
 import java.util.Random;
 import java.util.function.Function;
 import org.junit.jupiter.api.BeforeAll;
@@ -71,7 +74,7 @@ class CodecDecodingTest {
         assertEquals(7, m.seq());
         Link link = LinkCodec.decode(m);
         assertEquals(new Link(5, "flannel.1", 0x11043, 1450, Optional.of(MacAddress.parse("8e:1f:00:aa:bb:cc")),
-                Optional.of("vxlan"), Optional.of(new VxlanAttributes(1, Optional.of(Ipv4.parse("198.18.0.1")), 2,
+                Optional.of("vxlan"), Optional.of(new VxlanAttributes(1, OptionalInt.of(Ip4.parse("198.18.0.1")), 2,
                         8472, false))), link);
         assertTrue(link.isUp());
     }
@@ -92,30 +95,30 @@ class CodecDecodingTest {
 
     @Test
     void decodesAddressNeighbourFdbAndRoute() {
-        assertEquals(Optional.of(new LinkAddress(5, Ipv4Prefix.parse("198.19.1.0/32"))), AddressCodec.decode(single(
+        assertEquals(Optional.of(new LinkAddress(5, Ip4.parse("198.19.1.0"), 32)), AddressCodec.decode(single(
                 "28000000 1400 0200 00000000 00000000 02 20 80 00 05000000"
                 + "0800 0100 c6130100 0800 0200 c6130100")));
         assertEquals(Optional.empty(), AddressCodec.decode(single(              // an IPv6 address is skipped
                 "18000000 1400 0200 00000000 00000000 0a 40 80 00 05000000")));
 
-        assertEquals(Optional.of(Neighbour.permanent(5, Ipv4.parse("198.19.2.0"), MacAddress.parse("8e:1f:00:aa:bb:cc"))),
+        assertEquals(Optional.of(Neighbour.permanent(5, Ip4.parse("198.19.2.0"), MacAddress.parse("8e:1f:00:aa:bb:cc"))),
                 NeighbourCodec.decodeNeighbour(single("30000000 1c00 0200 00000000 00000000 02 00 0000 05000000 8000 00 01"
                         + "0800 0100 c6130200 0a00 0200 8e1f00aabbcc 0000")));
         assertEquals(Optional.empty(), NeighbourCodec.decodeNeighbour(single(  // INCOMPLETE: no lladdr
                 "24000000 1c00 0200 00000000 00000000 02 00 0000 05000000 0100 00 01 0800 0100 c6130200")));
 
-        assertEquals(Optional.of(FdbEntry.permanent(5, MacAddress.parse("8e:1f:00:aa:bb:cc"), Ipv4.parse("198.18.0.2"))),
+        assertEquals(Optional.of(FdbEntry.permanent(5, MacAddress.parse("8e:1f:00:aa:bb:cc"), Ip4.parse("198.18.0.2"))),
                 NeighbourCodec.decodeFdb(single("30000000 1c00 0200 00000000 00000000 07 00 0000 05000000 8000 02 00"
                         + "0a00 0200 8e1f00aabbcc 0000 0800 0100 c6120002")));
         assertEquals(Optional.empty(), NeighbourCodec.decodeFdb(single(        // a bridge port's entry: no NTF_SELF
                 "30000000 1c00 0200 00000000 00000000 07 00 0000 05000000 8000 04 00"
                         + "0a00 0200 8e1f00aabbcc 0000 0800 0100 c6120002")));
 
-        assertEquals(Optional.of(new Route(Ipv4Prefix.parse("198.19.2.0/24"), Optional.of(Ipv4.parse("198.19.2.0")), 5,
+        assertEquals(Optional.of(new Route(Ip4Net.parse("198.19.2.0/24"), OptionalInt.of(Ip4.parse("198.19.2.0")), 5,
                         true, 254, 3, 0, 0)),
                 RouteCodec.decode(single("3c000000 1800 0200 00000000 00000000 02 18 00 00 fe 03 00 01 04000000"
                         + "0800 0f00 fe000000 0800 0100 c6130200 0800 0500 c6130200 0800 0400 05000000")));
-        assertEquals(Optional.of(new Route(Ipv4Prefix.DEFAULT_ROUTE, Optional.of(Ipv4.parse("198.18.0.254")), 2,
+        assertEquals(Optional.of(new Route(Ip4Net.ALL, OptionalInt.of(Ip4.parse("198.18.0.254")), 2,
                         false, 254, 4, 0, 100)),                          // default route: no RTA_DST at all
                 RouteCodec.decode(single("3c000000 1800 0200 00000000 00000000 02 00 00 00 fe 04 00 01 00000000"
                         + "0800 0f00 fe000000 0800 0600 64000000 0800 0500 c61200fe 0800 0400 02000000")));
@@ -126,11 +129,11 @@ class CodecDecodingTest {
 
     @Test
     void decodesRouteLookupReplies() {
-        assertEquals(new RouteLookup(Ipv4.parse("198.18.64.9"), RouteLookup.TYPE_UNICAST, 254, 3,
-                Optional.of(Ipv4.parse("198.18.200.254")), Optional.of(Ipv4.parse("198.18.200.2"))),
+        assertEquals(new RouteLookup(Ip4.parse("198.18.64.9"), RouteLookup.TYPE_UNICAST, 254, 3,
+                OptionalInt.of(Ip4.parse("198.18.200.254")), OptionalInt.of(Ip4.parse("198.18.200.2"))),
                 RouteCodec.decodeLookup(single(LOOKUP_REPLY)));
-        assertEquals(new RouteLookup(Ipv4.parse("198.18.200.1"), RouteLookup.TYPE_LOCAL, 254, 1,  // an own address: lo
-                Optional.empty(), Optional.of(Ipv4.parse("198.18.200.1"))),
+        assertEquals(new RouteLookup(Ip4.parse("198.18.200.1"), RouteLookup.TYPE_LOCAL, 254, 1,  // an own address: lo
+                OptionalInt.empty(), OptionalInt.of(Ip4.parse("198.18.200.1"))),
                 RouteCodec.decodeLookup(single("68000000 1800 0000 00000000 00000000 02 20 00 00 fe 00 00 02 00020080"
                         + "0800 0f00 fe000000 0800 0100 c612c801 0800 0400 01000000 0800 0700 c612c801"
                         + "0800 1900 00000000 2400 0c00 01000000 00000000 00000000 00000000"
@@ -145,8 +148,19 @@ class CodecDecodingTest {
     }
 
     @Test
+    void aRouteDestinationWithHostBitsIsMalformed() {
+        // 198.19.2.7/24: the kernel refuses such routes, so a reply carrying one is garbage, for both decoders
+        MalformedMessageException e = assertThrows(MalformedMessageException.class, () -> RouteCodec.decode(single(
+                "3c000000 1800 0200 00000000 00000000 02 18 00 00 fe 03 00 01 04000000"
+                + "0800 0f00 fe000000 0800 0100 c6130207 0800 0500 c6130200 0800 0400 05000000")));
+        assertTrue(e.getMessage().contains("198.19.2.7/24 has host bits set"), e.getMessage());
+        assertThrows(MalformedMessageException.class, () -> RouteCodec.decodeBlackhole(single(
+                BLACKHOLE_ROUTE.replace("c6130500", "c6130509")), 254));
+    }
+
+    @Test
     void decodesBlackholeRoutesOfOneTableOnly() {
-        assertEquals(Optional.of(Ipv4Prefix.parse("198.19.5.0/24")),
+        assertEquals(Optional.of(Ip4Net.parse("198.19.5.0/24")),
                 RouteCodec.decodeBlackhole(single(BLACKHOLE_ROUTE), 254));
         assertEquals(Optional.empty(), RouteCodec.decodeBlackhole(single(BLACKHOLE_ROUTE), 255));
         assertEquals(Optional.empty(), RouteCodec.decode(single(BLACKHOLE_ROUTE)),   // never a unicast Route

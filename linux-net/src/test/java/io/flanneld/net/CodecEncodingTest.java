@@ -3,9 +3,12 @@ package io.flanneld.net;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import io.flanneld.schema.Ip4;
+import io.flanneld.schema.Ip4Net;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.Optional;
+import java.util.OptionalInt;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -31,7 +34,7 @@ class CodecEncodingTest {
 
     @Test
     void vxlanLinkNestsInfoDataInLinkInfoWithPortInNetworkOrder() {
-        VxlanSpec spec = VxlanSpec.flannel("flannel.1", 1, Ipv4.parse("198.18.0.1"), 2, 8472);
+        VxlanSpec spec = VxlanSpec.flannel("flannel.1", 1, Ip4.parse("198.18.0.1"), 2, 8472);
         assertLayout(
                 "6c000000 1000 0506 00000000 00000000"          // nlmsghdr: 108 bytes, RTM_NEWLINK, REQ|ACK|EXCL|CREATE
                 + "00 00 0000 00000000 00000000 00000000"       // ifinfomsg: AF_UNSPEC, index 0
@@ -49,7 +52,7 @@ class CodecEncodingTest {
 
     @Test
     void vxlanWithMacAndMtu() {
-        VxlanSpec spec = new VxlanSpec("v", 0x123456, Optional.empty(), 0, 4789, true,
+        VxlanSpec spec = new VxlanSpec("v", 0x123456, OptionalInt.empty(), 0, 4789, true,
                 Optional.of(MacAddress.parse("0e:00:00:00:00:01")), 1450);
         assertLayout(
                 "68000000 1000 0506 00000000 00000000"
@@ -84,35 +87,35 @@ class CodecEncodingTest {
 
     @Test
     void ipv4AddressCarriesLocalAndAddress() {
-        Ipv4Prefix a = Ipv4Prefix.parse("198.19.1.0/32");
+        LinkAddress a = new LinkAddress(5, Ip4.parse("198.19.1.0"), 32);
         assertLayout("28000000 1400 0506 00000000 00000000"
                 + "02 20 00 00 05000000"                               // ifaddrmsg: AF_INET, /32, scope universe
                 + "0800 0200 c6130100 0800 0100 c6130100",             // IFA_LOCAL, IFA_ADDRESS
-                AddressCodec.add(w, 5, a, false));
+                AddressCodec.add(w, a, false));
         assertLayout("28000000 1400 0505 00000000 00000000 02 20 00 00 05000000"
-                + "0800 0200 c6130100 0800 0100 c6130100", AddressCodec.add(w, 5, a, true));
+                + "0800 0200 c6130100 0800 0100 c6130100", AddressCodec.add(w, a, true));
         assertLayout("28000000 1500 0500 00000000 00000000 02 20 00 00 05000000"
-                + "0800 0200 c6130100 0800 0100 c6130100", AddressCodec.delete(w, 5, a));
+                + "0800 0200 c6130100 0800 0100 c6130100", AddressCodec.delete(w, a));
         assertLayout("18000000 1600 0103 00000000 00000000 02 00 00 00 00000000", AddressCodec.dump(w));
     }
 
     @Test
     void permanentArpEntry() {
-        Neighbour n = Neighbour.permanent(5, Ipv4.parse("198.19.2.0"), MacAddress.parse("8e:1f:00:aa:bb:cc"));
+        Neighbour n = Neighbour.permanent(5, Ip4.parse("198.19.2.0"), MacAddress.parse("8e:1f:00:aa:bb:cc"));
         assertLayout("30000000 1c00 0505 00000000 00000000"             // RTM_NEWNEIGH, REQ|ACK|REPLACE|CREATE
                 + "02 00 0000 05000000 8000 00 00"                     // ndmsg: AF_INET, ifindex 5, NUD_PERMANENT
                 + "0800 0100 c6130200"                                 // NDA_DST
                 + "0a00 0200 8e1f00aabbcc 0000",                       // NDA_LLADDR + padding
                 NeighbourCodec.replaceNeighbour(w, n));
         assertLayout("24000000 1d00 0500 00000000 00000000 02 00 0000 05000000 0000 00 00 0800 0100 c6130200",
-                NeighbourCodec.deleteNeighbour(w, 5, Ipv4.parse("198.19.2.0")));
+                NeighbourCodec.deleteNeighbour(w, 5, Ip4.parse("198.19.2.0")));
         assertLayout("1c000000 1e00 0103 00000000 00000000 02 00 0000 00000000 0000 00 00",
                 NeighbourCodec.dumpNeighbours(w));
     }
 
     @Test
     void fdbEntryIsBridgeFamilySelfPermanent() {
-        FdbEntry e = FdbEntry.permanent(5, MacAddress.parse("8e:1f:00:aa:bb:cc"), Ipv4.parse("198.18.0.2"));
+        FdbEntry e = FdbEntry.permanent(5, MacAddress.parse("8e:1f:00:aa:bb:cc"), Ip4.parse("198.18.0.2"));
         String body = "07 00 0000 05000000 8000 02 00"                  // ndmsg: AF_BRIDGE, NUD_PERMANENT, NTF_SELF
                 + "0a00 0200 8e1f00aabbcc 0000"                         // NDA_LLADDR
                 + "0800 0100 c6120002";                                 // NDA_DST = remote VTEP
@@ -130,7 +133,7 @@ class CodecEncodingTest {
 
     @Test
     void onlinkRouteThroughDevice() {
-        Route r = Route.onlinkVia(Ipv4Prefix.parse("198.19.2.0/24"), Ipv4.parse("198.19.2.0"), 5);
+        Route r = Route.onlinkVia(Ip4Net.parse("198.19.2.0/24"), Ip4.parse("198.19.2.0"), 5);
         assertLayout("3c000000 1800 0506 00000000 00000000"
                 + "02 18 00 00 fe 03 00 01 04000000"                    // AF_INET /24 main boot universe unicast ONLINK
                 + "0800 0f00 fe000000"                                  // RTA_TABLE 254
@@ -146,12 +149,12 @@ class CodecEncodingTest {
 
     @Test
     void gatewayRouteWithoutDeviceAndWithMetricAndLargeTable() {
-        Route r = Route.via(Ipv4Prefix.parse("198.19.2.7/24"), Ipv4.parse("198.18.0.2")).withMetric(100)
+        Route r = Route.via(Ip4Net.parse("198.19.2.7/24", true), Ip4.parse("198.18.0.2")).withMetric(100)
                 .withTable(1000);
         assertLayout("3c000000 1800 0505 00000000 00000000"
                 + "02 18 00 00 fc 03 00 01 00000000"                    // table 1000 does not fit: RT_TABLE_COMPAT
                 + "0800 0f00 e8030000"                                  // RTA_TABLE 1000
-                + "0800 0100 c6130200"                                  // host bits cleared
+                + "0800 0100 c6130200"                                  // host bits cleared by the parse
                 + "0800 0500 c6120002"
                 + "0800 0600 64000000",                                 // RTA_PRIORITY 100
                 RouteCodec.add(w, r, true));
@@ -160,11 +163,11 @@ class CodecEncodingTest {
 
     @Test
     void blackholeRouteIsAddedExclusivelyAndDeletedByType() {
-        Ipv4Prefix subnet = Ipv4Prefix.parse("198.19.5.7/24");
+        Ip4Net subnet = Ip4Net.parse("198.19.5.7/24", true);
         assertLayout("2c000000 1800 0506 00000000 00000000"             // RTM_NEWROUTE, REQ|ACK|EXCL|CREATE: no REPLACE
                 + "02 18 00 00 fe 03 00 06 00000000"                    // AF_INET /24 main boot universe RTN_BLACKHOLE
                 + "0800 0f00 fe000000"                                  // RTA_TABLE 254
-                + "0800 0100 c6130500",                                 // RTA_DST, host bits cleared; no gateway or device
+                + "0800 0100 c6130500",                                 // RTA_DST; no gateway or device
                 RouteCodec.addBlackhole(w, subnet));
         assertLayout("2c000000 1900 0500 00000000 00000000"
                 + "02 18 00 00 fe 00 ff 06 00000000"                    // delete: protocol 0, scope NOWHERE, type kept
@@ -177,6 +180,6 @@ class CodecEncodingTest {
         assertLayout("24000000 1a00 0500 00000000 00000000"             // RTM_GETROUTE, REQ|ACK, not a dump
                 + "02 20 00 00 00 00 00 00 00000000"                    // AF_INET, dst_len 32, any table, any type
                 + "0800 0100 c6124009",                                 // RTA_DST 198.18.64.9
-                RouteCodec.lookup(w, Ipv4.parse("198.18.64.9")));
+                RouteCodec.lookup(w, Ip4.parse("198.18.64.9")));
     }
 }

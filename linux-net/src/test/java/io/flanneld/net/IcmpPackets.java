@@ -1,6 +1,5 @@
 package io.flanneld.net;
 
-import java.net.Inet4Address;
 import java.nio.ByteBuffer;
 
 /** Builds and recognises minimal IPv4 ICMP echo packets for TUN tests. */
@@ -8,27 +7,25 @@ final class IcmpPackets {
     private IcmpPackets() {
     }
 
-    static byte[] echoRequest(Inet4Address source, Inet4Address destination, int id, int sequence) {
+    static byte[] echoRequest(int source, int destination, int id, int sequence) {
         byte[] payload = "flanneld-java".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
         int total = 20 + 8 + payload.length;
         ByteBuffer p = ByteBuffer.allocate(total); // network order
         p.put((byte) 0x45).put((byte) 0).putShort((short) total).putShort((short) 1).putShort((short) 0x4000)
-                .put((byte) 64).put((byte) 1).putShort((short) 0).put(source.getAddress()).put(destination.getAddress());
+                .put((byte) 64).put((byte) 1).putShort((short) 0).putInt(source).putInt(destination);
         p.putShort(10, checksum(p.array(), 0, 20));
         p.put((byte) 8).put((byte) 0).putShort((short) 0).putShort((short) id).putShort((short) sequence).put(payload);
         p.putShort(22, checksum(p.array(), 20, total - 20));
         return p.array();
     }
 
-    static boolean isEchoReply(ByteBuffer packet, Inet4Address source, Inet4Address destination, int id) {
+    static boolean isEchoReply(ByteBuffer packet, int source, int destination, int id) {
         if (packet.remaining() < 28 || (packet.get(0) & 0xf0) != 0x40 || packet.get(9) != 1) {
             return false;
         }
         int ihl = (packet.get(0) & 0x0f) * 4;
-        byte[] src = new byte[4];
-        byte[] dst = new byte[4];
-        packet.get(12, src).get(16, dst);
-        return java.util.Arrays.equals(src, source.getAddress()) && java.util.Arrays.equals(dst, destination.getAddress())
+        ByteBuffer networkOrder = packet.duplicate().order(java.nio.ByteOrder.BIG_ENDIAN);
+        return networkOrder.getInt(12) == source && networkOrder.getInt(16) == destination
                 && packet.get(ihl) == 0 && (packet.getShort(ihl + 4) & 0xffff) == id;
     }
 

@@ -2,7 +2,8 @@ package io.flanneld.net;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-import java.net.Inet4Address;
+import io.flanneld.schema.Ip4;
+import io.flanneld.schema.Ip4Net;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -44,20 +45,20 @@ class OverlayEndToEndTest {
     }
 
     /** One host's side of flannel's VXLAN setup; returns its VTEP MAC, which would go into its lease. */
-    private static Link setUpVtep(Rtnetlink rtnl, Inet4Address publicIp, Ipv4Prefix ownOverlayAddress) {
+    private static Link setUpVtep(Rtnetlink rtnl, int publicIp, Ip4Net ownOverlayAddress) {
         Link underlay = rtnl.defaultRouteLink()
                 .orElseGet(() -> rtnl.links().byName("eth0").orElseThrow());
         Link vtep = rtnl.links().createVxlan(VxlanSpec.flannel("flannel.1", 1, publicIp, underlay.index(), 8472));
         rtnl.links().setMtu(vtep.index(), underlay.mtu() - 50);
-        rtnl.addresses().replace(vtep.index(), ownOverlayAddress);
+        rtnl.addresses().replace(new LinkAddress(vtep.index(), ownOverlayAddress.address(),
+                ownOverlayAddress.prefixLength()));
         rtnl.links().setUp(vtep.index());
         return rtnl.links().byIndex(vtep.index()).orElseThrow();
     }
 
     /** What the backend does when a peer's lease appears: ARP, FDB, route. */
-    private static void addPeer(Rtnetlink rtnl, Link vtep, Ipv4Prefix peerSubnet, MacAddress peerMac,
-                                Inet4Address peerPublicIp) {
-        Inet4Address peerGateway = peerSubnet.network().address();
+    private static void addPeer(Rtnetlink rtnl, Link vtep, Ip4Net peerSubnet, MacAddress peerMac, int peerPublicIp) {
+        int peerGateway = peerSubnet.address();
         rtnl.neighbours().replace(Neighbour.permanent(vtep.index(), peerGateway, peerMac));
         rtnl.fdb().replace(FdbEntry.permanent(vtep.index(), peerMac, peerPublicIp));
         rtnl.routes().replace(Route.onlinkVia(peerSubnet, peerGateway, vtep.index()));
@@ -67,18 +68,18 @@ class OverlayEndToEndTest {
     void hostsReachEachOthersOverlayThroughVxlanProgrammedByTheModule() {
         try (Rtnetlink hostA = Rtnetlink.openInNamespace(a.name);
              Rtnetlink hostB = Rtnetlink.openInNamespace(b.name)) {
-            Link vtepA = setUpVtep(hostA, Ipv4.parse("198.18.0.1"), Ipv4Prefix.parse("198.19.1.0/32"));
-            Link vtepB = setUpVtep(hostB, Ipv4.parse("198.18.0.2"), Ipv4Prefix.parse("198.19.2.0/32"));
+            Link vtepA = setUpVtep(hostA, Ip4.parse("198.18.0.1"), Ip4Net.parse("198.19.1.0/32"));
+            Link vtepB = setUpVtep(hostB, Ip4.parse("198.18.0.2"), Ip4Net.parse("198.19.2.0/32"));
             assertEquals(1450, vtepA.mtu());
 
-            addPeer(hostA, vtepA, Ipv4Prefix.parse("198.19.2.0/24"), vtepB.mac().orElseThrow(), Ipv4.parse("198.18.0.2"));
-            addPeer(hostB, vtepB, Ipv4Prefix.parse("198.19.1.0/24"), vtepA.mac().orElseThrow(), Ipv4.parse("198.18.0.1"));
+            addPeer(hostA, vtepA, Ip4Net.parse("198.19.2.0/24"), vtepB.mac().orElseThrow(), Ip4.parse("198.18.0.2"));
+            addPeer(hostB, vtepB, Ip4Net.parse("198.19.1.0/24"), vtepA.mac().orElseThrow(), Ip4.parse("198.18.0.1"));
 
             assertEquals(0, a.exec("ping", "-c", "2", "-W", "1", "198.19.2.0"), "A reaches B over the overlay");
             assertEquals(0, b.exec("ping", "-c", "1", "-W", "1", "198.19.1.0"), "B reaches A over the overlay");
 
             // Removing the peer's route cuts A off again: the path really was the one programmed.
-            hostA.routes().delete(Route.onlinkVia(Ipv4Prefix.parse("198.19.2.0/24"), Ipv4.parse("198.19.2.0"),
+            hostA.routes().delete(Route.onlinkVia(Ip4Net.parse("198.19.2.0/24"), Ip4.parse("198.19.2.0"),
                     vtepA.index()));
             assertEquals(false, a.exec("ping", "-c", "1", "-W", "1", "198.19.2.0") == 0);
         }

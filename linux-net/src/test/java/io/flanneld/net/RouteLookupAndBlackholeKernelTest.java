@@ -2,8 +2,11 @@ package io.flanneld.net;
 
 import static org.junit.jupiter.api.Assertions.*;
 
+import io.flanneld.schema.Ip4;
+import io.flanneld.schema.Ip4Net;
 import java.util.List;
 import java.util.Optional;
+import java.util.OptionalInt;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -14,7 +17,7 @@ import org.junit.jupiter.api.Test;
  * No packet is sent.
  */
 class RouteLookupAndBlackholeKernelTest {
-    private static final Ipv4Prefix SUBNET = Ipv4Prefix.parse("198.19.5.0/24");
+    private static final Ip4Net SUBNET = Ip4Net.parse("198.19.5.0/24");
 
     private ScratchNamespace ns;
     private Rtnetlink rtnl;
@@ -51,30 +54,30 @@ class RouteLookupAndBlackholeKernelTest {
 
     @Test
     void lookupAnswersWhatIpRouteGetShows() {
-        assertEquals(Optional.of(new RouteLookup(Ipv4.parse("198.18.64.9"), RouteLookup.TYPE_UNICAST, Route.TABLE_MAIN,
-                        veth0, Optional.of(Ipv4.parse("198.18.200.254")), Optional.of(Ipv4.parse("198.18.200.2")))),
-                rtnl.routes().lookup(Ipv4.parse("198.18.64.9")));
-        assertEquals(Optional.of(new RouteLookup(Ipv4.parse("198.18.200.77"), RouteLookup.TYPE_UNICAST,
-                        Route.TABLE_MAIN, veth0, Optional.empty(), Optional.of(Ipv4.parse("198.18.200.1")))),
-                rtnl.routes().lookup(Ipv4.parse("198.18.200.77")));
+        assertEquals(Optional.of(new RouteLookup(Ip4.parse("198.18.64.9"), RouteLookup.TYPE_UNICAST, Route.TABLE_MAIN,
+                        veth0, OptionalInt.of(Ip4.parse("198.18.200.254")), OptionalInt.of(Ip4.parse("198.18.200.2")))),
+                rtnl.routes().lookup(Ip4.parse("198.18.64.9")));
+        assertEquals(Optional.of(new RouteLookup(Ip4.parse("198.18.200.77"), RouteLookup.TYPE_UNICAST,
+                        Route.TABLE_MAIN, veth0, OptionalInt.empty(), OptionalInt.of(Ip4.parse("198.18.200.1")))),
+                rtnl.routes().lookup(Ip4.parse("198.18.200.77")));
         String shown = ns.ip("route", "get", "198.18.64.9");
         assertTrue(shown.startsWith("198.18.64.9 via 198.18.200.254 dev veth0 src 198.18.200.2"), shown);
 
-        assertEquals(Optional.empty(), rtnl.routes().lookup(Ipv4.parse("198.19.9.9")), "no route: ENETUNREACH");
+        assertEquals(Optional.empty(), rtnl.routes().lookup(Ip4.parse("198.19.9.9")), "no route: ENETUNREACH");
     }
 
     @Test
     void blackholeRouteIsAddedListedAndDeletedWithoutTouchingUnicastRoutes() {
         List<Route> unicastBefore = rtnl.routes().list();
 
-        rtnl.routes().addBlackhole(Ipv4Prefix.parse("198.19.5.9/24"));
+        rtnl.routes().addBlackhole(Ip4Net.parse("198.19.5.9/24", true));
 
         assertEquals(List.of(SUBNET), rtnl.routes().blackholes());
         assertTrue(ns.ip("route", "show", "type", "blackhole").contains("blackhole 198.19.5.0/24"),
                 ns.ip("route", "show", "table", "all"));
         assertEquals(unicastBefore, rtnl.routes().list(), "a blackhole route is not a unicast route");
         NetlinkException refused = assertThrows(NetlinkException.class,
-                () -> rtnl.routes().lookup(Ipv4.parse("198.19.5.77")));
+                () -> rtnl.routes().lookup(Ip4.parse("198.19.5.77")));
         assertEquals(Errno.EINVAL, refused.errno(), "the kernel refuses to route into a blackhole");
         NetlinkException again = assertThrows(NetlinkException.class, () -> rtnl.routes().addBlackhole(SUBNET));
         assertTrue(again.alreadyExists(), again.getMessage());
@@ -83,7 +86,7 @@ class RouteLookupAndBlackholeKernelTest {
         rtnl.routes().deleteBlackhole(SUBNET);
 
         assertEquals(List.of(), rtnl.routes().blackholes());
-        assertEquals(Optional.empty(), rtnl.routes().lookup(Ipv4.parse("198.19.5.77")));
+        assertEquals(Optional.empty(), rtnl.routes().lookup(Ip4.parse("198.19.5.77")));
         NetlinkException gone = assertThrows(NetlinkException.class, () -> rtnl.routes().deleteBlackhole(SUBNET));
         assertTrue(gone.notFound(), gone.getMessage());
     }
@@ -91,7 +94,7 @@ class RouteLookupAndBlackholeKernelTest {
     /** The connected route of veth0's subnet stands for a bridge's route to the node's own subnet. */
     @Test
     void blackholeNeverReplacesNorDeletesAnotherRouteForTheSameSubnet() {
-        Ipv4Prefix connected = Ipv4Prefix.parse("198.18.200.0/24");
+        Ip4Net connected = Ip4Net.parse("198.18.200.0/24");
         List<Route> unicastBefore = rtnl.routes().list();
         assertTrue(unicastBefore.stream().anyMatch(r -> r.destination().equals(connected)), unicastBefore.toString());
 

@@ -2,6 +2,7 @@ package io.flanneld.net;
 
 import static org.junit.jupiter.api.Assertions.*;
 
+import io.flanneld.schema.Ip4;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -33,7 +34,7 @@ class TunKernelTest {
             assertTrue(link.isKind("tun"), link.toString());
             assertEquals(java.util.Optional.empty(), link.mac());
 
-            rtnl.addresses().add(link.index(), Ipv4Prefix.parse("198.19.1.0/16"));
+            rtnl.addresses().add(new LinkAddress(link.index(), Ip4.parse("198.19.1.0"), 16));
             rtnl.links().setMtu(link.index(), 1472);
             rtnl.links().setUp(link.index());
 
@@ -51,12 +52,12 @@ class TunKernelTest {
         try (TunDevice tun = TunDevice.openInNamespace(ns.name, TunOptions.named("flannel0").withNonBlocking(true));
              Rtnetlink rtnl = Rtnetlink.openInNamespace(ns.name)) {
             int index = rtnl.links().byName("flannel0").orElseThrow().index();
-            rtnl.addresses().add(index, Ipv4Prefix.parse("198.19.1.0/16"));
+            rtnl.addresses().add(new LinkAddress(index, Ip4.parse("198.19.1.0"), 16));
             rtnl.links().setUp(index);
 
             // An echo request from a "remote pod" 198.19.2.5 to our 198.19.1.0, as the UDP backend would inject it.
             ByteBuffer request = ByteBuffer.allocateDirect(128);
-            request.put(IcmpPackets.echoRequest(Ipv4.parse("198.19.2.5"), Ipv4.parse("198.19.1.0"), 0x1234, 1)).flip();
+            request.put(IcmpPackets.echoRequest(Ip4.parse("198.19.2.5"), Ip4.parse("198.19.1.0"), 0x1234, 1)).flip();
             assertEquals(request.remaining(), tun.write(request));
 
             ByteBuffer reply = ByteBuffer.allocateDirect(2048);
@@ -69,7 +70,7 @@ class TunKernelTest {
                 reply.clear();
                 int n = tun.read(reply);
                 reply.flip();
-                sawReply = n > 0 && IcmpPackets.isEchoReply(reply, Ipv4.parse("198.19.1.0"), Ipv4.parse("198.19.2.5"),
+                sawReply = n > 0 && IcmpPackets.isEchoReply(reply, Ip4.parse("198.19.1.0"), Ip4.parse("198.19.2.5"),
                         0x1234);
             }
             assertTrue(sawReply, "the kernel's echo reply came out of the TUN device");

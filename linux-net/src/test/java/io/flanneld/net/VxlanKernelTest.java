@@ -2,9 +2,11 @@ package io.flanneld.net;
 
 import static org.junit.jupiter.api.Assertions.*;
 
-import java.net.Inet4Address;
+import io.flanneld.schema.Ip4;
+import io.flanneld.schema.Ip4Net;
 import java.util.List;
 import java.util.Optional;
+import java.util.OptionalInt;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -14,12 +16,16 @@ import org.junit.jupiter.api.Test;
  * and checks with `ip`/`bridge` that the kernel holds exactly that.
  */
 class VxlanKernelTest {
-    private static final Inet4Address LOCAL = Ipv4.parse("198.18.0.1");
-    private static final Inet4Address PEER_PUBLIC = Ipv4.parse("198.18.0.2");
-    private static final Ipv4Prefix OWN_OVERLAY = Ipv4Prefix.parse("198.19.1.0/32");
-    private static final Ipv4Prefix PEER_SUBNET = Ipv4Prefix.parse("198.19.2.0/24");
-    private static final Inet4Address PEER_GATEWAY = Ipv4.parse("198.19.2.0");
+    private static final int LOCAL = Ip4.parse("198.18.0.1");
+    private static final int PEER_PUBLIC = Ip4.parse("198.18.0.2");
+    private static final Ip4Net OWN_OVERLAY = Ip4Net.parse("198.19.1.0/32");
+    private static final Ip4Net PEER_SUBNET = Ip4Net.parse("198.19.2.0/24");
+    private static final int PEER_GATEWAY = Ip4.parse("198.19.2.0");
     private static final MacAddress PEER_MAC = MacAddress.parse("8e:1f:00:aa:bb:cc");
+
+    private static LinkAddress ownOverlay(int linkIndex) {
+        return new LinkAddress(linkIndex, OWN_OVERLAY.address(), OWN_OVERLAY.prefixLength());
+    }
 
     private ScratchNamespace ns;
     private Rtnetlink rtnl;
@@ -64,7 +70,7 @@ class VxlanKernelTest {
         assertEquals(1450, created.mtu());
         assertTrue(created.mac().isPresent());
         VxlanAttributes vx = created.vxlan().orElseThrow();
-        assertEquals(new VxlanAttributes(1, Optional.of(LOCAL), underlay, 8472, false), vx);
+        assertEquals(new VxlanAttributes(1, OptionalInt.of(LOCAL), underlay, 8472, false), vx);
 
         String shown = ns.ip("-d", "link", "show", "flannel.1");
         assertTrue(shown.contains("vxlan id 1 local 198.18.0.1 dev veth0"), shown);
@@ -104,20 +110,20 @@ class VxlanKernelTest {
     @Test
     void addsListsAndDeletesAddresses() {
         Link link = createFlannel1();
-        rtnl.addresses().add(link.index(), OWN_OVERLAY);
+        rtnl.addresses().add(ownOverlay(link.index()));
 
-        assertEquals(List.of(new LinkAddress(link.index(), OWN_OVERLAY)), rtnl.addresses().list(link.index()));
+        assertEquals(List.of(ownOverlay(link.index())), rtnl.addresses().list(link.index()));
         assertTrue(ns.ip("-4", "addr", "show", "dev", "flannel.1").contains("inet 198.19.1.0/32"));
         NetlinkException duplicate = assertThrows(NetlinkException.class,
-                () -> rtnl.addresses().add(link.index(), OWN_OVERLAY));
+                () -> rtnl.addresses().add(ownOverlay(link.index())));
         assertTrue(duplicate.alreadyExists(), duplicate.getMessage());
-        rtnl.addresses().replace(link.index(), OWN_OVERLAY);
+        rtnl.addresses().replace(ownOverlay(link.index()));
 
         List<LinkWithAddresses> all = rtnl.linksWithAddresses();
         assertTrue(all.contains(new LinkWithAddresses(rtnl.links().byIndex(underlay).orElseThrow(),
-                List.of(Ipv4Prefix.parse("198.18.0.1/24")))), all.toString());
+                List.of(new LinkAddress(underlay, Ip4.parse("198.18.0.1"), 24)))), all.toString());
 
-        rtnl.addresses().delete(link.index(), OWN_OVERLAY);
+        rtnl.addresses().delete(ownOverlay(link.index()));
         assertEquals(List.of(), rtnl.addresses().list(link.index()));
         assertFalse(ns.ip("-4", "addr", "show", "dev", "flannel.1").contains("198.19.1.0"));
     }
@@ -126,7 +132,7 @@ class VxlanKernelTest {
     void programsPeerArpFdbAndRouteThenRemovesThem() {
         Link link = createFlannel1();
         int dev = link.index();
-        rtnl.addresses().add(dev, OWN_OVERLAY);
+        rtnl.addresses().add(ownOverlay(dev));
 
         Neighbour arp = Neighbour.permanent(dev, PEER_GATEWAY, PEER_MAC);
         FdbEntry fdb = FdbEntry.permanent(dev, PEER_MAC, PEER_PUBLIC);
@@ -168,13 +174,13 @@ class VxlanKernelTest {
         int dev = createFlannel1().index();
         MacAddress flood = new MacAddress(0);
         FdbEntry first = FdbEntry.permanent(dev, flood, PEER_PUBLIC);
-        FdbEntry second = FdbEntry.permanent(dev, flood, Ipv4.parse("198.18.0.3"));
+        FdbEntry second = FdbEntry.permanent(dev, flood, Ip4.parse("198.18.0.3"));
         rtnl.fdb().add(first);
         NetlinkException e = assertThrows(NetlinkException.class, () -> rtnl.fdb().add(first));
         assertTrue(e.alreadyExists(), e.getMessage());
         rtnl.fdb().append(second);
         assertEquals(List.of(first, second), rtnl.fdb().list(dev).stream()
-                .sorted((a, b) -> Integer.compare(Ipv4.toInt(a.destination()), Ipv4.toInt(b.destination()))).toList());
+                .sorted((a, b) -> Integer.compare(a.destination(), b.destination())).toList());
         rtnl.fdb().delete(first);
         assertEquals(List.of(second), rtnl.fdb().list(dev));
     }
@@ -186,7 +192,7 @@ class VxlanKernelTest {
         Route listed = rtnl.routes().list().stream().filter(r -> r.destination().equals(PEER_SUBNET))
                 .findFirst().orElseThrow();
         // The kernel resolves the device from the gateway; otherwise the route reads back as requested.
-        assertEquals(new Route(PEER_SUBNET, Optional.of(PEER_PUBLIC), underlay, false, Route.TABLE_MAIN,
+        assertEquals(new Route(PEER_SUBNET, OptionalInt.of(PEER_PUBLIC), underlay, false, Route.TABLE_MAIN,
                 Route.PROTOCOL_BOOT, Route.SCOPE_UNIVERSE, 0), listed);
         assertEquals("198.19.2.0/24 via 198.18.0.2 dev veth0", ns.ip("-4", "route", "show", "198.19.2.0/24").trim());
         NetlinkException duplicate = assertThrows(NetlinkException.class, () -> rtnl.routes().add(direct));
@@ -203,11 +209,11 @@ class VxlanKernelTest {
         int peers = 1000; // ~1000 route, neighbour and FDB messages: several datagrams per dump
         for (int i = 0; i < peers; i++) {
             // 198.19.2.0 .. 198.19.6.199, as /32 routes: there are not 1000 /24s in the 198.19.0.0/16 test range
-            Inet4Address gateway = Ipv4.fromInt(0xC6130000 + ((2 + i / 200) << 8) + i % 200);
+            int gateway = 0xC6130000 + ((2 + i / 200) << 8) + i % 200;
             MacAddress mac = new MacAddress(0x0e0000000000L | i);
-            rtnl.routes().add(Route.onlinkVia(new Ipv4Prefix(gateway, 32), gateway, dev));
+            rtnl.routes().add(Route.onlinkVia(new Ip4Net(gateway, 32), gateway, dev));
             rtnl.neighbours().replace(Neighbour.permanent(dev, gateway, mac));
-            rtnl.fdb().replace(FdbEntry.permanent(dev, mac, Ipv4.fromInt(0xC6120100 + i)));
+            rtnl.fdb().replace(FdbEntry.permanent(dev, mac, 0xC6120100 + i));
         }
         assertEquals(peers, rtnl.routes().list().stream().filter(r -> r.outputIndex() == dev && r.onlink()).count());
         assertEquals(peers, rtnl.neighbours().list(dev).size());
@@ -224,7 +230,7 @@ class VxlanKernelTest {
                 int thread = t;
                 done.add(pool.submit(() -> {
                     for (int i = 0; i < 50; i++) {
-                        Inet4Address ip = Ipv4.fromInt(0xC6130000 + ((2 + thread) << 8) + i);
+                        int ip = 0xC6130000 + ((2 + thread) << 8) + i;
                         rtnl.neighbours().replace(Neighbour.permanent(dev, ip, new MacAddress(thread << 8 | i)));
                         assertFalse(rtnl.neighbours().list(dev).isEmpty());
                         assertTrue(rtnl.links().byIndex(dev).isPresent());
@@ -245,9 +251,9 @@ class VxlanKernelTest {
     @Test
     void findsDefaultRouteInterface() {
         assertEquals(Optional.empty(), rtnl.defaultRouteLink());
-        rtnl.routes().add(Route.via(Ipv4Prefix.DEFAULT_ROUTE, Ipv4.parse("198.18.0.254")));
+        rtnl.routes().add(Route.via(Ip4Net.ALL, Ip4.parse("198.18.0.254")));
         assertEquals("veth0", rtnl.defaultRouteLink().orElseThrow().name());
-        assertEquals(Ipv4.parse("198.18.0.254"), rtnl.routes().defaultRoute().orElseThrow().gateway().orElseThrow());
+        assertEquals(Ip4.parse("198.18.0.254"), rtnl.routes().defaultRoute().orElseThrow().gateway().orElseThrow());
     }
 
     @Test
