@@ -69,12 +69,12 @@ final class DaemonSetRun {
         etcdEnv(a, n);
         a.addAll(List.of(
                 "-e", "FLANNELD_PUBLIC_IP=" + n.hostIp(),
-                "-e", "JAVA_TOOL_OPTIONS=" + DeployFilesTest.JVM_FLAGS,
                 "-v", n.hostPath("/run/flannel") + ":/run/flannel",
                 "-v", n.hostPath("/etc/cni/net.d") + ":/etc/cni/net.d",
                 "-v", n.etcdTls() + ":/etc/flanneld-java/etcd:ro",
                 "-v", "/dev/net/tun:/dev/net/tun",
                 "-v", n.hostPath("/run/xtables.lock") + ":/run/xtables.lock",
+                "-v", n.hostPath("/var/cache/flanneld-java") + ":/var/cache/flanneld-java",
                 IMAGE,
                 "--ip-masq", "--healthz-ip=0.0.0.0", "--healthz-port=10270",
                 "--subnet-file=/run/flannel/subnet.env", "--cni-conf-dir=/etc/cni/net.d"));

@@ -84,7 +84,7 @@ class DeployFilesTest {
     void flagsAndProbesMatchTheDaemon() {
         List<String> args = texts(container().get("args"));
         assertTrue(args.contains("--cni-conf-dir=/etc/cni/net.d") && args.contains("--healthz-port=10270"), args.toString());
-        CommandLine cli = new CommandLine(new Main());
+        CommandLine cli = Main.commandLine(java.util.Map.of());
         cli.parseArgs(args.toArray(String[]::new));
         assertEquals("/healthz", container().at("/livenessProbe/httpGet/path").asText());
         assertEquals(10270, container().at("/livenessProbe/httpGet/port").asInt());
@@ -101,7 +101,7 @@ class DeployFilesTest {
         List<String> command = texts(init.get("command"));
         int sub = command.indexOf("put-config");
         assertTrue(sub > 0 && command.contains("--if-absent"), command.toString());
-        new CommandLine(new Main()).parseArgs(command.subList(sub, command.size()).toArray(String[]::new));
+        Main.commandLine(java.util.Map.of()).parseArgs(command.subList(sub, command.size()).toArray(String[]::new));
         String netConf = BY_KIND.get("ConfigMap").at("/data/net-conf.json").asText();
         assertEquals("vxlan", ConfigCodec.parse(netConf).backend().type());
     }
@@ -138,23 +138,27 @@ class DeployFilesTest {
         assertTrue(ignore.contains("!deploy/image") && ignore.contains("**/target"), ignore.toString());
     }
 
-    /** The JVM flags that keep the daemon's resident set under 160 MB at full rate (benchmarks/README.md). */
-    static final String JVM_FLAGS = "-Xms8m -Xmx64m -XX:+UseSerialGC -Xss512k -XX:ReservedCodeCacheSize=32m "
-            + "-XX:MaxMetaspaceSize=64m -XX:MaxDirectMemorySize=32m";
-
+    /** Every way to run the daemon takes its JVM flags from deploy/bin/jvm.options, through the launcher or directly. */
     @Test
     void everyWayToRunItUsesTheSameJvmFlags() throws Exception {
-        assertTrue(Files.readString(DEPLOY.resolve("systemd/flanneld-java.service"))
-                .contains("/usr/bin/java " + JVM_FLAGS + " -jar"), "systemd unit");
-        assertTrue(Files.readString(DEPLOY.resolve("image/Dockerfile"))
-                .contains("JAVA_TOOL_OPTIONS=\"" + JVM_FLAGS + "\""), "image");
-        JsonNode env = container().get("env");
-        String k8s = StreamSupport.stream(env.spliterator(), false)
-                .filter(e -> e.get("name").asText().equals("JAVA_TOOL_OPTIONS")).findFirst().orElseThrow()
-                .get("value").asText();
-        assertEquals(JVM_FLAGS, k8s, "DaemonSet");
-        assertTrue(Files.readString(Path.of("..", "demo", "run")).contains("JAVA_OPTS:-" + JVM_FLAGS + "}"), "demo");
-        assertTrue(Files.readString(Path.of("..", "benchmarks", "udp-throughput"))
-                .contains("JAVA_OPTS:-" + JVM_FLAGS + "}"), "benchmark");
+        String unit = Files.readString(DEPLOY.resolve("systemd/flanneld-java.service"));
+        assertTrue(unit.contains("ExecStart=/opt/flanneld-java/flanneld-java "), "systemd unit runs the launcher");
+        assertTrue(unit.contains("ExecStartPost=/opt/flanneld-java/flanneld-java mk-docker-opts"), unit);
+        assertTrue(unit.contains("CacheDirectory=flanneld-java"), "systemd makes the archive's directory");
+        String dockerfile = Files.readString(DEPLOY.resolve("image/Dockerfile"));
+        assertTrue(dockerfile.contains("COPY deploy/bin/flanneld-java deploy/bin/jvm.options /opt/flanneld-java/"), dockerfile);
+        assertTrue(dockerfile.contains("ENTRYPOINT [\"/opt/flanneld-java/flanneld-java\"]"), dockerfile);
+        assertFalse(dockerfile.contains("JAVA_TOOL_OPTIONS"), "the image's flags are jvm.options, not an environment");
+        JsonNode c = container();
+        assertTrue(StreamSupport.stream(c.get("env").spliterator(), false)
+                .noneMatch(e -> e.get("name").asText().equals("JAVA_TOOL_OPTIONS")), "the DaemonSet adds no JVM flags");
+        assertTrue(StreamSupport.stream(c.get("volumeMounts").spliterator(), false)
+                .anyMatch(m -> m.get("mountPath").asText().equals("/var/cache/flanneld-java")), "the archive outlives the container");
+        assertTrue(Files.readString(DEPLOY.resolve("bin/flanneld-java")).contains("\"@$HERE/jvm.options\""), "launcher");
+        for (String script : List.of("demo/run", "benchmarks/udp-throughput", "benchmarks/hostgw-throughput")) {
+            assertTrue(Files.readString(Path.of("..", script)).contains("JAVA_OPTS:-@$ROOT/deploy/bin/jvm.options}"), script);
+        }
+        List<String> flags = LauncherTest.jvmOptions();
+        assertTrue(flags.containsAll(List.of("-Xmx64m", "-XX:+UseSerialGC", "-XX:TrimNativeHeapInterval=2000")), flags.toString());
     }
 }

@@ -26,7 +26,7 @@ class DockerOptsCommandTest {
     }
 
     private int run(String... args) {
-        CommandLine cli = new CommandLine(new Main());
+        CommandLine cli = Main.commandLine(java.util.Map.of());
         cli.setOut(new PrintWriter(out));
         cli.setErr(new PrintWriter(err));
         return cli.execute(args);

@@ -62,7 +62,7 @@ class MainTest {
         assertEquals(new DaemonOptions.InterfaceChoice(java.util.List.of("eth1"), java.util.List.of("^eth", "^198\\.18\\."),
                 java.util.Optional.of("198.18.0.254")), choice);
         String[] untouched = {"-x", "--iface", "-e"};
-        CommandLine cli = new CommandLine(new Main());
+        CommandLine cli = Main.commandLine(java.util.Map.of());
         assertArrayEquals(untouched, Main.acceptSingleDash(cli, untouched));
     }
 
@@ -151,7 +151,7 @@ class MainTest {
     @Test
     void versionAndHelpWork() {
         StringWriter out = new StringWriter();
-        CommandLine cli = new CommandLine(new Main());
+        CommandLine cli = Main.commandLine(java.util.Map.of());
         cli.setOut(new PrintWriter(out));
         assertEquals(0, cli.execute("--help"));
         for (String flag : new String[] {"--etcd-endpoints", "--etcd-prefix", "--etcd-certfile", "--etcd-keyfile", "--etcd-cafile",

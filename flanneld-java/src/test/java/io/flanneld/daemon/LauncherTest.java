@@ -1,0 +1,135 @@
+package io.flanneld.daemon;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.FileTime;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * deploy/bin/flanneld-java, the launcher the systemd unit and the image run: an install directory as the image has it
+ * (the launcher, jvm.options, the jar and a runtime in bin/), with a java that prints the arguments it was given.
+ */
+class LauncherTest {
+    private static final Path LAUNCHER = Path.of("..", "deploy", "bin", "flanneld-java");
+    private static final Path OPTIONS = Path.of("..", "deploy", "bin", "jvm.options");
+
+    @TempDir
+    Path dir;
+    Path home;
+    Path cache;
+
+    /** The flags of deploy/bin/jvm.options as java reads an @argfile: words, # to the end of a line a comment. */
+    static List<String> jvmOptions() throws IOException {
+        List<String> flags = new ArrayList<>();
+        for (String line : Files.readAllLines(OPTIONS)) {
+            String text = line.contains("#") ? line.substring(0, line.indexOf('#')) : line;
+            for (String word : text.strip().split("\\s+")) {
+                if (!word.isEmpty()) {
+                    flags.add(word);
+                }
+            }
+        }
+        return flags;
+    }
+
+    @BeforeEach
+    void install() throws IOException {
+        home = Files.createDirectories(dir.resolve("opt"));
+        cache = dir.resolve("cache");
+        Files.copy(LAUNCHER, home.resolve("flanneld-java"), StandardCopyOption.COPY_ATTRIBUTES);
+        Files.copy(OPTIONS, home.resolve("jvm.options"));
+        Files.writeString(home.resolve("flanneld-java.jar"), "a jar");
+        Path java = Files.createDirectories(home.resolve("bin")).resolve("java");
+        Files.writeString(java, "#!/bin/sh\nfor a in \"$@\"; do printf '%s\\n' \"$a\"; done\n");
+        Files.setPosixFilePermissions(java, PosixFilePermissions.fromString("rwxr-xr-x"));
+    }
+
+    private List<String> run(String... args) throws Exception {
+        List<String> cmd = new ArrayList<>(List.of(home.resolve("flanneld-java").toString()));
+        cmd.addAll(List.of(args));
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
+        pb.environment().put("FLANNELD_JAVA_CACHE", cache.toString());
+        pb.environment().remove("JAVA");
+        pb.environment().remove("JAVA_OPTS");
+        Process p = pb.start();
+        assertTrue(p.waitFor(10, TimeUnit.SECONDS), "the launcher ends");
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertEquals(0, p.exitValue(), out);
+        return out.lines().toList();
+    }
+
+    private static String flag(List<String> args, String prefix) {
+        return args.stream().filter(a -> a.startsWith(prefix)).findFirst().map(a -> a.substring(prefix.length())).orElse(null);
+    }
+
+    @Test
+    void theFirstDaemonStartWritesTheArchiveAndLaterStartsMapIt() throws Exception {
+        List<String> first = run("--iface", "eth0");
+        assertEquals("@" + home.resolve("jvm.options"), first.get(0), "jvm.options first: " + first);
+        assertEquals(List.of("-jar", home.resolve("flanneld-java.jar").toString(), "--iface", "eth0"),
+                first.subList(first.size() - 4, first.size()), "the jar and the daemon's arguments last");
+        String archive = flag(first, "-XX:ArchiveClassesAtExit=");
+        assertTrue(archive != null && archive.startsWith(cache + "/flanneld-java-") && archive.endsWith(".jsa"), first.toString());
+        assertEquals(null, flag(first, "-XX:SharedArchiveFile="), first.toString());
+        assertTrue(Files.isDirectory(cache), "the cache directory is made");
+
+        Files.writeString(Path.of(archive), "classes");  // what the JVM writes when the first start stops
+        List<String> second = run("--iface", "eth0");
+        assertEquals(archive, flag(second, "-XX:SharedArchiveFile="), second.toString());
+        assertEquals(null, flag(second, "-XX:ArchiveClassesAtExit="), second.toString());
+    }
+
+    @Test
+    void subcommandsMapAnArchiveButNeverWriteOne() throws Exception {
+        for (String sub : List.of("leases", "status", "doctor", "mk-docker-opts", "put-config", "--version", "--help")) {
+            List<String> args = run(sub);
+            assertEquals(null, flag(args, "-XX:ArchiveClassesAtExit="), sub + ": " + args);
+            assertEquals(null, flag(args, "-XX:SharedArchiveFile="), sub + ": " + args);
+        }
+        String archive = flag(run(), "-XX:ArchiveClassesAtExit=");
+        Files.writeString(Path.of(archive), "classes");
+        assertEquals(archive, flag(run("leases", "--json"), "-XX:SharedArchiveFile="));
+    }
+
+    @Test
+    void anotherJarMakesAnotherArchiveAndTheOldOneGoes() throws Exception {
+        String old = flag(run(), "-XX:ArchiveClassesAtExit=");
+        Files.writeString(Path.of(old), "classes");
+        Files.writeString(home.resolve("flanneld-java.jar"), "an upgraded jar");
+        Files.setLastModifiedTime(home.resolve("flanneld-java.jar"), FileTime.fromMillis(System.currentTimeMillis() + 5_000));
+        String fresh = flag(run(), "-XX:ArchiveClassesAtExit=");
+        assertTrue(fresh != null && !fresh.equals(old), fresh + " after " + old);
+        assertFalse(Files.exists(Path.of(old)), "the old jar's archive is removed");
+    }
+
+    @Test
+    void aCacheThatCannotBeWrittenOnlyCostsTheArchive() throws Exception {
+        Files.writeString(cache, "a file where the directory should be");
+        List<String> args = run("--iface", "eth0");
+        assertEquals(null, flag(args, "-XX:ArchiveClassesAtExit="), args.toString());
+        assertEquals(null, flag(args, "-XX:SharedArchiveFile="), args.toString());
+        assertEquals("eth0", args.get(args.size() - 1));
+    }
+
+    @Test
+    void theDeployedFlagsAreAcceptedByThisJvm() throws Exception {
+        Process p = new ProcessBuilder(List.of("java", "@" + OPTIONS, "-version")).redirectErrorStream(true).start();
+        assertTrue(p.waitFor(30, TimeUnit.SECONDS));
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertEquals(0, p.exitValue(), out);
+        assertFalse(out.contains("Unrecognized") || out.contains("warning"), out);
+    }
+}
