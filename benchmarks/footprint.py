@@ -27,9 +27,9 @@ BEFORE = ("-Xms8m -Xmx64m -XX:+UseSerialGC -Xss512k -XX:ReservedCodeCacheSize=32
 
 
 def deployed_flags():
-    """deploy/jvm.options: the JVM flags the systemd unit, the image and the DaemonSet pass (a java @argfile)."""
+    """deploy/bin/jvm.options: the JVM flags the systemd unit, the image and the DaemonSet pass (a java @argfile)."""
     flags = []
-    with open(os.path.join(ROOT, "deploy", "jvm.options")) as f:
+    with open(os.path.join(ROOT, "deploy", "bin", "jvm.options")) as f:
         for line in f:
             line = line.split("#", 1)[0].strip()
             if line:
@@ -160,14 +160,14 @@ def rows():
     r += [
         {"name": "jdk17-before", "java": JAVA17, "flags": BEFORE,
          "what": "JDK 17, the flags deployed before (heap 8-64 MB, serial GC)"},
-        {"name": "jdk17", "java": JAVA17, "flags": DEPLOYED, "what": "JDK 17, deploy/jvm.options"},
+        {"name": "jdk17", "java": JAVA17, "flags": DEPLOYED, "what": "JDK 17, deploy/bin/jvm.options"},
         {"name": "jdk17-appcds", "java": JAVA17, "flags": DEPLOYED + ["-XX:SharedArchiveFile=" + appcds],
-         "what": "+ application class-data archive (AppCDS)",
+         "what": "+ class-data archive (AppCDS), as deploy/bin/flanneld-java runs it",
          "train": (DEPLOYED + ["-XX:ArchiveClassesAtExit=" + appcds], appcds)},
     ]
     if JAVA25 and os.path.exists(JAVA25):
         r += [
-            {"name": "jdk25", "java": JAVA25, "flags": DEPLOYED + JDK25_EXTRA, "what": "JDK 25, deploy/jvm.options"},
+            {"name": "jdk25", "java": JAVA25, "flags": DEPLOYED + JDK25_EXTRA, "what": "JDK 25, deploy/bin/jvm.options"},
             {"name": "jdk25-aot", "java": JAVA25, "flags": DEPLOYED + JDK25_EXTRA + ["-XX:AOTCache=" + aot],
              "what": "+ AOT cache (JEP 483/514/515)",
              "train": (DEPLOYED + JDK25_EXTRA + ["-XX:AOTCacheOutput=" + aot], aot)},
