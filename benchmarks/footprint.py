@@ -319,6 +319,34 @@ def udp_part(row):
     return out
 
 
+def probe(java, flags, mode_args):
+    """FootprintProbe from the daemon's jar: time to READY on stdout, resident set after SETTLE s (the 'whose' rows)."""
+    cp = JAR + ":" + os.path.join(ROOT, "benchmarks", "target", "classes")
+    times, rss = [], []
+    for _ in range(STARTS):
+        t0 = time.monotonic()
+        p = subprocess.Popen(["ip", "netns", "exec", H2, java] + flags + ["-cp", cp, "io.flanneld.bench.FootprintProbe"]
+                             + mode_args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        line = p.stdout.readline().strip()
+        t = time.monotonic() - t0
+        if line != "READY":
+            p.kill()
+            raise RuntimeError("FootprintProbe %s: no READY (got %r)" % (mode_args, line))
+        time.sleep(SETTLE)
+        rss.append(read_status(p.pid)[0])
+        p.kill()
+        p.wait()
+        times.append(t)
+    return {"ready_ms": ms(statistics.median(times)), "settled_rss_mb": round(statistics.median(rss), 1)}
+
+
+def whose(row):
+    """The JVM alone and the JVM with jetcd's client after one answer, with the row's JVM set-up."""
+    flags = [f for f in row["flags"] if not f.startswith("-XX:SharedArchiveFile")]
+    return {"jvm": probe(row["java"], flags, ["jvm"]),
+            "jvm_and_jetcd": probe(row["java"], flags, ["etcd", "http://198.18.0.1:2379", "/coreos.com/network/config"])}
+
+
 def main():
     result = {"benchmark": "footprint", "utc": time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()),
               "machine": {"kernel": E["KERNEL"], "nproc": int(E["NPROC"]), "cpu": E["CPU"]},
@@ -327,6 +355,11 @@ def main():
               "rows": {}}
     for row in rows():
         result["rows"][row["name"]] = measure_row(row)
+    result["whose"] = {}
+    for row in rows():
+        if row["name"] in E.get("WHOSE_ROWS", "jdk17").split():
+            log("whose: the JVM alone and with jetcd, row %s" % row["name"])
+            result["whose"][row["name"]] = whose(row)
     udp_rows = E.get("UDP_ROWS", "before jdk17-before jdk17 jdk17-appcds").split()
     result["udp"] = {}
     for row in rows():
@@ -356,6 +389,18 @@ def markdown(r):
         lines.append("| %s: %s | %.0f ms (%.1f× JVM) | %.0f ms (%.1f× JVM) | %.1f MB | %d | %.0f ms | %.0f ms |"
                      % (name, x["what"], x["subnet_env_ms"], x["subnet_env_x_bare_jvm"], x["running_ms"],
                         x["running_x_bare_jvm"], x["settled_rss_mb"], x["threads"], x["stop_ms"], x["bare_jvm_ms"]))
+    for name, w in r.get("whose", {}).items():
+        x = r["rows"][name]
+        lines += ["", "Whose is it (row %s, no archive): the JVM alone idling; the JVM with jetcd's client built as the "
+                      "daemon builds it and one answer read; the daemon." % name,
+                  "", "| | ready | settled RSS |", "| --- | ---: | ---: |",
+                  "| JVM alone | %.0f ms | %.1f MB |" % (w["jvm"]["ready_ms"], w["jvm"]["settled_rss_mb"]),
+                  "| + jetcd, gRPC, Netty, Vert.x (first answer) | +%.0f ms | +%.1f MB |"
+                  % (w["jvm_and_jetcd"]["ready_ms"] - w["jvm"]["ready_ms"],
+                     w["jvm_and_jetcd"]["settled_rss_mb"] - w["jvm"]["settled_rss_mb"]),
+                  "| + the daemon (to subnet.env; settled) | +%.0f ms | +%.1f MB |"
+                  % (x["subnet_env_ms"] - w["jvm_and_jetcd"]["ready_ms"],
+                     x["settled_rss_mb"] - w["jvm_and_jetcd"]["settled_rss_mb"])]
     if r["udp"]:
         lines += ["", "| udp backend | iperf3 pod to pod | RSS before → peak while forwarding (sender, receiver) "
                       "| traffic lost across a restart (median of %d) |" % r["params"]["restarts"],

@@ -135,7 +135,7 @@ class DeployFilesTest {
             assertTrue(ignore.contains("!" + module + "/pom.xml") && ignore.contains("!" + module + "/src/main"),
                     ".dockerignore lets " + module + "'s pom.xml and src/main through: " + ignore);
         }
-        assertTrue(ignore.contains("!deploy/image") && ignore.contains("**/target"), ignore.toString());
+        assertTrue(ignore.contains("!deploy/image") && ignore.contains("!deploy/bin") && ignore.contains("**/target"), ignore.toString());
     }
 
     /** Every way to run the daemon takes its JVM flags from deploy/bin/jvm.options, through the launcher or directly. */

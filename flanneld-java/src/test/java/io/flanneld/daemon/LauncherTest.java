@@ -55,6 +55,7 @@ class LauncherTest {
         Path java = Files.createDirectories(home.resolve("bin")).resolve("java");
         Files.writeString(java, "#!/bin/sh\nfor a in \"$@\"; do printf '%s\\n' \"$a\"; done\n");
         Files.setPosixFilePermissions(java, PosixFilePermissions.fromString("rwxr-xr-x"));
+        Files.writeString(Files.createDirectories(home.resolve("lib/server")).resolve("classes.jsa"), "the JDK's classes");
     }
 
     private List<String> run(String... args) throws Exception {
@@ -118,6 +119,16 @@ class LauncherTest {
     @Test
     void aCacheThatCannotBeWrittenOnlyCostsTheArchive() throws Exception {
         Files.writeString(cache, "a file where the directory should be");
+        List<String> args = run("--iface", "eth0");
+        assertEquals(null, flag(args, "-XX:ArchiveClassesAtExit="), args.toString());
+        assertEquals(null, flag(args, "-XX:SharedArchiveFile="), args.toString());
+        assertEquals("eth0", args.get(args.size() - 1));
+    }
+
+    @Test
+    void aRuntimeWithoutTheJdksOwnArchiveGetsNone() throws Exception {
+        // A jlink'd runtime made without --generate-cds-archive: the JVM would refuse to start with an archive flag.
+        Files.delete(home.resolve("lib/server/classes.jsa"));
         List<String> args = run("--iface", "eth0");
         assertEquals(null, flag(args, "-XX:ArchiveClassesAtExit="), args.toString());
         assertEquals(null, flag(args, "-XX:SharedArchiveFile="), args.toString());
