@@ -95,7 +95,12 @@ class LauncherTest {
 
     @Test
     void subcommandsMapAnArchiveButNeverWriteOne() throws Exception {
-        for (String sub : List.of("leases", "status", "doctor", "mk-docker-opts", "put-config", "--version", "--help")) {
+        // The launcher names the subcommands itself (it runs before any Java): every one of Main's, so a new one is caught.
+        List<String> subs = new ArrayList<>(List.of("--version", "--help"));
+        for (Class<?> sub : Main.SUBCOMMANDS) {
+            subs.add(sub.getAnnotation(picocli.CommandLine.Command.class).name());
+        }
+        for (String sub : subs) {
             List<String> args = run(sub);
             assertEquals(null, flag(args, "-XX:ArchiveClassesAtExit="), sub + ": " + args);
             assertEquals(null, flag(args, "-XX:SharedArchiveFile="), sub + ": " + args);
