@@ -74,7 +74,6 @@ final class DaemonSetRun {
                 "-v", n.etcdTls() + ":/etc/flanneld-java/etcd:ro",
                 "-v", "/dev/net/tun:/dev/net/tun",
                 "-v", n.hostPath("/run/xtables.lock") + ":/run/xtables.lock",
-                "-v", n.hostPath("/var/cache/flanneld-java") + ":/var/cache/flanneld-java",
                 IMAGE,
                 "--ip-masq", "--healthz-ip=0.0.0.0", "--healthz-port=10270",
                 "--subnet-file=/run/flannel/subnet.env", "--cni-conf-dir=/etc/cni/net.d"));

@@ -194,14 +194,6 @@ class ImageIT {
             assertCleanStopKeepsTheLease(n, keys.get(n), "vxlan", 1);
         }
 
-        // The launcher's class-data archive: written by the first start when it stopped, on the node's disk.
-        Map<Node, Path> archives = new HashMap<>();
-        Map<Node, java.nio.file.attribute.FileTime> archived = new HashMap<>();
-        for (Node n : nodes) {
-            archives.put(n, classDataArchive(n));
-            archived.put(n, Files.getLastModifiedTime(archives.get(n)));
-        }
-
         // udp: the operator switches the config and removes the vxlan device; the same containers start again.
         cluster.config(DaemonCluster.networkConfig("udp"));
         for (Node n : nodes) {
@@ -218,24 +210,8 @@ class ImageIT {
         assertPodsReachEachOther(nodes, pods, "flannel0");
         for (Node n : nodes) {
             assertCleanStopKeepsTheLease(n, keys.get(n), "udp", 2);
-            // The second start mapped the archive: a start that finds none deletes the cache's archives and writes anew.
-            Path archive = archives.get(n);
-            assertEquals(archive, classDataArchive(n), n.host().name() + ": the same archive");
-            assertEquals(archived.get(n), Files.getLastModifiedTime(archive), n.host().name() + ": the archive was not rewritten");
         }
         System.out.printf("ImageIT: %.1f s in all (without the image build)%n", (System.nanoTime() - t0) / 1e9);
-    }
-
-    /** The one class-data archive in the node's /var/cache/flanneld-java, with its modification time as found. */
-    private static Path classDataArchive(Node n) throws IOException {
-        Path cache = n.spec().hostPath("/var/cache/flanneld-java");
-        List<Path> found;
-        try (var files = Files.list(cache)) {
-            found = files.filter(f -> f.getFileName().toString().endsWith(".jsa")).toList();
-        }
-        assertEquals(1, found.size(), n.host().name() + ": one archive in " + cache + ": " + found + "\n" + n.logs());
-        assertTrue(Files.size(found.get(0)) > 1_000_000, found.get(0) + " holds the daemon's classes");
-        return found.get(0);
     }
 
     /** The Secret's volume: its three items, with its defaultMode. */
@@ -263,7 +239,6 @@ class ImageIT {
         Files.createDirectories(spec.hostPath("/run/flannel"));
         Files.createDirectories(spec.hostPath("/etc/cni/net.d"));
         Files.createFile(spec.hostPath("/run/xtables.lock"));
-        Files.createDirectories(spec.hostPath("/var/cache/flanneld-java"));
         // No bridge: the host's containers all use the host's network; iptables stays on, so dockerd sets the
         // FORWARD policy to DROP as on a real node and pod traffic needs the daemon's forward rules.
         Dockerd docker = Dockerd.start(host, dir.resolve(host.name()).resolve("dockerd.log"), List.of("--bridge=none"));

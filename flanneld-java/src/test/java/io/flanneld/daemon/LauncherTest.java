@@ -141,6 +141,20 @@ class LauncherTest {
     }
 
     @Test
+    void withoutACacheDirectoryNoArchiveIsUsedOrWritten() throws Exception {
+        Files.writeString(Files.createDirectories(cache).resolve("flanneld-java-old.jsa"), "classes");
+        List<String> cmd = List.of(home.resolve("flanneld-java").toString(), "--iface", "eth0");
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
+        pb.environment().remove("FLANNELD_JAVA_CACHE");
+        Process p = pb.start();
+        assertTrue(p.waitFor(10, TimeUnit.SECONDS));
+        List<String> args = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).lines().toList();
+        assertEquals(null, flag(args, "-XX:ArchiveClassesAtExit="), args.toString());
+        assertEquals(null, flag(args, "-XX:SharedArchiveFile="), args.toString());
+        assertTrue(Files.exists(cache.resolve("flanneld-java-old.jsa")), "nothing is removed either");
+    }
+
+    @Test
     void theDeployedFlagsAreAcceptedByThisJvm() throws Exception {
         Process p = new ProcessBuilder(List.of("java", "@" + OPTIONS, "-version")).redirectErrorStream(true).start();
         assertTrue(p.waitFor(30, TimeUnit.SECONDS));
