@@ -31,13 +31,20 @@ class HttpExchangeTest {
 
     @BeforeEach
     void connect() {
-        ch = new EmbeddedChannel(new ChannelInitializer<EmbeddedChannel>() {
+        // The clock stops before the channel becomes active: the deadline is scheduled on activation, and a clock
+        // frozen after it would leave the test's "1 ms before the deadline" already past it on a slow machine.
+        ch = new EmbeddedChannel(false, false, new ChannelInitializer<EmbeddedChannel>() {
             @Override
             protected void initChannel(EmbeddedChannel c) {
                 HttpExchange.install(c.pipeline(), routes, TimeUnit.MILLISECONDS.toNanos(TIMEOUT_MS), MAX_REQUEST_BYTES);
             }
         });
         ch.freezeTime();
+        try {
+            ch.register();
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     /** Sends {@code request} and returns everything written back. */
