@@ -24,8 +24,6 @@ import io.flanneld.schema.LeaseAttrs;
 import io.flanneld.schema.NetworkConfig;
 import java.io.IOException;
 import java.nio.file.Path;
-import java.util.ArrayDeque;
-import java.util.Deque;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
@@ -48,8 +46,8 @@ final class FlannelDaemon {
     static final int EXIT_FATAL = 1;
 
     private final DaemonOptions options;
-    /** What to close on the way out, newest first; touched only by the main thread. */
-    private final Deque<AutoCloseable> shutdownOrder = new ArrayDeque<>();
+    /** What to close on the way out; touched only by the main thread. */
+    private final ShutdownOrder shutdownOrder = new ShutdownOrder();
     private final CountDownLatch stop = new CountDownLatch(1);
     private final CountDownLatch stopped = new CountDownLatch(1);
     private final Thread mainThread = Thread.currentThread();
@@ -133,10 +131,10 @@ final class FlannelDaemon {
         NetworkConfig config = etcdReady.config();
         metrics.lease(leases, () -> leaseHeld);
         Rtnetlink netlink = Rtnetlink.open();
-        closeLater(netlink);
+        shutdownOrder.closeLast(netlink);
         metrics.netlink(netlink);
         Backend backend = create(config, iface, netlink);
-        closeLater(backend);
+        shutdownOrder.closeLast(backend); // forwards until the rest of a stop is done
         metrics.backend(backend);
 
         LeaseAttrs attrs = new LeaseAttrs(iface.publicIp(), backend.type(), backend.backendData());
@@ -151,12 +149,6 @@ final class FlannelDaemon {
         leaseHeld = true;
         writeSubnetFile(config, lease, backend.mtu());
         warnIfNotForwarding();
-        List<PacketFilter> filters = installPacketFilters(config, lease);
-        if (options.node().blackholeRoute()) {
-            BlackholeRoute blackhole = BlackholeRoute.add(netlink.routes(), lease.subnet());
-            closeLater(blackhole);
-            filters.add(blackhole);
-        }
 
         // The peers come from acquire's own listing; the watch starts from it and brings what changed since.
         List<Lease> peers = acquired.peers();
@@ -170,6 +162,14 @@ final class FlannelDaemon {
         }
         backendRunning = true;
         LOG.info("backend {} started with {} peer(s)", backend.type(), peers.size());
+        // The packet filters come after the data path: for the udp backend every millisecond before it runs is pod
+        // traffic lost across a restart, while the rules (about 100 ms of iptables commands) follow it a moment later.
+        List<PacketFilter> filters = installPacketFilters(config, lease);
+        if (options.node().blackholeRoute()) {
+            BlackholeRoute blackhole = BlackholeRoute.add(netlink.routes(), lease.subnet());
+            closeLater(blackhole);
+            filters.add(blackhole);
+        }
 
         LeaseWatcher watcher = session.follow(acquired, events -> {
             try {
@@ -389,7 +389,7 @@ final class FlannelDaemon {
     }
 
     private void closeLater(AutoCloseable c) {
-        shutdownOrder.push(c);
+        shutdownOrder.closeLater(c);
     }
 
     /** JVM shutdown by other means: release the main thread, then wait for its clean-up. */
@@ -423,14 +423,7 @@ final class FlannelDaemon {
         }
         Thread.interrupted();
         notifySystemd("STOPPING=1");
-        while (!shutdownOrder.isEmpty()) {
-            AutoCloseable c = shutdownOrder.pop();
-            try {
-                c.close();
-            } catch (Exception e) {
-                LOG.warn("during shutdown: {}", e.getMessage());
-            }
-        }
+        shutdownOrder.closeAll((c, e) -> LOG.warn("during shutdown: {}", e.getMessage()));
         backendRunning = false;
         LOG.info("stopped{}", exitCode.get() == 0 && leaseHeld ? "; lease kept for the next start" : "");
         stopped.countDown();
