@@ -319,13 +319,27 @@ def udp_part(row):
     return out
 
 
+def probe_jar():
+    """FootprintProbe's classes in a jar of their own: a class-data archive takes only jars on its class path."""
+    import zipfile
+    classes = os.path.join(ROOT, "benchmarks", "target", "classes")
+    path = os.path.join(WORK, "probe.jar")
+    with zipfile.ZipFile(path, "w") as z:
+        for name in os.listdir(os.path.join(classes, "io", "flanneld", "bench")):
+            if name.startswith("FootprintProbe"):
+                z.write(os.path.join(classes, "io", "flanneld", "bench", name), "io/flanneld/bench/" + name)
+    return path
+
+
+PROBE_CP = JAR + ":" + probe_jar()
+
+
 def probe(java, flags, mode_args):
     """FootprintProbe from the daemon's jar: time to READY on stdout, resident set after SETTLE s (the 'whose' rows)."""
-    cp = JAR + ":" + os.path.join(ROOT, "benchmarks", "target", "classes")
     times, rss = [], []
     for _ in range(STARTS):
         t0 = time.monotonic()
-        p = subprocess.Popen(["ip", "netns", "exec", H2, java] + flags + ["-cp", cp, "io.flanneld.bench.FootprintProbe"]
+        p = subprocess.Popen(["ip", "netns", "exec", H2, java] + flags + ["-cp", PROBE_CP, "io.flanneld.bench.FootprintProbe"]
                              + mode_args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         line = p.stdout.readline().strip()
         t = time.monotonic() - t0
@@ -340,11 +354,52 @@ def probe(java, flags, mode_args):
     return {"ready_ms": ms(statistics.median(times)), "settled_rss_mb": round(statistics.median(rss), 1)}
 
 
+def probe_archive(java, flags, mode_args, name):
+    """A class-data archive for the probe itself (its class path is not the daemon's, so the daemon's cannot serve)."""
+    path = os.path.join(WORK, "probe-%s.jsa" % name)
+    subprocess.run(["ip", "netns", "exec", H2, java] + flags + ["-XX:ArchiveClassesAtExit=" + path, "-cp", PROBE_CP,
+                    "io.flanneld.bench.FootprintProbe"] + mode_args + ["--exit"], stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL, check=True, timeout=120)
+    return ["-XX:SharedArchiveFile=" + path]
+
+
 def whose(row):
-    """The JVM alone and the JVM with jetcd's client after one answer, with the row's JVM set-up."""
+    """The JVM alone and the JVM with jetcd's client after one answer, with the row's JVM set-up (a row with a
+    class-data archive gets archives trained the same way for each probe)."""
     flags = [f for f in row["flags"] if not f.startswith("-XX:SharedArchiveFile")]
-    return {"jvm": probe(row["java"], flags, ["jvm"]),
-            "jvm_and_jetcd": probe(row["java"], flags, ["etcd", "http://198.18.0.1:2379", "/coreos.com/network/config"])}
+    archived = any(f.startswith("-XX:SharedArchiveFile") for f in row["flags"])
+    etcd = ["etcd", "http://198.18.0.1:2379", "/coreos.com/network/config"]
+    out = {}
+    for name, mode in (("jvm", ["jvm"]), ("jvm_and_jetcd", etcd)):
+        extra = probe_archive(row["java"], flags, mode, name) if archived else []
+        out[name] = probe(row["java"], flags + extra, mode)
+    out["nmt"] = nmt(row)
+    return out
+
+
+def nmt(row):
+    """One settled daemon start of the row with -XX:NativeMemoryTracking=summary: what the JVM says it committed, per
+    category (jcmd VM.native_memory summary), beside the resident set the kernel reports."""
+    env_file = os.path.join(WORK, "nmt.env")
+    d = Daemon(row["java"], row["flags"] + ["-XX:NativeMemoryTracking=summary"], H2, env_file, log_name="nmt.log")
+    d.wait_ready()
+    time.sleep(SETTLE)
+    rss, threads = read_status(d.proc.pid)
+    jcmd = os.path.join(os.path.dirname(row["java"]), "jcmd")
+    text = sh("ip", "netns", "exec", H2, jcmd, str(d.proc.pid), "VM.native_memory", "summary", "scale=KB").stdout
+    d.stop()
+    out = {"rss_mb": round(rss, 1), "threads": threads, "committed_mb": {}}
+    for line in text.splitlines():
+        line = line.strip()
+        # "-                 Java Heap (reserved=65536KB, committed=8192KB)" and "Total: reserved=…, committed=…"
+        if line.startswith("Total:") or line.startswith("-"):
+            name = "Total" if line.startswith("Total:") else line.lstrip("- ").split(" (")[0].strip()
+            if "committed=" in line:
+                kb = int(line.split("committed=")[1].split("KB")[0])
+                out["committed_mb"][name] = round(kb / 1024.0, 1)
+    log("  NMT (%s): RSS %.1f MB; committed %s" % (row["name"], rss, ", ".join(
+        "%s %.1f" % (k, v) for k, v in sorted(out["committed_mb"].items(), key=lambda kv: -kv[1]) if v >= 0.5)))
+    return out
 
 
 def main():
@@ -391,7 +446,7 @@ def markdown(r):
                         x["running_x_bare_jvm"], x["settled_rss_mb"], x["threads"], x["stop_ms"], x["bare_jvm_ms"]))
     for name, w in r.get("whose", {}).items():
         x = r["rows"][name]
-        lines += ["", "Whose is it (row %s, no archive): the JVM alone idling; the JVM with jetcd's client built as the "
+        lines += ["", "Whose is it (row %s): the JVM alone idling; the JVM with jetcd's client built as the "
                       "daemon builds it and one answer read; the daemon." % name,
                   "", "| | ready | settled RSS |", "| --- | ---: | ---: |",
                   "| JVM alone | %.0f ms | %.1f MB |" % (w["jvm"]["ready_ms"], w["jvm"]["settled_rss_mb"]),
@@ -401,6 +456,14 @@ def markdown(r):
                   "| + the daemon (to subnet.env; settled) | +%.0f ms | +%.1f MB |"
                   % (x["subnet_env_ms"] - w["jvm_and_jetcd"]["ready_ms"],
                      x["settled_rss_mb"] - w["jvm_and_jetcd"]["settled_rss_mb"])]
+        if "nmt" in w:
+            c = w["nmt"]["committed_mb"]
+            big = sorted(((k, v) for k, v in c.items() if k != "Total" and v >= 0.5), key=lambda kv: -kv[1])
+            lines += ["", "Native memory tracking (row %s, one settled start, %d threads): RSS %.1f MB; the JVM's "
+                          "committed memory by category, MB:" % (name, w["nmt"]["threads"], w["nmt"]["rss_mb"]), "",
+                      "| " + " | ".join(k for k, _ in big) + " | total committed |",
+                      "| " + " | ".join("---:" for _ in big) + " | ---: |",
+                      "| " + " | ".join("%.1f" % v for _, v in big) + " | %.1f |" % c.get("Total", 0.0)]
     if r["udp"]:
         lines += ["", "| udp backend | iperf3 pod to pod | RSS before → peak while forwarding (sender, receiver) "
                       "| traffic lost across a restart (median of %d) |" % r["params"]["restarts"],
