@@ -127,7 +127,7 @@ final class LeaseAcquirer {
             claim.unknownOutcome = candidate;
             SubnetRegistry.CreateResult result = candidate.ipv6() == null
                     ? registry.create(candidate.ipv4(), attrs, claim.grantedLease)
-                    : registry.create(candidate, attrs, claim.grantedLease, listed.revision());
+                    : registry.create(candidate, attrs, claim.grantedLease, listed);
             claim.unknownOutcome = null;
             if (result instanceof SubnetRegistry.CreateResult.Created created) {
                 LOG.info("lease {}: allocated to {} (etcd lease {}, TTL {} s)", created.lease().describe(), attrs.describe(),
@@ -151,7 +151,9 @@ final class LeaseAcquirer {
                             + registry.keys().subnetsPrefix() + " between each listing and the claim made from it");
                 }
                 LOG.debug("lease {}: other keys were created meanwhile, choosing again", candidate.name());
-                Thread.sleep(random.nextInt(1 + Math.min(moved, 20)));
+                // Every such failure is another host's success: back off exponentially (with full jitter, up to
+                // 256 ms), so that at a mass start the claims spread out instead of failing each other in waves.
+                Thread.sleep(random.nextInt(1 << Math.min(moved + 1, 8)));
                 continue;
             }
             LOG.debug("lease {}: taken by another host meanwhile, choosing again", candidate.name());

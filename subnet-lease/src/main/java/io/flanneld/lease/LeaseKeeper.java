@@ -250,7 +250,7 @@ final class LeaseKeeper implements AutoCloseable {
         SubnetRegistry.Grant grant = registry.grant(options.ttl());
         SubnetRegistry.CreateResult result = listing == null
                 ? registry.create(lease.subnet(), lease.keyName(), attrs, grant.id())
-                : registry.create(lease.key(), attrs, grant.id(), listing.revision());
+                : registry.create(lease.key(), attrs, grant.id(), listing);
         if (result instanceof SubnetRegistry.CreateResult.Created created) {
             take(created.lease(), attrs, grant.ttl());
             LOG.warn("lease {}: re-created for {} (etcd lease {})", lease.describe(), attrs.describe(), Long.toHexString(grant.id()));

@@ -97,6 +97,25 @@ public record LeaseSnapshot(List<Lease> leases, List<Ip4Net> occupied, long revi
     }
 
     /**
+     * This listing brought forward by {@code created}, a listing of the keys created since this one's revision, read
+     * at a later revision: their leases replace any of the same name, their subnets are added. Keys deleted since are
+     * not known and stay in, which only makes subnets look held that are not (a claim chooses among fewer).
+     */
+    public LeaseSnapshot plus(LeaseSnapshot created) {
+        Set<String> names = new HashSet<>();
+        created.allLeases().forEach(l -> names.add(l.keyName()));
+        List<Lease> v4 = new ArrayList<>(leases.stream().filter(l -> !names.contains(l.keyName())).toList());
+        v4.addAll(created.leases);
+        List<Lease> v6 = new ArrayList<>(ipv6OnlyLeases.stream().filter(l -> !names.contains(l.keyName())).toList());
+        v6.addAll(created.ipv6OnlyLeases);
+        List<Ip4Net> held = new ArrayList<>(occupied);
+        held.addAll(created.occupied);
+        List<Ip6Net> held6 = new ArrayList<>(occupiedIpv6);
+        held6.addAll(created.occupiedIpv6);
+        return new LeaseSnapshot(v4, held, Math.max(revision, created.revision), v6, held6);
+    }
+
+    /**
      * Reads the keys of one range read. Keys that are not lease keys are skipped with a warning naming them; a key of
      * an IPv6-only node holds no IPv4 subnet and is kept apart ({@link #ipv6OnlyLeases}), out of every IPv4 list; a
      * malformed value is skipped with a warning but its subnets stay occupied.

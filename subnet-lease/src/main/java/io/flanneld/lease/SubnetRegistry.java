@@ -184,14 +184,19 @@ public class SubnetRegistry {
      * ({@code 198.19.1.0-24&…}) exists, as {@link #create(Ip4Net, String, LeaseAttrs, long)} checks, and (c) no key under
      * the subnets prefix was created after {@code listedRevision}, the revision of the listing in which the IPv6
      * subnet was free ({@link PrefixCreatedUpToCmp} says why that guards it). A key holding only an IPv4 subnet goes to
-     * {@link #create(Ip4Net, String, LeaseAttrs, long)}. On any failed condition the same transaction returns every
-     * lease, so the caller can tell a taken subnet from a listing that merely moved on.
+     * {@link #create(Ip4Net, String, LeaseAttrs, long)}. On any failed condition the same transaction returns the keys
+     * created since {@code listed} (not every key: at a mass start every claim but one fails each round, and a full
+     * listing in each answer would make that quadratic in bytes), and the result is {@code listed} brought forward by
+     * them ({@link LeaseSnapshot#plus}), so the caller can tell a taken subnet from a listing that merely moved on.
+     *
+     * @param listed the listing the claim was chosen from
      */
-    public CreateResult create(SubnetKey key, LeaseAttrs attrs, long leaseId, long listedRevision)
+    public CreateResult create(SubnetKey key, LeaseAttrs attrs, long leaseId, LeaseSnapshot listed)
             throws EtcdUnavailableException, EtcdAccessException {
         if (key.ipv6() == null) {
             return create(key.ipv4(), key.name(), attrs, leaseId);
         }
+        long listedRevision = listed.revision();
         ByteSequence name = bytes(keys.subnet(key.name()));
         List<Cmp> conditions = new ArrayList<>();
         conditions.add(new Cmp(name, Cmp.Op.EQUAL, CmpTarget.version(0)));
@@ -204,13 +209,14 @@ public class SubnetRegistry {
         TxnResponse response = await("create " + keys.subnet(key.name()), client.getKVClient().txn()
                 .If(conditions.toArray(new Cmp[0]))
                 .Then(Op.put(name, bytes(LeaseCodec.toJson(attrs)), PutOption.builder().withLeaseId(leaseId).build()))
-                .Else(Op.get(bytes(keys.subnetsPrefix()), GetOption.builder().isPrefix(true).build()))
+                .Else(Op.get(bytes(keys.subnetsPrefix()), GetOption.builder().isPrefix(true)
+                        .withMinCreateRevision(listedRevision + 1).build()))
                 .commit());
         if (response.isSucceeded()) {
             return new CreateResult.Created(Lease.of(key, attrs, leaseId, response.getHeader().getRevision()));
         }
-        GetResponse all = response.getGetResponses().get(0);
-        return new CreateResult.Taken(snapshotOf(all.getKvs(), response.getHeader().getRevision()));
+        GetResponse created = response.getGetResponses().get(0);
+        return new CreateResult.Taken(listed.plus(snapshotOf(created.getKvs(), response.getHeader().getRevision())));
     }
 
     /**
