@@ -205,4 +205,21 @@ class SubnetChoiceIpv6Test {
         }
         assertTrue(System.nanoTime() - start < 5_000_000_000L, "2000 choices should take well under a second");
     }
+
+    @Test
+    void aListingBroughtForwardByTheKeysCreatedSinceHoldsBoth() {
+        LeaseSnapshot before = listing("198.19.1.0-24&2001:2:19:4::-62", LeaseCodec.toJson(OTHER), 7L);
+        LeaseSnapshot created = LeaseSnapshot.read(KEYS, List.of(
+                new StoredKey(KEYS.subnetsPrefix() + "0.0.0.0-0&2001:2:19:8::-62", LeaseCodec.toJson(attrs(null, "2001:2::9")), 8L, 50),
+                new StoredKey(KEYS.subnetsPrefix() + "198.19.1.0-24&2001:2:19:4::-62", LeaseCodec.toJson(ME), 9L, 51)), 51);
+        LeaseSnapshot after = before.plus(created);
+        assertEquals(51, after.revision());
+        assertEquals(1, after.leases().size(), "the re-created key replaces the old lease of the same name");
+        assertEquals(9L, after.leases().get(0).etcdLeaseId());
+        assertEquals(1, after.ipv6OnlyLeases().size());
+        assertTrue(after.isOccupiedIpv6(v6("2001:2:19:8::/62")));
+        assertTrue(after.isOccupied(v4("198.19.1.0/24")));
+        assertTrue(SubnetChoice.free(DUAL, after, v4("198.19.2.0/24"), v6("2001:2:19:c::/62")));
+        assertTrue(!SubnetChoice.free(DUAL, after, v4("198.19.2.0/24"), v6("2001:2:19:8::/62")));
+    }
 }
