@@ -186,7 +186,7 @@ final class LeaseAcquirer {
                 ttl = grant.ttl();
                 if (kept.isPresent()) {
                     LOG.info("lease {}: its etcd lease {} has a TTL of {} s, --subnet-lease-ttl is {} s; binding the key to etcd lease {}",
-                            lease.subnet(), Long.toHexString(lease.etcdLeaseId()), kept.get(), options.ttl().toSeconds(),
+                            lease.describe(), Long.toHexString(lease.etcdLeaseId()), kept.get(), options.ttl().toSeconds(),
                             Long.toHexString(leaseId));
                 }
             }
