@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.math.BigInteger;
 import java.util.Iterator;
 import java.util.Locale;
 import java.util.Map;
@@ -34,6 +35,35 @@ public final class ConfigCodec {
             throw new ConfigException("", "config must be a JSON object, got: " + abbreviate(json));
         }
 
+        // flannel's ParseConfig: EnableIPv4 defaults to true, EnableIPv6 to false; its main.go refuses a config
+        // that enables neither (ipmatch.GetIPFamily: "none defined stack").
+        boolean enableIpv4 = booleanField(root, "EnableIPv4", "EnableIPv4", true);
+        boolean enableIpv6 = booleanField(root, "EnableIPv6", "EnableIPv6", false);
+        if (!enableIpv4 && !enableIpv6) {
+            throw new ConfigException("EnableIPv4", "false, and EnableIPv6 is not true: enable at least one address family");
+        }
+        // flannel's CheckNetworkConfig checks the IPv4 fields only with EnableIPv4 and the IPv6 fields only with
+        // EnableIPv6; the fields of a family that is not enabled are ignored here.
+        NetworkConfig v4 = enableIpv4 ? parseIpv4(root) : null;
+        Ipv6Config ipv6 = enableIpv6 ? parseIpv6(root) : null;
+
+        BackendConfig backend = parseBackend(field(root, "Backend"));
+        boolean enableNFTables = booleanField(root, "EnableNFTables", "EnableNFTables");
+        if (ipv6 != null && backend.type().equals(BackendConfig.UDP)) {
+            // flannel's udp backend (pkg/backend/udp/udp_amd64.go, RegisterNetwork) never looks at EnableIPv6: it
+            // leases with a PublicIP only and tunnels IPv4 alone, so a dual-stack config silently carries no IPv6
+            // there. Refused here instead of being half honoured.
+            throw new ConfigException("EnableIPv6", "the udp backend carries IPv4 only (as flannel's does); use the vxlan "
+                    + "backend for IPv6, or leave EnableIPv6 out");
+        }
+        if (v4 == null) {
+            return NetworkConfig.ipv6Only(ipv6, backend, enableNFTables);
+        }
+        return new NetworkConfig(v4.network(), v4.subnetLen(), v4.subnetMin(), v4.subnetMax(), backend, enableNFTables, true, ipv6);
+    }
+
+    /** The IPv4 half (Network, SubnetLen, SubnetMin, SubnetMax) with flannel's defaults, as a config of its own. */
+    private static NetworkConfig parseIpv4(JsonNode root) throws ConfigException {
         JsonNode networkNode = field(root, "Network");
         if (networkNode == null || networkNode.isNull() || networkNode.asText().isEmpty()) {
             throw new ConfigException("Network", "missing; please define a correct Network parameter in the flannel config, e.g. \"10.244.0.0/16\"");
@@ -95,9 +125,94 @@ public final class ConfigCodec {
             throw new ConfigException("SubnetMin", Ip4.format(subnetMin) + " is above SubnetMax " + Ip4.format(subnetMax));
         }
 
-        BackendConfig backend = parseBackend(field(root, "Backend"));
-        boolean enableNFTables = booleanField(root, "EnableNFTables", "EnableNFTables");
-        return new NetworkConfig(network, subnetLen, subnetMin, subnetMax, backend, enableNFTables);
+        return new NetworkConfig(network, subnetLen, subnetMin, subnetMax, BackendConfig.ofType(BackendConfig.UDP));
+    }
+
+    /**
+     * The IPv6 half as flannel's CheckNetworkConfig reads it: IPv6Network required (host bits masked, as ParseCIDR
+     * does; {@code ::/0} is flannel's empty network); IPv6SubnetLen at most 126 and at least the network's length + 2,
+     * by default 64, or the network's length + 2 for a network smaller than /62, refusing one smaller than /124;
+     * IPv6SubnetMin defaulting to the second subnet, IPv6SubnetMax to the last, both inside IPv6Network and on a
+     * subnet boundary. Like the IPv4 range, a minimum above the maximum is refused (flannel would find no subnet).
+     */
+    private static Ipv6Config parseIpv6(JsonNode root) throws ConfigException {
+        JsonNode networkNode = field(root, "IPv6Network");
+        if (networkNode == null || networkNode.isNull() || networkNode.asText().isEmpty()) {
+            throw new ConfigException("IPv6Network", "missing; please define a correct IPv6Network parameter in the flannel config "
+                    + "when EnableIPv6 is true, e.g. \"2001:db8:19::/48\"");
+        }
+        if (!networkNode.isTextual()) {
+            throw new ConfigException("IPv6Network", "must be a string like \"2001:db8:19::/48\", got " + networkNode);
+        }
+        Ip6Net network;
+        try {
+            network = Ip6Net.parse(networkNode.asText(), true);
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException("IPv6Network", e.getMessage());
+        }
+        if (network.prefixLength() == 0 && network.address().isZero()) {
+            throw new ConfigException("IPv6Network", network + " is flannel's empty network; please define a correct IPv6Network");
+        }
+        int subnetLen = intField(root, "IPv6SubnetLen", 0);
+        if (subnetLen < 0) {
+            throw new ConfigException("IPv6SubnetLen", "must be positive, got " + subnetLen);
+        }
+        if (subnetLen > 0) {
+            if (subnetLen > 126) {
+                throw new ConfigException("IPv6SubnetLen", "must be less than /127, got " + subnetLen);
+            }
+            if (subnetLen < network.prefixLength() + 2) {
+                throw new ConfigException("IPv6SubnetLen", subnetLen + " leaves IPv6Network " + network
+                        + " room for fewer than four subnets; use at least " + (network.prefixLength() + 2));
+            }
+        } else if (network.prefixLength() > 124) {
+            throw new ConfigException("IPv6Network", network + " is too small; the minimum useful IPv6 network prefix is /124");
+        } else if (network.prefixLength() <= 62) {
+            subnetLen = 64;
+        } else {
+            subnetLen = network.prefixLength() + 2;
+        }
+        Ip6 subnetMin = ipv6AddressField(root, "IPv6SubnetMin");
+        if (subnetMin == null) {
+            // The first subnet would hold the network's own address; flannel skips it.
+            subnetMin = Ip6.fromBigInteger(network.address().toBigInteger().add(BigInteger.ONE.shiftLeft(128 - subnetLen)));
+        } else if (!network.contains(subnetMin)) {
+            throw new ConfigException("IPv6SubnetMin", subnetMin + " is not in the range of the IPv6Network " + network);
+        }
+        Ip6 subnetMax = ipv6AddressField(root, "IPv6SubnetMax");
+        if (subnetMax == null) {
+            // The last subnet of the network: flannel's IPv6Network.Next() minus one subnet.
+            subnetMax = network.lastAddress().masked(subnetLen);
+        } else if (!network.contains(subnetMax)) {
+            throw new ConfigException("IPv6SubnetMax", subnetMax + " is not in the range of the IPv6Network " + network);
+        }
+        if (!subnetMin.masked(subnetLen).equals(subnetMin)) {
+            throw new ConfigException("IPv6SubnetMin", subnetMin + " is not on an IPv6SubnetLen boundary (/" + subnetLen + ")");
+        }
+        if (!subnetMax.masked(subnetLen).equals(subnetMax)) {
+            throw new ConfigException("IPv6SubnetMax", subnetMax + " is not on an IPv6SubnetLen boundary (/" + subnetLen + ")");
+        }
+        if (subnetMin.compareTo(subnetMax) > 0) {
+            throw new ConfigException("IPv6SubnetMin", subnetMin + " is above IPv6SubnetMax " + subnetMax);
+        }
+        return new Ipv6Config(network, subnetLen, subnetMin, subnetMax);
+    }
+
+    /** An IPv6 address field; null when absent, null, empty or {@code ::} (flannel's ip.IsEmpty: use the default). */
+    private static Ip6 ipv6AddressField(JsonNode object, String name) throws ConfigException {
+        JsonNode node = field(object, name);
+        if (node == null || node.isNull() || (node.isTextual() && node.asText().isEmpty())) {
+            return null;
+        }
+        if (!node.isTextual()) {
+            throw new ConfigException(name, "must be an IPv6 address string, got " + node);
+        }
+        try {
+            Ip6 address = Ip6.parse(node.asText());
+            return address.isZero() ? null : address;
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException(name, e.getMessage());
+        }
     }
 
     private static BackendConfig parseBackend(JsonNode node) throws ConfigException {
@@ -135,10 +250,22 @@ public final class ConfigCodec {
     /** The config as flannel writes it; {@code parse(toJson(c))} gives back {@code c}. */
     public static String toJson(NetworkConfig config) {
         ObjectNode root = JSON.createObjectNode();
-        root.put("Network", config.network().toString());
-        root.put("SubnetLen", config.subnetLen());
-        root.put("SubnetMin", Ip4.format(config.subnetMin()));
-        root.put("SubnetMax", Ip4.format(config.subnetMax()));
+        if (config.enableIpv4()) {
+            root.put("Network", config.network().toString());
+            root.put("SubnetLen", config.subnetLen());
+            root.put("SubnetMin", Ip4.format(config.subnetMin()));
+            root.put("SubnetMax", Ip4.format(config.subnetMax()));
+        } else {
+            root.put("EnableIPv4", false);
+        }
+        if (config.ipv6() != null) {
+            Ipv6Config v6 = config.ipv6();
+            root.put("EnableIPv6", true);
+            root.put("IPv6Network", v6.network().toString());
+            root.put("IPv6SubnetLen", v6.subnetLen());
+            root.put("IPv6SubnetMin", v6.subnetMin().toString());
+            root.put("IPv6SubnetMax", v6.subnetMax().toString());
+        }
         ObjectNode backend = root.putObject("Backend");
         backend.put("Type", config.backend().type());
         if (config.backend().port() != 0) {
@@ -189,9 +316,14 @@ public final class ConfigCodec {
 
     /** A JSON boolean; absent or null is false, as for a Go bool. */
     private static boolean booleanField(JsonNode object, String name, String path) throws ConfigException {
+        return booleanField(object, name, path, false);
+    }
+
+    /** A JSON boolean; absent or null leaves {@code absent}, as Go's decoder leaves a field set before it decodes. */
+    private static boolean booleanField(JsonNode object, String name, String path, boolean absent) throws ConfigException {
         JsonNode node = field(object, name);
         if (node == null || node.isNull()) {
-            return false;
+            return absent;
         }
         if (!node.isBoolean()) {
             throw new ConfigException(path, "must be true or false, got " + node);

@@ -41,9 +41,29 @@ public record EtcdKeys(String prefix) {
         return subnetsPrefix() + name;
     }
 
+    /** The full key of a lease holding {@code ipv4} and {@code ipv6} ({@link #subnetName(Ip4Net, Ip6Net)}). */
+    public String subnet(Ip4Net ipv4, Ip6Net ipv6) {
+        return subnetsPrefix() + subnetName(ipv4, ipv6);
+    }
+
     /** {@code 10.244.7.0-24} for 10.244.7.0/24. */
     public static String subnetName(Ip4Net subnet) {
         return Ip4.format(subnet.address()) + "-" + subnet.prefixLength();
+    }
+
+    /**
+     * A lease key name in flannel's form for its subnets ({@code subnet.MakeSubnetKey}): {@code 198.19.1.0-24} without
+     * an IPv6 subnet, {@code 198.19.1.0-24&2001:2:19:1::-64} with both, {@code 0.0.0.0-0&2001:2:19:1::-64} for an
+     * IPv6 subnet alone (flannel's empty IPv4 network).
+     */
+    public static String subnetName(Ip4Net ipv4, Ip6Net ipv6) {
+        if (ipv6 == null) {
+            if (ipv4 == null) {
+                throw new IllegalArgumentException("a lease key names an IPv4 subnet, an IPv6 subnet or both");
+            }
+            return subnetName(ipv4);
+        }
+        return (ipv4 == null ? SubnetKey.NO_IPV4 : subnetName(ipv4)) + "&" + ipv6.keyForm();
     }
 
     /**

@@ -1,29 +1,33 @@
 package io.flanneld.schema;
 
-import java.net.Inet6Address;
-import java.net.InetAddress;
-import java.net.UnknownHostException;
 import java.util.Objects;
 import java.util.Optional;
 
 /**
  * The name of a lease key below {@code <prefix>/subnets/}, in every form flannel writes:
  * <ul>
- *   <li>{@code 198.19.1.0-24}: an IPv4 subnet (every release; this daemon writes only this form);</li>
+ *   <li>{@code 198.19.1.0-24}: an IPv4 subnet (every release);</li>
  *   <li>{@code 198.19.1.0-24&2001:2:19:1::-64}: a dual-stack node's IPv4 and IPv6 subnets under one key (flannel with
  *       {@code EnableIPv6});</li>
  *   <li>{@code 0.0.0.0-0&2001:2:19:1::-64}: an IPv6-only node ({@code EnableIPv4: false}), whose IPv4 part is flannel's
  *       empty network. It holds no IPv4 subnet: {@link #ipv4()} is empty, never 0.0.0.0/0, which would overlap every
  *       subnet of the Network.</li>
  * </ul>
- * The IPv4 part must be spelled canonically (no leading zeros, no host bits), as {@link EtcdKeys#parseSubnetName}
- * requires, and be longer than /0; the IPv6 part is flannel's: hexadecimal digits and colons, a prefix length up to 128.
+ * flannel's {@code subnet.MakeSubnetKey} writes them (pkg/subnet/subnet.go): {@code IP4Net.StringSep(".", "-")},
+ * then {@code "&" + IP6Net.StringSep(":", "-")} when the IPv6 subnet is not empty; an IPv6-only lease's IPv4 part is
+ * the empty {@code ip.IP4Net{}}. {@link #of(Ip4Net, Ip6Net)} writes each form the same way.
+ *
+ * <p>The IPv4 part must be spelled canonically (no leading zeros, no host bits), as {@link EtcdKeys#parseSubnetName}
+ * requires, and be longer than /0; the IPv6 part is what flannel's key pattern admits: lowercase hexadecimal digits and
+ * colons, a prefix length of 1–3 digits up to 128. Its address may be spelled non-canonically or carry host bits (no
+ * flannel writes either, but an operator's hand might): the key is still read, holding the network that contains the
+ * address, because a key that is not read holds nothing, and its IPv4 subnet would look free.
  *
  * @param name the key's name below the subnets prefix, exactly as it is in etcd
  * @param ipv4 the IPv4 subnet the key holds, or null for an IPv6-only node's key
- * @param ipv6 the IPv6 subnet as written in the key with a slash ({@code 2001:2:19:1::/64}), or null for a plain key
+ * @param ipv6 the IPv6 subnet the key holds, or null for a plain key
  */
-public record SubnetKey(String name, Ip4Net ipv4, String ipv6) {
+public record SubnetKey(String name, Ip4Net ipv4, Ip6Net ipv6) {
     /** flannel's spelling of "no IPv4 subnet" in an IPv6-only node's key. */
     static final String NO_IPV4 = "0.0.0.0-0";
 
@@ -34,13 +38,25 @@ public record SubnetKey(String name, Ip4Net ipv4, String ipv6) {
         }
     }
 
-    /** The plain key this daemon writes for {@code subnet}. */
+    /** The plain key of {@code subnet}. */
     public static SubnetKey of(Ip4Net subnet) {
         return new SubnetKey(EtcdKeys.subnetName(subnet), subnet, null);
     }
 
+    /**
+     * The key of a lease holding {@code ipv4} and {@code ipv6}, in the form flannel writes for it: plain when
+     * {@code ipv6} is null, dual-stack with both, IPv6-only ({@code 0.0.0.0-0&…}) when {@code ipv4} is null.
+     */
+    public static SubnetKey of(Ip4Net ipv4, Ip6Net ipv6) {
+        return new SubnetKey(EtcdKeys.subnetName(ipv4, ipv6), ipv4, ipv6);
+    }
+
     public Optional<Ip4Net> ipv4Subnet() {
         return Optional.ofNullable(ipv4);
+    }
+
+    public Optional<Ip6Net> ipv6Subnet() {
+        return Optional.ofNullable(ipv6);
     }
 
     /**
@@ -58,7 +74,7 @@ public record SubnetKey(String name, Ip4Net ipv4, String ipv6) {
                     .map(subnet -> new SubnetKey(name, subnet, null));
         }
         String v4 = name.substring(0, amp);
-        Optional<String> v6 = ipv6Part(name.substring(amp + 1));
+        Optional<Ip6Net> v6 = ipv6Part(name.substring(amp + 1));
         if (v6.isEmpty()) {
             return Optional.empty();
         }
@@ -72,8 +88,8 @@ public record SubnetKey(String name, Ip4Net ipv4, String ipv6) {
         return Optional.of(new SubnetKey(name, subnet.get(), v6.get()));
     }
 
-    /** {@code 2001:2:19:1::-64} → {@code 2001:2:19:1::/64}, or empty when it is not an IPv6 network. */
-    private static Optional<String> ipv6Part(String text) {
+    /** {@code 2001:2:19:1::-64} → 2001:2:19:1::/64, or empty when it is not an IPv6 network. */
+    static Optional<Ip6Net> ipv6Part(String text) {
         int dash = text.lastIndexOf('-');
         if (dash <= 0 || dash == text.length() - 1 || text.length() - dash - 1 > 3) {
             return Optional.empty();
@@ -93,13 +109,9 @@ public record SubnetKey(String name, Ip4Net ipv4, String ipv6) {
             return Optional.empty();
         }
         try {
-            // Only hex digits and colons, with a colon: the JDK parses it as a literal and never looks it up.
-            if (!(InetAddress.getByName(address) instanceof Inet6Address)) {
-                return Optional.empty();
-            }
-        } catch (UnknownHostException | RuntimeException e) {
+            return Optional.of(Ip6Net.containing(Ip6.parse(address), length));
+        } catch (IllegalArgumentException e) {
             return Optional.empty();
         }
-        return Optional.of(address + "/" + length);
     }
 }

@@ -68,13 +68,13 @@ class FlannelFormsTest {
 
         SubnetKey dual = keys.parseLeaseKey(p + "198.19.1.0-24&2001:2:19:1::-64").orElseThrow();
         assertEquals(Ip4Net.parse("198.19.1.0/24"), dual.ipv4());
-        assertEquals("2001:2:19:1::/64", dual.ipv6());
+        assertEquals(Ip6Net.parse("2001:2:19:1::/64"), dual.ipv6());
         assertEquals("198.19.1.0-24&2001:2:19:1::-64", dual.name(), "kept as written, for every later write");
         assertEquals(Optional.of(Ip4Net.parse("198.19.1.0/24")), keys.parseSubnetKey(p + "198.19.1.0-24&2001:2:19:1::-64"));
 
         SubnetKey v6Only = keys.parseLeaseKey(p + "0.0.0.0-0&2001:2:19:4::-64").orElseThrow();
         assertNull(v6Only.ipv4(), "an IPv6-only node holds no IPv4 subnet, certainly not 0.0.0.0/0");
-        assertEquals("2001:2:19:4::/64", v6Only.ipv6());
+        assertEquals(Ip6Net.parse("2001:2:19:4::/64"), v6Only.ipv6());
         assertEquals(Optional.empty(), keys.parseSubnetKey(p + "0.0.0.0-0&2001:2:19:4::-64"));
 
         assertTrue(keys.parseLeaseKey(p + "198.19.200.0-24&2001:2:19:c8::-64").isPresent());

@@ -128,7 +128,7 @@ final class FlannelDaemon {
         }
         LeaseManager leases = etcdReady.leases();
         LeaseSession session = etcdReady.session();
-        NetworkConfig config = etcdReady.config();
+        NetworkConfig config = AddressFamilies.carried(etcdReady.config(), leases.registry().keys().config(), LOG::warn);
         metrics.lease(leases, () -> leaseHeld);
         Rtnetlink netlink = Rtnetlink.open();
         shutdownOrder.closeLast(netlink);

@@ -117,4 +117,29 @@ class ForeignValuesDaemonIT {
         io.flanneld.testkit.Wait.until(java.time.Duration.ofSeconds(10), java.time.Duration.ofMillis(100), "route removed",
                 () -> host.exec("ip", "route", "show", "dev", "flannel.1").stdout().isBlank());
     }
+
+    /**
+     * A config with EnableIPv6: this daemon carries IPv4 only in this release, says so once and leases a plain IPv4 key
+     * as before; an IPv6-only config (EnableIPv4 false) ends the start with an error naming EnableIPv4.
+     */
+    @Test
+    void enableIpv6LeasesIpv4OnlyWithOneWarningAndAnIpv6OnlyConfigIsRefused() throws Exception {
+        cluster = DaemonCluster.start();
+        cluster.config("{\"Network\":\"198.19.0.0/16\",\"EnableIPv6\":true,\"IPv6Network\":\"2001:2:19::/48\",\"Backend\":{\"Type\":\"vxlan\"}}");
+        NetnsFabric.Host h1 = cluster.fabric().addHost("h1", "198.18.0.1/16");
+        Daemons.Running d = Daemons.start(h1, dir.resolve("h1"), cluster.etcd().endpoint());
+        d.awaitSubnetFile();
+        d.awaitLog("running;");
+        assertEquals(1, count(d.logText(), "EnableIPv6 is set: this node leases and carries IPv4 only"), d.logText());
+        assertTrue(!d.subnetEnv().contains("IPV6"), d.subnetEnv());
+        String stored = cluster.etcd().etcdctl("get", "--prefix", SUBNETS, "--keys-only").check().stdout().strip();
+        assertEquals(SUBNETS + d.keyName(), stored, "one plain IPv4 key");
+
+        cluster.config("{\"EnableIPv4\":false,\"EnableIPv6\":true,\"IPv6Network\":\"2001:2:19::/48\",\"Backend\":{\"Type\":\"vxlan\"}}");
+        NetnsFabric.Host h2 = cluster.fabric().addHost("h2", "198.18.0.2/16");
+        Daemons.Running refused = Daemons.start(h2, dir.resolve("h2"), cluster.etcd().endpoint());
+        assertEquals(1, refused.awaitExit(), refused.logText());
+        assertTrue(refused.logText().contains("EnableIPv4 is false"), refused.logText());
+        assertTrue(!java.nio.file.Files.exists(refused.subnetFile()), "nothing leased");
+    }
 }

@@ -4,7 +4,9 @@ import io.flanneld.schema.Ip4Net;
 import io.flanneld.schema.Lease;
 import io.flanneld.schema.LeaseAttrs;
 import io.flanneld.schema.NetworkConfig;
+import io.flanneld.schema.SubnetKey;
 import java.time.Duration;
+import java.util.List;
 import java.util.Optional;
 import java.util.random.RandomGenerator;
 import org.slf4j.Logger;
@@ -18,6 +20,12 @@ import org.slf4j.LoggerFactory;
 final class LeaseAcquirer {
     private static final Logger LOG = LoggerFactory.getLogger(LeaseAcquirer.class);
     static final int MAX_CONFLICTS = 200;
+    /**
+     * Claims of an IPv6 subnet that failed only because a key was created since the listing they were chosen from
+     * (their subnets still free): every such failure means another host's claim succeeded, so at a simultaneous start
+     * of N hosts a host sees at most about N of them; the bound ends a start that never gets through.
+     */
+    static final int MAX_MOVED = 5_000;
 
     private final SubnetRegistry registry;
     private final LeaseOptions options;
@@ -50,7 +58,7 @@ final class LeaseAcquirer {
     private static final class Claim {
         long grantedLease;
         Duration grantedTtl;
-        Ip4Net unknownOutcome;
+        SubnetKey unknownOutcome;
     }
 
     /**
@@ -86,12 +94,20 @@ final class LeaseAcquirer {
             throws EtcdUnavailableException, EtcdAccessException, SubnetExhaustedException, SubnetContentionException,
             InterruptedException {
         LeaseSnapshot snapshot = registry.listLeases();
-        for (int conflicts = 0; conflicts < MAX_CONFLICTS; conflicts++) {
+        int conflicts = 0;
+        int moved = 0;
+        while (conflicts < MAX_CONFLICTS) {
             LeaseSnapshot listed = snapshot;
-            for (Lease stale : SubnetChoice.stale(config, attrs, listed)) {
-                registry.delete(stale);
+            List<Lease> stale = SubnetChoice.stale(config, attrs, listed);
+            for (Lease lease : stale) {
+                registry.delete(lease);
             }
-            SubnetChoice.Decision decision = SubnetChoice.decide(config, listed, attrs, previous, claim.unknownOutcome, random);
+            if (config.enableIpv6()) {
+                // With IPv6 a stale key may hold a leasable IPv4 subnet (a key from before EnableIPv6): once deleted,
+                // this host's previous subnet there is free again.
+                listed = listed.without(stale);
+            }
+            SubnetChoice.Decision decision = SubnetChoice.choose(config, listed, attrs, previous, claim.unknownOutcome, random);
             if (decision instanceof SubnetChoice.Decision.Reuse reuse) {
                 Acquisition rewritten = rewrite(reuse.lease(), attrs);
                 claim.unknownOutcome = null;
@@ -101,30 +117,47 @@ final class LeaseAcquirer {
                 throw new SubnetExhaustedException("no free subnet left in " + config.describeRange()
                         + ": every subnet is leased or reserved; widen Network/SubnetMin/SubnetMax or delete stale leases");
             }
-            Ip4Net candidate = ((SubnetChoice.Decision.Claim) decision).subnet();
+            SubnetChoice.Decision.Claim chosen = (SubnetChoice.Decision.Claim) decision;
+            SubnetKey candidate = chosen.key();
             if (claim.grantedLease == 0) {
                 SubnetRegistry.Grant grant = registry.grant(options.ttl());
                 claim.grantedLease = grant.id();
                 claim.grantedTtl = grant.ttl();
             }
             claim.unknownOutcome = candidate;
-            SubnetRegistry.CreateResult result = registry.create(candidate, attrs, claim.grantedLease);
+            SubnetRegistry.CreateResult result = candidate.ipv6() == null
+                    ? registry.create(candidate.ipv4(), attrs, claim.grantedLease)
+                    : registry.create(candidate, attrs, claim.grantedLease, listed);
             claim.unknownOutcome = null;
             if (result instanceof SubnetRegistry.CreateResult.Created created) {
-                LOG.info("lease {}: allocated to {} (etcd lease {}, TTL {} s)", candidate, attrs.publicIpText(),
+                LOG.info("lease {}: allocated to {} (etcd lease {}, TTL {} s)", created.lease().describe(), attrs.describe(),
                         Long.toHexString(claim.grantedLease), claim.grantedTtl.toSeconds());
                 return new Acquisition(created.lease(), claim.grantedTtl, listed);
             }
             snapshot = ((SubnetRegistry.CreateResult.Taken) result).snapshot();
-            Optional<Lease> holder = snapshot.find(candidate);
+            Optional<Lease> holder = candidate.ipv6() == null ? snapshot.find(candidate.ipv4()) : snapshot.findKey(candidate.name());
             if (holder.isPresent() && holder.get().attrs().publicIp() == attrs.publicIp()
                     && holder.get().etcdLeaseId() == claim.grantedLease) {
                 // An earlier create of this acquisition, whose answer was lost, did land.
-                LOG.info("lease {}: allocated to {} (etcd lease {}, an earlier attempt's create was applied)", candidate,
-                        attrs.publicIpText(), Long.toHexString(claim.grantedLease));
+                LOG.info("lease {}: allocated to {} (etcd lease {}, an earlier attempt's create was applied)", holder.get().describe(),
+                        attrs.describe(), Long.toHexString(claim.grantedLease));
                 return new Acquisition(holder.get(), claim.grantedTtl, listed);
             }
-            LOG.debug("lease {}: taken by another host meanwhile, choosing again", candidate);
+            if (candidate.ipv6() != null && SubnetChoice.free(config, snapshot, candidate.ipv4(), candidate.ipv6())) {
+                // Both subnets are still free: the claim failed only because another key was created since the listing.
+                if (++moved >= MAX_MOVED) {
+                    throw new SubnetContentionException("gave up after " + moved + " attempts to claim " + candidate.name()
+                            + " and others in " + config.describeRange() + ": lease keys kept being created under "
+                            + registry.keys().subnetsPrefix() + " between each listing and the claim made from it");
+                }
+                LOG.debug("lease {}: other keys were created meanwhile, choosing again", candidate.name());
+                // Every such failure is another host's success: back off exponentially (with full jitter, up to
+                // 256 ms), so that at a mass start the claims spread out instead of failing each other in waves.
+                Thread.sleep(random.nextInt(1 << Math.min(moved + 1, 8)));
+                continue;
+            }
+            LOG.debug("lease {}: taken by another host meanwhile, choosing again", candidate.name());
+            conflicts++;
             Thread.sleep(random.nextInt(5));
         }
         throw new SubnetContentionException("gave up after " + MAX_CONFLICTS + " attempts in a row to claim a subnet in "
@@ -153,7 +186,7 @@ final class LeaseAcquirer {
                 ttl = grant.ttl();
                 if (kept.isPresent()) {
                     LOG.info("lease {}: its etcd lease {} has a TTL of {} s, --subnet-lease-ttl is {} s; binding the key to etcd lease {}",
-                            lease.subnet(), Long.toHexString(lease.etcdLeaseId()), kept.get(), options.ttl().toSeconds(),
+                            lease.describe(), Long.toHexString(lease.etcdLeaseId()), kept.get(), options.ttl().toSeconds(),
                             Long.toHexString(leaseId));
                 }
             }

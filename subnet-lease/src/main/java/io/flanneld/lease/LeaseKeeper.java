@@ -112,13 +112,13 @@ final class LeaseKeeper implements AutoCloseable {
                 Optional<Lease> written = registry.update(lease, attrs, lease.etcdLeaseId());
                 hold(written.orElse(lease), attrs, now.expiresAt());
                 if (written.isPresent()) {
-                    LOG.info("lease {}: published new attributes {}", lease.subnet(), LeaseCodec.toJson(attrs));
+                    LOG.info("lease {}: published new attributes {}", lease.describe(), LeaseCodec.toJson(attrs));
                 } else {
-                    LOG.warn("lease {}: the key changed while new attributes were published; checking it", lease.subnet());
+                    LOG.warn("lease {}: the key changed while new attributes were published; checking it", lease.describe());
                     ensureOwnKey();
                 }
             } catch (EtcdUnavailableException | EtcdAccessException e) {
-                LOG.warn("lease {}: could not publish new attributes ({}); retrying in 5 s", lease.subnet(), e.getMessage());
+                LOG.warn("lease {}: could not publish new attributes ({}); retrying in 5 s", lease.describe(), e.getMessage());
                 keeper.schedule(() -> republish(attrs), 5, TimeUnit.SECONDS);
             }
         });
@@ -139,7 +139,7 @@ final class LeaseKeeper implements AutoCloseable {
         Duration remaining = Duration.between(clock.instant(), now.expiresAt());
         Duration delay = options.renewDelay(remaining.isNegative() ? Duration.ZERO : remaining);
         schedule(delay);
-        LOG.debug("lease {}: renewal in {} s", now.lease().subnet(), delay.toSeconds());
+        LOG.debug("lease {}: renewal in {} s", now.lease().describe(), delay.toSeconds());
     }
 
     private synchronized void schedule(Duration delay) {
@@ -161,10 +161,10 @@ final class LeaseKeeper implements AutoCloseable {
                 renewals.incrementAndGet();
                 Instant expires = clock.instant().plusSeconds(ttl.get());
                 hold(lease, now.attrs(), expires);
-                LOG.info("lease {}: renewed, expires {}", lease.subnet(), expires);
+                LOG.info("lease {}: renewed, expires {}", lease.describe(), expires);
             } else {
                 LOG.warn("lease {}: etcd lost its etcd lease {} (expired or etcd's data was lost); re-creating the key",
-                        lease.subnet(), Long.toHexString(lease.etcdLeaseId()));
+                        lease.describe(), Long.toHexString(lease.etcdLeaseId()));
                 ensureOwnKey();
             }
             scheduleRenewal();
@@ -172,17 +172,17 @@ final class LeaseKeeper implements AutoCloseable {
             // A refusal after start (a revoked role, a rotated certificate): the key lives on until it expires, and
             // the fix may come in time; say exactly what is wrong each time.
             renewalFailures.incrementAndGet();
-            LOG.error("lease {}: renewal refused: {}; retrying in 10 s", lease.subnet(), e.getMessage());
+            LOG.error("lease {}: renewal refused: {}; retrying in 10 s", lease.describe(), e.getMessage());
             schedule(Duration.ofSeconds(10));
         } catch (EtcdUnavailableException e) {
             renewalFailures.incrementAndGet();
             Duration remaining = Duration.between(clock.instant(), holding.expiresAt());
             long retryMillis = Math.max(1000, Math.min(60_000, remaining.toMillis() / 10));
-            LOG.warn("lease {}: renewal failed, etcd at {} is not answering ({}); retrying in {} s", lease.subnet(), endpoints,
+            LOG.warn("lease {}: renewal failed, etcd at {} is not answering ({}); retrying in {} s", lease.describe(), endpoints,
                     e.getMessage(), retryMillis / 1000);
             schedule(Duration.ofMillis(retryMillis));
         } catch (RuntimeException e) {
-            LOG.error("lease {}: unexpected error while renewing; retrying in 10 s", lease.subnet(), e);
+            LOG.error("lease {}: unexpected error while renewing; retrying in 10 s", lease.describe(), e);
             schedule(Duration.ofSeconds(10));
         }
     }
@@ -199,21 +199,21 @@ final class LeaseKeeper implements AutoCloseable {
             try {
                 Holding now = holding;
                 if (current.isEmpty()) {
-                    LOG.warn("lease {}: key {} was deleted or expired; re-creating it with the same subnet", now.lease().subnet(),
+                    LOG.warn("lease {}: key {} was deleted or expired; re-creating it with the same subnet", now.lease().describe(),
                             registry.keys().subnet(now.lease().keyName()));
                     ensureOwnKey();
                     scheduleRenewal();
-                } else if (current.get().attrs().publicIp() != now.attrs().publicIp()) {
+                } else if (!sameHost(current.get().attrs(), now.attrs())) {
                     fatal(current.get());
                 } else {
                     hold(current.get(), now.attrs(), now.expiresAt());
                 }
             } catch (EtcdUnavailableException e) {
                 LOG.warn("lease {}: could not check the key, etcd at {} is not answering ({}); the next renewal retries",
-                        held().subnet(), endpoints, e.getMessage());
+                        held().describe(), endpoints, e.getMessage());
                 schedule(Duration.ofSeconds(1));
             } catch (EtcdAccessException e) {
-                LOG.error("lease {}: could not check the key: {}; the next renewal retries", held().subnet(), e.getMessage());
+                LOG.error("lease {}: could not check the key: {}; the next renewal retries", held().describe(), e.getMessage());
                 schedule(Duration.ofSeconds(10));
             }
         });
@@ -225,29 +225,62 @@ final class LeaseKeeper implements AutoCloseable {
         LeaseAttrs attrs = heldAttrs();
         Optional<Lease> now = registry.get(lease);
         if (now.isPresent()) {
-            if (now.get().attrs().publicIp() == attrs.publicIp()) {
+            if (sameHost(now.get().attrs(), attrs)) {
                 take(now.get(), attrs, ttlOf(now.get()));
                 return;
             }
             fatal(now.get());
             return;
         }
+        // A key with an IPv6 subnet is re-created under the guard of a fresh listing: the IPv6 subnet may have been
+        // claimed by another host while this key was gone (SubnetRegistry#create(SubnetKey, …)).
+        LeaseSnapshot listing = null;
+        if (lease.ipv6Subnet() != null) {
+            listing = registry.listLeases();
+            Optional<Lease> other = listing.findIpv6(lease.ipv6Subnet()).filter(l -> !l.keyName().equals(lease.keyName()));
+            if (other.isPresent()) {
+                if (sameHost(other.get().attrs(), attrs)) {
+                    throw new EtcdUnavailableException("this host's IPv6 subnet " + lease.ipv6Subnet() + " is held under another key "
+                            + registry.keys().subnet(other.get().keyName()), null);
+                }
+                fatal(other.get());
+                return;
+            }
+        }
         SubnetRegistry.Grant grant = registry.grant(options.ttl());
-        SubnetRegistry.CreateResult result = registry.create(lease.subnet(), lease.keyName(), attrs, grant.id());
+        SubnetRegistry.CreateResult result = listing == null
+                ? registry.create(lease.subnet(), lease.keyName(), attrs, grant.id())
+                : registry.create(lease.key(), attrs, grant.id(), listing);
         if (result instanceof SubnetRegistry.CreateResult.Created created) {
             take(created.lease(), attrs, grant.ttl());
-            LOG.warn("lease {}: re-created for {} (etcd lease {})", lease.subnet(), attrs.publicIpText(), Long.toHexString(grant.id()));
+            LOG.warn("lease {}: re-created for {} (etcd lease {})", lease.describe(), attrs.describe(), Long.toHexString(grant.id()));
             return;
         }
         registry.revokeQuietly(grant.id());
-        Optional<Lease> holder = ((SubnetRegistry.CreateResult.Taken) result).snapshot().find(lease.subnet());
-        if (holder.isPresent() && holder.get().attrs().publicIp() == attrs.publicIp()) {
+        LeaseSnapshot taken = ((SubnetRegistry.CreateResult.Taken) result).snapshot();
+        Optional<Lease> holder = taken.findKey(lease.keyName());
+        if (holder.isEmpty() && lease.subnet() != null) {
+            holder = taken.find(lease.subnet());
+        }
+        if (holder.isEmpty() && lease.ipv6Subnet() != null) {
+            holder = taken.findIpv6(lease.ipv6Subnet());
+        }
+        if (holder.isPresent() && sameHost(holder.get().attrs(), attrs)) {
             take(holder.get(), attrs, ttlOf(holder.get()));
         } else if (holder.isPresent()) {
             fatal(holder.get());
+        } else if (lease.ipv6Subnet() != null && !taken.isOccupiedIpv6(lease.ipv6Subnet())
+                && (lease.subnet() == null || !taken.isOccupied(lease.subnet()))) {
+            throw new EtcdUnavailableException("lease keys were created under " + registry.keys().subnetsPrefix()
+                    + " while " + registry.keys().subnet(lease.keyName()) + " was re-created", null);
         } else {
             throw new EtcdUnavailableException("key " + registry.keys().subnet(lease.keyName()) + " exists but its value is unreadable", null);
         }
+    }
+
+    /** The same host: the same PublicIP, and for an IPv6-only host (PublicIP 0.0.0.0) the same PublicIPv6. */
+    private static boolean sameHost(LeaseAttrs a, LeaseAttrs b) {
+        return a.publicIp() == b.publicIp() && (a.publicIp() != 0 || java.util.Objects.equals(a.publicIpv6(), b.publicIpv6()));
     }
 
     /**
@@ -262,7 +295,7 @@ final class LeaseKeeper implements AutoCloseable {
     }
 
     private void fatal(Lease holder) {
-        String message = "lease " + holder.subnet() + ": this host's subnet is now held by " + holder.attrs().publicIpText()
+        String message = "lease " + holder.describe() + ": this host's subnet is now held by " + holder.attrs().publicIpText()
                 + " (this host is " + Ip4.format(heldAttrs().publicIp()) + "); refusing to move to another subnet under running containers. "
                 + "Stop one of the two hosts, delete its key (etcdctl del " + registry.keys().subnet(holder.keyName()) + ") and restart it.";
         LOG.error(message);

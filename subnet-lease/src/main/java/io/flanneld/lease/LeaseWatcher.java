@@ -290,7 +290,9 @@ public final class LeaseWatcher implements AutoCloseable {
                     dataLossGrace.toSeconds());
             loop.schedule(() -> resync(false), dataLossGrace.toMillis(), TimeUnit.MILLISECONDS);
         }
-        ownKeyListener.accept(snapshot.find(own));
+        if (own != null) {
+            ownKeyListener.accept(snapshot.find(own));
+        }
         deliver(diff.events());
         nextRevision = snapshot.revision() + 1;
         watch();

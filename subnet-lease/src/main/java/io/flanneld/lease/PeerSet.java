@@ -23,7 +23,8 @@ import org.slf4j.LoggerFactory;
  * A watch change or a fresh listing goes in; the {@link LeaseEvent}s that bring the backend up to date come out, in
  * order. A peer is another host's lease inside the Network that overlaps neither this host's subnet nor a peer already
  * accepted; a second key spelling the same subnet (flannel's plain and dual-stack forms) is skipped, and only the key
- * the peer was accepted under removes it; an IPv6-only node's key is no peer; a malformed value is dropped with a
+ * the peer was accepted under removes it; an IPv6-only node's key is no peer (the peers are IPv4 peers: a dual-stack
+ * key is one through its IPv4 subnet, and {@code own} is null on an IPv6-only node); a malformed value is dropped with a
  * warning naming the key ({@link LeaseSnapshot#decode}).
  */
 final class PeerSet {
@@ -129,7 +130,7 @@ final class PeerSet {
         List<LeaseEvent> events = new ArrayList<>();
         Map<Ip4Net, Lease> now = new HashMap<>();
         for (Lease lease : snapshot.leases()) {
-            if (!lease.subnet().equals(own) && config.network().contains(lease.subnet())) {
+            if (!lease.subnet().equals(own) && config.enableIpv4() && config.network().contains(lease.subnet())) {
                 Lease accepted = known.get(lease.subnet());
                 // Two keys for one subnet (plain and dual-stack): the one already accepted stays the peer's.
                 if (!now.containsKey(lease.subnet()) || accepted != null && accepted.keyName().equals(lease.keyName())) {
@@ -174,11 +175,15 @@ final class PeerSet {
             return false;
         }
         String name = key.isEmpty() ? lease.subnet().toString() : key;
+        if (!config.enableIpv4()) {
+            // An IPv6-only node has no IPv4 network to carry: no IPv4 peer.
+            return false;
+        }
         if (!config.network().contains(lease.subnet())) {
             LOG.warn("lease key {}: subnet {} is outside Network {}, skipped", name, lease.subnet(), config.network());
             return false;
         }
-        if (lease.subnet().overlaps(own)) {
+        if (own != null && lease.subnet().overlaps(own)) {
             LOG.warn("lease key {}: subnet {} overlaps this host's subnet {}, skipped", name, lease.subnet(), own);
             return false;
         }

@@ -11,6 +11,7 @@ import io.etcd.jetcd.op.Cmp;
 import io.etcd.jetcd.op.CmpTarget;
 import io.etcd.jetcd.op.Op;
 import io.etcd.jetcd.op.PrefixAbsentCmp;
+import io.etcd.jetcd.op.PrefixCreatedUpToCmp;
 import io.etcd.jetcd.options.GetOption;
 import io.etcd.jetcd.options.PutOption;
 import io.flanneld.schema.EtcdKeys;
@@ -177,6 +178,48 @@ public class SubnetRegistry {
     }
 
     /**
+     * Creates the key of a lease holding an IPv6 subnet ({@code 198.19.1.0-24&2001:2:19:1::-64}, or an IPv6-only
+     * node's {@code 0.0.0.0-0&2001:2:19:1::-64}) bound to the etcd lease {@code leaseId}, in one transaction that holds
+     * only if (a) the key does not exist, (b) for an IPv4 subnet, neither its plain key nor any other key of it
+     * ({@code 198.19.1.0-24&…}) exists, as {@link #create(Ip4Net, String, LeaseAttrs, long)} checks, and (c) no key under
+     * the subnets prefix was created after {@code listedRevision}, the revision of the listing in which the IPv6
+     * subnet was free ({@link PrefixCreatedUpToCmp} says why that guards it). A key holding only an IPv4 subnet goes to
+     * {@link #create(Ip4Net, String, LeaseAttrs, long)}. On any failed condition the same transaction returns the keys
+     * created since {@code listed} (not every key: at a mass start every claim but one fails each round, and a full
+     * listing in each answer would make that quadratic in bytes), and the result is {@code listed} brought forward by
+     * them ({@link LeaseSnapshot#plus}), so the caller can tell a taken subnet from a listing that merely moved on.
+     *
+     * @param listed the listing the claim was chosen from
+     */
+    public CreateResult create(SubnetKey key, LeaseAttrs attrs, long leaseId, LeaseSnapshot listed)
+            throws EtcdUnavailableException, EtcdAccessException {
+        if (key.ipv6() == null) {
+            return create(key.ipv4(), key.name(), attrs, leaseId);
+        }
+        long listedRevision = listed.revision();
+        ByteSequence name = bytes(keys.subnet(key.name()));
+        List<Cmp> conditions = new ArrayList<>();
+        conditions.add(new Cmp(name, Cmp.Op.EQUAL, CmpTarget.version(0)));
+        if (key.ipv4() != null) {
+            String plainName = EtcdKeys.subnetName(key.ipv4());
+            conditions.add(new Cmp(bytes(keys.subnet(plainName)), Cmp.Op.EQUAL, CmpTarget.version(0)));
+            conditions.add(new PrefixAbsentCmp(bytes(keys.subnet(plainName + "&"))));
+        }
+        conditions.add(new PrefixCreatedUpToCmp(bytes(keys.subnetsPrefix()), listedRevision));
+        TxnResponse response = await("create " + keys.subnet(key.name()), client.getKVClient().txn()
+                .If(conditions.toArray(new Cmp[0]))
+                .Then(Op.put(name, bytes(LeaseCodec.toJson(attrs)), PutOption.builder().withLeaseId(leaseId).build()))
+                .Else(Op.get(bytes(keys.subnetsPrefix()), GetOption.builder().isPrefix(true)
+                        .withMinCreateRevision(listedRevision + 1).build()))
+                .commit());
+        if (response.isSucceeded()) {
+            return new CreateResult.Created(Lease.of(key, attrs, leaseId, response.getHeader().getRevision()));
+        }
+        GetResponse created = response.getGetResponses().get(0);
+        return new CreateResult.Taken(listed.plus(snapshotOf(created.getKvs(), response.getHeader().getRevision())));
+    }
+
+    /**
      * Rewrites an existing lease key (in the form it has) with new attributes, only if nobody wrote it since
      * {@code existing.modRevision()}. A reservation stays a reservation: no etcd lease is attached.
      *
@@ -193,7 +236,8 @@ public class SubnetRegistry {
         if (!response.isSucceeded()) {
             return Optional.empty();
         }
-        return Optional.of(new Lease(existing.subnet(), attrs, etcdLeaseId, response.getHeader().getRevision(), existing.keyName()));
+        return Optional.of(new Lease(existing.subnet(), attrs, etcdLeaseId, response.getHeader().getRevision(), existing.keyName(),
+                existing.ipv6Subnet()));
     }
 
     /** What the key of {@code lease} (in its own form) holds now, or empty when it is absent or unreadable. */
@@ -201,7 +245,7 @@ public class SubnetRegistry {
         String key = keys.subnet(lease.keyName());
         GetResponse response = await("read " + key, client.getKVClient().get(bytes(key)));
         return response.getKvs().stream().findFirst()
-                .flatMap(kv -> keys.parseLeaseKey(key).filter(k -> k.ipv4() != null).flatMap(k -> decode(k, kv)));
+                .flatMap(kv -> keys.parseLeaseKey(key).flatMap(k -> decode(k, kv)));
     }
 
     /** Deletes the key of {@code lease}, in its own form. */

@@ -152,6 +152,59 @@ class LeaseManagerIT {
     }
 
     @Test
+    void twoHundredDualStackManagersStartedAtOnceAllGetDistinctIpv4AndIpv6Subnets() throws Exception {
+        String json = "{\"Network\":\"198.19.0.0/16\",\"EnableIPv6\":true,\"IPv6Network\":\"2001:2:19::/48\",\"Backend\":{\"Type\":\"alloc\"}}";
+        putConfig(json);
+        NetworkConfig config = ConfigCodec.parse(json);
+        int hosts = 200;
+        RequestCounter.Total requests = new RequestCounter.Total();
+        List<Client> clients = new ArrayList<>();
+        for (int i = 0; i < 4; i++) {
+            clients.add(EtcdClients.connect(EtcdOptions.plain(etcd.endpoint())));
+        }
+        ExecutorService pool = Executors.newFixedThreadPool(hosts);
+        try {
+            CompletableFuture<Void> go = new CompletableFuture<>();
+            List<Future<Lease>> results = new ArrayList<>();
+            for (int i = 0; i < hosts; i++) {
+                LeaseAttrs attrs = LeaseManagerIpv6IT.dualAttrs(i);
+                SubnetRegistry registry = new SubnetRegistry(clients.get(i % clients.size()), keys, Duration.ofSeconds(10), requests);
+                LeaseManager m = new LeaseManager(registry, FAST, etcd.endpoint());
+                closeables.add(m);
+                results.add(pool.submit(() -> {
+                    go.join();
+                    return m.acquire(config, attrs, Optional.empty());
+                }));
+            }
+            long start = System.nanoTime();
+            go.complete(null);
+            Set<Ip4Net> subnets = new HashSet<>();
+            Set<io.flanneld.schema.Ip6Net> ipv6Subnets = new HashSet<>();
+            Set<String> names = new HashSet<>();
+            for (Future<Lease> f : results) {
+                Lease lease = f.get(90, TimeUnit.SECONDS);
+                subnets.add(lease.subnet());
+                ipv6Subnets.add(lease.ipv6Subnet());
+                names.add(lease.keyName());
+                assertEquals(io.flanneld.schema.EtcdKeys.subnetName(lease.subnet(), lease.ipv6Subnet()), lease.keyName());
+            }
+            long millis = (System.nanoTime() - start) / 1_000_000;
+            assertEquals(hosts, subnets.size(), "every host must hold its own IPv4 subnet");
+            assertEquals(hosts, ipv6Subnets.size(), "every host must hold its own IPv6 subnet");
+            assertTrue(ipv6Subnets.stream().allMatch(config.ipv6()::isLeasable));
+            String listing = etcd.etcdctl("get", "--prefix", keys.subnetsPrefix(), "--keys-only").check().stdout();
+            Set<String> stored = new HashSet<>(listing.lines().filter(l -> !l.isBlank())
+                    .map(l -> l.substring(keys.subnetsPrefix().length())).toList());
+            assertEquals(names, stored, "etcd holds exactly one key per host, both subnets in it");
+            System.out.printf("200 concurrent dual-stack acquisitions: %d ms, %.1f etcd requests per host%n", millis,
+                    requests.total() / (double) hosts);
+        } finally {
+            pool.shutdownNow();
+            clients.forEach(Client::close);
+        }
+    }
+
+    @Test
     void aRestartKeepsTheSubnet() throws Exception {
         putConfig("{\"Network\":\"198.19.0.0/16\"}");
         LeaseManager first = manager();

@@ -76,4 +76,22 @@ class SubnetFileTest {
         Files.writeString(record, "garbage");
         assertEquals(Optional.empty(), LeaseRecordFile.read(record));
     }
+
+    @Test
+    void leaseRecordRemembersBothSubnets() throws Exception {
+        Path record = LeaseRecordFile.beside(dir.resolve("subnet.env"));
+        PreviousLease dual = new PreviousLease(Ip4Net.parse("198.19.3.0/24"), 0x694d9a3c2b1f0011L,
+                io.flanneld.schema.Ip6Net.parse("2001:2:19:3::/64"));
+        LeaseRecordFile.write(record, dual);
+        assertEquals("198.19.3.0/24 694d9a3c2b1f0011 2001:2:19:3::/64\n", Files.readString(record));
+        assertEquals(Optional.of(dual), LeaseRecordFile.read(record));
+        PreviousLease v6Only = new PreviousLease(null, 0x11L, io.flanneld.schema.Ip6Net.parse("2001:2:19:4::/64"));
+        LeaseRecordFile.write(record, v6Only);
+        assertEquals("- 11 2001:2:19:4::/64\n", Files.readString(record));
+        assertEquals(Optional.of(v6Only), LeaseRecordFile.read(record));
+        Files.writeString(record, "- 11");
+        assertEquals(Optional.empty(), LeaseRecordFile.read(record), "no subnet at all");
+        Files.writeString(record, "198.19.3.0/24 11 2001:2:19:4::1/64");
+        assertEquals(Optional.empty(), LeaseRecordFile.read(record), "host bits");
+    }
 }
