@@ -17,6 +17,22 @@ public interface Backend extends AutoCloseable {
     /** The BackendData JSON object to publish in the local lease, or {@code null}. */
     String backendData();
 
+    /**
+     * The BackendV6Data JSON object to publish in the local lease for the IPv6 half of the data path (e.g. the IPv6
+     * VXLAN device's VtepMAC), or {@code null} when there is none.
+     */
+    default String backendV6Data() {
+        return null;
+    }
+
+    /**
+     * Whether this data path carries IPv6 as well: leases' IPv6 subnets, reached through their PublicIPv6. The daemon
+     * runs a config's IPv6 half only with a backend that does.
+     */
+    default boolean carriesIpv6() {
+        return false;
+    }
+
     /** The MTU pods must use on this data path, written to subnet.env as FLANNEL_MTU. */
     int mtu();
 
