@@ -1,8 +1,11 @@
 package io.flanneld.udp;
 
+import static io.flanneld.net.LinuxAbi.*;
+
 import io.flanneld.backend.Backend;
 import io.flanneld.backend.ExternalInterface;
 import io.flanneld.backend.LeaseEvent;
+import io.flanneld.net.LibC;
 import io.flanneld.net.Link;
 import io.flanneld.net.LinkAddress;
 import io.flanneld.net.Route;
@@ -73,12 +76,6 @@ public final class UdpBackend implements Backend {
     static final int SEND_BATCH = Math.max(1, Math.min(TunToUdp.MAX_MESSAGES,
             Integer.getInteger("flanneld.udp.txBatch", TunToUdp.MAX_MESSAGES)));
     private static final int SOCKET_BUFFER = 4 << 20;
-    private static final int SOL_SOCKET = 1;
-    private static final int SO_SNDBUFFORCE = 32;
-    private static final int SO_RCVBUFFORCE = 33;
-    private static final int SOL_UDP = 17;
-    private static final int UDP_SEGMENT = 103;
-    private static final int UDP_GRO = 104;
 
     private final Rtnetlink nl;
     private final ExternalInterface iface;
@@ -90,7 +87,7 @@ public final class UdpBackend implements Backend {
     private final CounterCells tunToUdpCounters = new CounterCells();
     private final CounterCells udpToTunCounters = new CounterCells();
 
-    private final Syscalls sys = Syscalls.Native.get();
+    private final LibC sys = LibC.Native.libc();
     private TunDevice tun;
     private EventLoopGroup socketGroup;
     private EpollDatagramChannel channel;
@@ -337,7 +334,7 @@ public final class UdpBackend implements Backend {
 
     private boolean setIntOption(int level, int option, int value) {
         ByteBuffer v = ByteBuffer.allocateDirect(4).order(ByteOrder.nativeOrder()).putInt(0, value);
-        return sys.setsockopt(socketFd, level, option, Syscalls.Native.address(v), 4) == 0;
+        return sys.setsockopt(socketFd, level, option, LibC.Native.address(v), 4) == 0;
     }
 
     /** The offloads the data path runs with (all off before {@link #start}). */
@@ -373,7 +370,7 @@ public final class UdpBackend implements Backend {
     private void forceSocketBuffers() {
         if (!setIntOption(SOL_SOCKET, SO_RCVBUFFORCE, SOCKET_BUFFER)
                 || !setIntOption(SOL_SOCKET, SO_SNDBUFFORCE, SOCKET_BUFFER)) {
-            log.debug("udp backend: socket buffers stay capped: errno {}", Syscalls.Native.errno());
+            log.debug("udp backend: socket buffers stay capped: errno {}", LibC.Native.errno());
         }
     }
 

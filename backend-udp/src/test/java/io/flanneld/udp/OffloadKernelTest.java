@@ -2,6 +2,7 @@ package io.flanneld.udp;
 
 import static org.junit.jupiter.api.Assertions.*;
 
+import io.flanneld.net.LinuxAbi;
 import io.flanneld.net.NetworkNamespaces;
 import java.io.IOException;
 import java.io.InputStream;
@@ -123,7 +124,7 @@ class OffloadKernelTest {
     /** One send of {@code data} with UDP_SEGMENT {@code segment}, from a socket made in {@code from}'s namespace. */
     private static void sendWithUdpGso(UdpCluster.Node from, UdpCluster.Node to, int port, byte[] data, int segment) {
         try (LibcUdpSocket socket = LibcUdpSocket.open(from.host().netns())) {
-            socket.option(LibcUdpSocket.SOL_UDP, LibcUdpSocket.UDP_SEGMENT, segment).send(to.overlayIp(), port, data);
+            socket.option(LinuxAbi.SOL_UDP, LinuxAbi.UDP_SEGMENT, segment).send(to.overlayIp(), port, data);
         }
     }
 

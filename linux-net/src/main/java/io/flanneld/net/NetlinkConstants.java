@@ -5,10 +5,6 @@ final class NetlinkConstants {
     private NetlinkConstants() {
     }
 
-    static final int AF_UNSPEC = 0;
-    static final int AF_INET = 2;
-    static final int AF_BRIDGE = 7;
-    static final int AF_NETLINK = 16;
     static final int NETLINK_ROUTE = 0;
 
     // struct nlmsghdr: u32 len, u16 type, u16 flags, u32 seq, u32 pid

@@ -1,5 +1,7 @@
 package io.flanneld.net;
 
+import static io.flanneld.net.LinuxAbi.*;
+
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
@@ -14,9 +16,6 @@ import java.nio.charset.StandardCharsets;
  */
 public final class TunDevice implements AutoCloseable {
     private static final String CLONE_DEVICE = "/dev/net/tun";
-    private static final int O_RDWR = 2;
-    private static final int O_NONBLOCK = 0x800;
-    private static final int O_CLOEXEC = 0x80000;
     /** _IOW('T', 202, int) and _IOW('T', 208, unsigned int); the same on x86_64 and arm64. */
     private static final long TUNSETIFF = 0x400454caL;
     private static final long TUNSETOFFLOAD = 0x400454d0L;
@@ -31,7 +30,6 @@ public final class TunDevice implements AutoCloseable {
     /** struct ifreq: char ifr_name[IFNAMSIZ = 16], then a union whose first member is short ifr_flags. */
     private static final int IFREQ_SIZE = 40;
     private static final int IFNAMSIZ = 16;
-    private static final short POLLIN = 0x1;
 
     private final LibC libc;
     private final int fd;
