@@ -28,8 +28,6 @@ import org.junit.jupiter.params.provider.CsvSource;
  */
 class OffloadKernelTest {
     private static final int BYTES = 24 << 20;
-    private static final String[] PROPERTIES = {"flanneld.udp.tso", "flanneld.udp.uso", "flanneld.udp.gso",
-        "flanneld.udp.gro"};
     private UdpCluster cluster;
 
     @BeforeEach
@@ -39,23 +37,14 @@ class OffloadKernelTest {
 
     @AfterEach
     void removeHosts() {
-        for (String p : PROPERTIES) {
-            System.clearProperty(p);
-        }
         cluster.close();
     }
 
+    /** With TSO, USO, UDP GSO and GRO on or off; TCP coalescing stays on (it only acts with TSO). */
     private UdpBackend start(UdpCluster.Node node, boolean offloads) throws Exception {
-        for (String p : PROPERTIES) {
-            System.setProperty(p, Boolean.toString(offloads));
-        }
-        try {
-            return cluster.start(node);
-        } finally {
-            for (String p : PROPERTIES) {
-                System.clearProperty(p);
-            }
-        }
+        UdpOptions d = UdpOptions.DEFAULTS;
+        return cluster.start(node, new UdpOptions(offloads, offloads, d.coalesce(), offloads, offloads, d.rxBatch(),
+                d.txBatch()));
     }
 
     @ParameterizedTest(name = "offloads on host 1 {0}, on host 2 {1}")

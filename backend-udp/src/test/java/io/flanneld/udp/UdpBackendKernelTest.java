@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.*;
 
 import io.flanneld.backend.LeaseEvent;
 import io.flanneld.net.NetworkNamespaces;
-import io.flanneld.schema.Ip4;
 import io.flanneld.schema.Lease;
 import io.flanneld.schema.LeaseCodec;
 import io.flanneld.testkit.Cmd;
@@ -202,12 +201,20 @@ class UdpBackendKernelTest {
         assertEquals(strangers, b1.counters().droppedUnknownPeer(), "nothing from it dropped as unknown");
     }
 
+    /**
+     * No forwarding entry for the vxlan host's subnet: a packet to it is a no-route drop answered with ICMP net
+     * unreachable, never a datagram to host 2 (which would go unanswered: host 2 runs no backend here).
+     */
     @Test
     void leaseOfAnotherBackendTypeIsIgnored() throws Exception {
         UdpBackend b1 = cluster.start(n1);
         b1.apply(List.of(new LeaseEvent.Added(Packets.lease("198.19.2.0/24", n2.ip(), "vxlan"))));
-        assertEquals(-1, b1.forwardingTable().find(Ip4.parse("198.19.2.1")));
         assertEquals(1, b1.peerCount(), "host 3 only");
+        Cmd.Result r = ping(n1, "198.19.2.1");
+        assertFalse(r.ok());
+        assertTrue(r.stdout().contains("Destination Net Unreachable"), r.stdout());
+        assertEquals(3, b1.counters().droppedNoRoute(), b1.counters().toString());
+        assertEquals(0, b1.counters().tunToUdpPackets(), b1.counters().toString());
     }
 
     @Test

@@ -7,6 +7,8 @@ import io.flanneld.schema.BackendConfig;
 import io.flanneld.net.Rtnetlink;
 import io.flanneld.schema.NetworkConfig;
 import io.flanneld.udp.UdpBackend;
+import io.flanneld.udp.UdpOptions;
+import java.util.Properties;
 import io.flanneld.vxlan.VxlanBackend;
 
 /** Chooses the data path named by the config's Backend.Type. */
@@ -22,11 +24,20 @@ final class Backends {
         return switch (type) {
             case BackendConfig.ALLOC -> new AllocBackend(iface);
             case BackendConfig.VXLAN -> VxlanBackend.create(netlink, iface, config);
-            case BackendConfig.UDP -> UdpBackend.create(netlink, iface, config);
+            case BackendConfig.UDP -> UdpBackend.create(netlink, iface, config, udpOptions(System.getProperties()));
             case BackendConfig.HOST_GW -> HostGwBackend.create(netlink, iface, config);
             default -> throw new UnsupportedBackendException("Backend.Type \"" + type
                     + "\" has no data path in this build; use \"vxlan\", \"udp\", \"host-gw\" or \"alloc\"");
         };
+    }
+
+    /**
+     * The udp backend's options from the operator's {@code -D} flags ({@code flanneld.udp.tso}, {@code .uso},
+     * {@code .coalesce}, {@code .gso}, {@code .gro} {@code =false}; {@code flanneld.udp.rxBatch}, {@code .txBatch});
+     * the defaults for those not given.
+     */
+    static UdpOptions udpOptions(Properties properties) {
+        return UdpOptions.fromProperties(properties);
     }
 
     /** The config names a backend this build cannot run. */
