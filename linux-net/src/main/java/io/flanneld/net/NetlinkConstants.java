@@ -56,6 +56,13 @@ final class NetlinkConstants {
     static final int IFLA_LINKINFO = 18;
     static final int IFLA_INFO_KIND = 1;
     static final int IFLA_INFO_DATA = 2;
+    // IFLA_INFO_DATA of kind "tun" (if_link.h, IFLA_TUN_*), all u8.
+    static final int IFLA_TUN_TYPE = 3;
+    static final int IFLA_TUN_PI = 4;
+    static final int IFLA_TUN_VNET_HDR = 5;
+    static final int IFLA_TUN_PERSIST = 6;
+    static final int IFLA_TUN_MULTI_QUEUE = 7;
+
     static final int IFLA_VXLAN_ID = 1;
     static final int IFLA_VXLAN_LINK = 3;
     static final int IFLA_VXLAN_LOCAL = 4;
