@@ -26,6 +26,10 @@ import org.slf4j.LoggerFactory;
  * and writes flannel0. Both read the current {@link ForwardingTable} snapshot; {@link #apply} builds a new one and
  * swaps it in, so lease changes never pause traffic.
  *
+ * <p>flannel0 outlives {@link #close} (a restart loses only the packets routed into it while no process holds it,
+ * which the kernel drops): the next start attaches to it and checks its address, MTU, up state and route.
+ * {@link #removeDevice} deletes it for good, as {@code ip link del flannel0} does.
+ *
  * <p>Offloads ({@link Offloads}), probed at start and used where the kernel has them and the options allow:
  * flannel0 with IFF_VNET_HDR and TSO (TCP super-packets read whole, segmented here; coalesced TCP written whole),
  * UDP GSO (one send per super-packet) and UDP GRO (one receive for many datagrams). Without them everything still
@@ -234,7 +238,10 @@ public final class UdpBackend implements Backend {
         return CounterCells.snapshot(tunToUdpCounters, udpToTunCounters);
     }
 
-    /** Stops both loops, closes the socket and the TUN device (which removes flannel0). */
+    /**
+     * Stops both loops, closes the socket and the TUN descriptor. flannel0 stays, with its address and route, for
+     * the next start; {@link #removeDevice} removes it.
+     */
     @Override
     public synchronized void close() {
         if (closed) {
@@ -242,6 +249,14 @@ public final class UdpBackend implements Backend {
         }
         closed = true;
         shutdown();
+    }
+
+    /**
+     * Deletes flannel0 from {@code nl}'s namespace for good, if it is there (the cleanup after a last
+     * {@link #close}, or when this host stops running the udp backend); whether it was there.
+     */
+    public static boolean removeDevice(Rtnetlink nl) {
+        return OverlayDevice.remove(nl);
     }
 
     private void shutdown() {

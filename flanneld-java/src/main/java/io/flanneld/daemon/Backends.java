@@ -9,10 +9,13 @@ import io.flanneld.schema.NetworkConfig;
 import io.flanneld.udp.UdpBackend;
 import io.flanneld.udp.UdpOptions;
 import java.util.Properties;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import io.flanneld.vxlan.VxlanBackend;
 
 /** Chooses the data path named by the config's Backend.Type. */
 final class Backends {
+    private static final Logger LOG = LoggerFactory.getLogger(Backends.class);
     private Backends() {
     }
 
@@ -21,6 +24,11 @@ final class Backends {
      */
     static Backend create(NetworkConfig config, ExternalInterface iface, Rtnetlink netlink) {
         String type = config.backend().type();
+        if (!BackendConfig.UDP.equals(type) && UdpBackend.removeDevice(netlink)) {
+            // The udp backend leaves flannel0 (with its route to the whole Network) for its next start; this host
+            // has stopped running it, and a device nobody reads would swallow traffic to unleased addresses.
+            LOG.info("removed {}, left by the udp backend: Backend.Type is now {}", UdpBackend.DEVICE, type);
+        }
         return switch (type) {
             case BackendConfig.ALLOC -> new AllocBackend(iface);
             case BackendConfig.VXLAN -> VxlanBackend.create(netlink, iface, config);

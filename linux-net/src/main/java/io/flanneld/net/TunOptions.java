@@ -56,9 +56,13 @@ public record TunOptions(String name, boolean multiQueue, boolean vnetHeader, Op
         return new TunOptions(name, multiQueue, vnetHeader, offloadFlags, nonBlocking, enabled);
     }
 
-    /** Whether {@code existing}, a device of this name, can be attached to as these options ask without change. */
+    /**
+     * Whether {@code existing}, a device of this name, already has the flags an open with these options asks for (a
+     * TUN device without packet information, with the same vnet header and queue mode); persistence is not
+     * compared, an open sets it.
+     */
     public boolean matches(TunAttributes existing) {
         return existing.isTun() && !existing.packetInfo() && existing.vnetHeader() == vnetHeader
-                && existing.multiQueue() == multiQueue && existing.persistent() == persistent;
+                && existing.multiQueue() == multiQueue;
     }
 }

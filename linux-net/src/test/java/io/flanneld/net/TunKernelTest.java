@@ -61,7 +61,9 @@ class TunKernelTest {
                 assertEquals(java.util.Optional.of(new TunAttributes(TunAttributes.IFF_TUN, false, true, true, false)),
                         link.tun(), link.toString());
                 assertTrue(options.matches(link.tun().orElseThrow()));
+                assertTrue(options.withPersistent(false).matches(link.tun().orElseThrow()), "an open sets persistence");
                 assertFalse(options.withVnetHeader(false).matches(link.tun().orElseThrow()), "vnet header differs");
+                assertFalse(options.withMultiQueue(true).matches(link.tun().orElseThrow()), "queue mode differs");
                 rtnl.addresses().add(new LinkAddress(index, Ip4.parse("198.19.1.0"), 16));
                 rtnl.links().setUp(index);
             }
