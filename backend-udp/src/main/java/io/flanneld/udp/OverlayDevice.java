@@ -24,7 +24,7 @@ import org.slf4j.LoggerFactory;
  * daemon attaches to it instead of building it again, and pod traffic routed into it meanwhile is dropped by the
  * kernel rather than answered as unreachable. An existing flannel0 whose flags are not the ones this start wants
  * (a vnet header or not, as the options ask; or not a plain TUN device at all) is deleted and created again, since
- * the loops frame packets by those flags. {@link #remove} deletes it for good.
+ * the loops frame packets by those flags. {@link #remove(Rtnetlink)} deletes it for good.
  */
 final class OverlayDevice implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(OverlayDevice.class);
@@ -209,12 +209,6 @@ final class OverlayDevice implements AutoCloseable {
         if (tun != null) {
             tun.close();
         }
-    }
-
-    /** Closes the descriptor and deletes flannel0 for good. */
-    void remove() {
-        close();
-        remove(nl);
     }
 
     /** Deletes flannel0 from {@code nl}'s namespace if it is there; whether it was. */
