@@ -1,9 +1,8 @@
 package io.flanneld.udp;
 
 /**
- * Which kernel offloads the udp backend runs with, probed at start (each can also be turned off with a system
- * property, to measure what it buys: {@code flanneld.udp.tso}, {@code flanneld.udp.uso}, {@code flanneld.udp.coalesce}, {@code flanneld.udp.gso},
- * {@code flanneld.udp.gro}).
+ * Which kernel offloads the udp backend runs with, probed at start (each can also be turned off in
+ * {@link UdpOptions}, to measure what it buys).
  *
  * @param tso flannel0 opened with IFF_VNET_HDR and TUNSETOFFLOAD(TUN_F_CSUM | TUN_F_TSO4): reads deliver TCP
  *            super-packets that are segmented here

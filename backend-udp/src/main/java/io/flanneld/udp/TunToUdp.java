@@ -1,7 +1,11 @@
 package io.flanneld.udp;
 
+import io.flanneld.net.Errno;
+import io.flanneld.net.LibC;
+import io.flanneld.net.LinuxAbi;
+import io.flanneld.net.MessageBatch;
+import io.flanneld.net.PollFd;
 import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.util.concurrent.atomic.AtomicReference;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -19,8 +23,8 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Batched: the loop reads until the non-blocking TUN device is empty or the arena is nearly full, then sends
  * everything with one {@code sendmmsg}; each message has its own destination. Every buffer (input, arena, the
- * mmsghdr/iovec/sockaddr_in/cmsg arrays, the pollfd, the ICMP scratch) is native memory allocated once here; the
- * steady state allocates nothing.
+ * {@link MessageBatch} of mmsghdr/iovec/sockaddr_in/cmsg, the {@link PollFd}, the ICMP scratch) is native memory
+ * allocated once here; the steady state allocates nothing.
  */
 final class TunToUdp implements Runnable {
     private static final Logger log = LoggerFactory.getLogger(TunToUdp.class);
@@ -37,30 +41,13 @@ final class TunToUdp implements Runnable {
     private static final int IDLE_POLL_MILLIS = 100;
     private static final int SEND_RETRIES = 8;
 
-    private static final int MMSGHDR = 64;
-    private static final int IOVEC = 16;
-    private static final int SOCKADDR_IN = 16;
-    /** CMSG_SPACE(sizeof(uint16_t)): cmsghdr (len 8, level 4, type 4) and the segment size, padded to 8. */
-    private static final int CMSG = 24;
-    private static final int POLLFD = 8;
-    private static final short AF_INET = 2;
-    private static final int SOL_UDP = 17;
-    private static final int UDP_SEGMENT = 103;
-    private static final short POLLIN = 0x1;
-    private static final short POLLOUT = 0x4;
-    private static final int EAGAIN = 11;
-    private static final int EINTR = 4;
-    private static final int EIO = 5;
-    private static final int EINVAL = 22;
-    private static final int ENOBUFS = 105;
-
     private final int tunFd;
     private final int socketFd;
     private final int port;
     private final int localAddress;
     private final AtomicReference<ForwardingTable> table;
     private final CounterCells counters;
-    private final Syscalls sys = Syscalls.Native.get();
+    private final LibC sys = LibC.Native.libc();
     private final boolean vnetHeader;
     private final int headerRoom;
     private final int messageLimit;
@@ -69,21 +56,17 @@ final class TunToUdp implements Runnable {
     /** One read: the vnet header (if any) at 0, the packet behind it. */
     private final ByteBuffer in = ByteBuffer.allocateDirect(VirtioNetHeader.SIZE + 65536);
     private final ByteBuffer inLe = Checksum.littleEndian(in);
-    private final long inAddress = Syscalls.Native.address(in);
+    private final long inAddress = LibC.Native.address(in);
     private final ByteBuffer arena = ByteBuffer.allocateDirect(ARENA);
     private final ByteBuffer arenaLe = Checksum.littleEndian(arena);
-    private final long arenaAddress = Syscalls.Native.address(arena);
-    /** mmsghdr[], iovec[], sockaddr_in[], cmsg[], one pollfd, then the ICMP reply scratch (vnet header first). */
-    private final ByteBuffer meta = ByteBuffer.allocateDirect(MAX_MESSAGES * (MMSGHDR + IOVEC + SOCKADDR_IN + CMSG)
-            + POLLFD + VirtioNetHeader.SIZE + IcmpUnreachable.MAX_LENGTH).order(ByteOrder.nativeOrder());
-    private final long metaAddress = Syscalls.Native.address(meta);
-    /** The same memory in network byte order, for the ICMP reply (the kernel structs above are in native order). */
-    private final ByteBuffer metaNetworkOrder = meta.duplicate().order(ByteOrder.BIG_ENDIAN);
-    private final int iovecs = MAX_MESSAGES * MMSGHDR;
-    private final int sockaddrs = iovecs + MAX_MESSAGES * IOVEC;
-    private final int cmsgs = sockaddrs + MAX_MESSAGES * SOCKADDR_IN;
-    private final int pollfd = cmsgs + MAX_MESSAGES * CMSG;
-    private final int icmp = pollfd + POLLFD + VirtioNetHeader.SIZE;
+    private final long arenaAddress = LibC.Native.address(arena);
+    /** The sendmmsg messages, each pointing into the arena. */
+    private final MessageBatch batch = new MessageBatch(MAX_MESSAGES);
+    private final PollFd pollFd = new PollFd();
+    /** The ICMP reply scratch: a plain (zero) vnet header, then the reply, written in network order. */
+    private final ByteBuffer icmpScratch = ByteBuffer.allocateDirect(VirtioNetHeader.SIZE + IcmpUnreachable.MAX_LENGTH);
+    private final long icmpScratchAddress = LibC.Native.address(icmpScratch);
+    private final int icmp = VirtioNetHeader.SIZE;
     /** Per message: inner packets and their bytes (for the counters), segment size if sent with UDP GSO, else 0. */
     private final int[] messagePackets = new int[MAX_MESSAGES];
     private final int[] messageBytes = new int[MAX_MESSAGES];
@@ -109,20 +92,6 @@ final class TunToUdp implements Runnable {
         this.headerRoom = vnetHeader ? VirtioNetHeader.SIZE : 0;
         this.udpGso = offloads.udpGso();
         this.messageLimit = Math.max(1, Math.min(MAX_MESSAGES, batch));
-        for (int i = 0; i < MAX_MESSAGES; i++) {
-            int hdr = i * MMSGHDR;
-            meta.putLong(hdr, metaAddress + sockaddrs + (long) i * SOCKADDR_IN);   // msg_name
-            meta.putInt(hdr + 8, SOCKADDR_IN);                                     // msg_namelen
-            meta.putLong(hdr + 16, metaAddress + iovecs + (long) i * IOVEC);       // msg_iov
-            meta.putLong(hdr + 24, 1);                                             // msg_iovlen
-            meta.putShort(sockaddrs + i * SOCKADDR_IN, AF_INET);                   // sin_family (host order)
-            int c = cmsgs + i * CMSG;
-            meta.putLong(c, 18);                                                   // cmsg_len = CMSG_LEN(2)
-            meta.putInt(c + 8, SOL_UDP);
-            meta.putInt(c + 12, UDP_SEGMENT);
-        }
-        meta.putLong(icmp - VirtioNetHeader.SIZE, 0L);                             // a plain vnet header
-        meta.putShort(icmp - 2, (short) 0);
     }
 
     /**
@@ -159,7 +128,7 @@ final class TunToUdp implements Runnable {
             try {
                 boolean drained = forwardBatch();
                 if (drained && running) {
-                    await(tunFd, POLLIN, IDLE_POLL_MILLIS);
+                    pollFd.await(tunFd, LinuxAbi.POLLIN, IDLE_POLL_MILLIS);
                 }
             } catch (RuntimeException e) {
                 if (!running) {
@@ -170,7 +139,7 @@ final class TunToUdp implements Runnable {
                 log.warn("TUN to UDP: {}", e.toString());
                 messages = 0;
                 arenaUsed = 0;
-                await(tunFd, POLLIN, IDLE_POLL_MILLIS);
+                pollFd.await(tunFd, LinuxAbi.POLLIN, IDLE_POLL_MILLIS);
             }
         }
     }
@@ -185,7 +154,7 @@ final class TunToUdp implements Runnable {
                 && arenaUsed + WORST_READ <= ARENA) {
             long n = sys.read(tunFd, inAddress, in.capacity());
             if (n <= 0) {
-                if (n < 0 && Syscalls.Native.errno() != EAGAIN && Syscalls.Native.errno() != EINTR) {
+                if (n < 0 && LibC.Native.errno() != Errno.EAGAIN && LibC.Native.errno() != Errno.EINTR) {
                     counters.increment(CounterCells.IO_ERRORS);
                 }
                 drained = true;
@@ -272,22 +241,9 @@ final class TunToUdp implements Runnable {
 
     private void queue(int peer, int arenaOffset, int length, int packets, int innerBytes, int gsoSegment) {
         int i = messages++;
-        int addr = sockaddrs + i * SOCKADDR_IN;
-        meta.putShort(addr + 2, htons(port));
-        meta.putInt(addr + 4, htonl(peer));
-        int iov = iovecs + i * IOVEC;
-        meta.putLong(iov, arenaAddress + arenaOffset);
-        meta.putLong(iov + 8, length);
-        int hdr = i * MMSGHDR;
-        if (gsoSegment > 0) {
-            int c = cmsgs + i * CMSG;
-            meta.putShort(c + 16, (short) gsoSegment);
-            meta.putLong(hdr + 32, metaAddress + c);                               // msg_control
-            meta.putLong(hdr + 40, CMSG);                                          // msg_controllen
-        } else {
-            meta.putLong(hdr + 32, 0L);
-            meta.putLong(hdr + 40, 0L);
-        }
+        batch.setDestination(i, peer, port);
+        batch.setIov(i, arenaAddress + arenaOffset, length);
+        batch.setUdpSegment(i, gsoSegment);
         messagePackets[i] = packets;
         messageBytes[i] = innerBytes;
         messageSegment[i] = gsoSegment;
@@ -299,8 +255,8 @@ final class TunToUdp implements Runnable {
             return;
         }
         int replyLength = IcmpUnreachable.write(in, offset, headerLength, length, localAddress,
-                metaNetworkOrder, icmp);
-        long from = metaAddress + icmp - headerRoom;
+                icmpScratch, icmp);
+        long from = icmpScratchAddress + icmp - headerRoom;
         if (sys.write(tunFd, from, replyLength + headerRoom) < 0) {
             counters.increment(CounterCells.IO_ERRORS);
         }
@@ -315,7 +271,7 @@ final class TunToUdp implements Runnable {
         int sent = 0;
         int retries = 0;
         while (sent < messages) {
-            int result = sys.sendmmsg(socketFd, metaAddress + (long) sent * MMSGHDR, messages - sent, 0);
+            int result = sys.sendmmsg(socketFd, batch.address(sent), messages - sent, 0);
             if (result > 0) {
                 for (int i = sent; i < sent + result; i++) {
                     counters.add(CounterCells.PACKETS, messagePackets[i]);
@@ -324,15 +280,15 @@ final class TunToUdp implements Runnable {
                 sent += result;
                 continue;
             }
-            int errno = Syscalls.Native.errno();
-            if (errno == EINTR) {
+            int errno = LibC.Native.errno();
+            if (errno == Errno.EINTR) {
                 continue;
             }
-            if ((errno == EAGAIN || errno == ENOBUFS) && retries++ < SEND_RETRIES) {
-                await(socketFd, POLLOUT, 10);
+            if ((errno == Errno.EAGAIN || errno == Errno.ENOBUFS) && retries++ < SEND_RETRIES) {
+                pollFd.await(socketFd, LinuxAbi.POLLOUT, 10);
                 continue;
             }
-            if ((errno == EIO || errno == EINVAL) && messageSegment[sent] > 0) {
+            if ((errno == Errno.EIO || errno == Errno.EINVAL) && messageSegment[sent] > 0) {
                 if (udpGso) {
                     udpGso = false;
                     log.warn("udp backend: the kernel refused a UDP GSO send (errno {}); sending one datagram per "
@@ -348,40 +304,19 @@ final class TunToUdp implements Runnable {
 
     /** Sends message {@code message}'s segments one datagram each, through its own msghdr with no control. */
     private void sendSegmentBySegment(int message) {
-        int hdr = message * MMSGHDR;
-        int iov = iovecs + message * IOVEC;
-        long base = meta.getLong(iov);
-        long length = meta.getLong(iov + 8);
+        long base = batch.iovBase(message);
+        long length = batch.iovLength(message);
         int size = messageSegment[message];
-        meta.putLong(hdr + 32, 0L);                                                // msg_control
-        meta.putLong(hdr + 40, 0L);                                                // msg_controllen
+        batch.clearControl(message);
         for (long at = 0; at < length; at += size) {
             long take = Math.min(size, length - at);
-            meta.putLong(iov, base + at);
-            meta.putLong(iov + 8, take);
-            if (sys.sendmsg(socketFd, metaAddress + hdr, 0) < 0) {
+            batch.setIov(message, base + at, take);
+            if (sys.sendmsg(socketFd, batch.address(message), 0) < 0) {
                 counters.increment(CounterCells.IO_ERRORS);
             } else {
                 counters.increment(CounterCells.PACKETS);
                 counters.add(CounterCells.BYTES, take);
             }
         }
-    }
-
-    private void await(int fd, short events, int timeoutMillis) {
-        meta.putInt(pollfd, fd);
-        meta.putShort(pollfd + 4, events);
-        meta.putShort(pollfd + 6, (short) 0);
-        sys.poll(metaAddress + pollfd, 1, timeoutMillis);
-    }
-
-    /** A 16-bit value in network order, as the native-order buffer must store it. */
-    private static short htons(int value) {
-        short s = (short) value;
-        return ByteOrder.nativeOrder() == ByteOrder.BIG_ENDIAN ? s : Short.reverseBytes(s);
-    }
-
-    private static int htonl(int value) {
-        return ByteOrder.nativeOrder() == ByteOrder.BIG_ENDIAN ? value : Integer.reverseBytes(value);
     }
 }

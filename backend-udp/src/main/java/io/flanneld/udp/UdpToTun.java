@@ -1,7 +1,11 @@
 package io.flanneld.udp;
 
+import io.flanneld.net.Errno;
+import io.flanneld.net.LibC;
+import io.flanneld.net.LinuxAbi;
+import io.flanneld.net.MessageBatch;
+import io.flanneld.net.PollFd;
 import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.util.concurrent.atomic.AtomicReference;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -27,38 +31,20 @@ final class UdpToTun implements Runnable {
     /** {@link #verdict} for a datagram to write to the TUN device; drops are {@link CounterCells} indices. */
     static final int ACCEPT = -1;
 
-    private static final int MMSGHDR = 64;
-    private static final int IOVEC = 16;
-    private static final int SOCKADDR_IN = 16;
-    /** CMSG_SPACE(sizeof(int)) for UDP_GRO's segment size. */
-    private static final int CMSG = 24;
-    private static final int POLLFD = 8;
-    private static final int SOL_UDP = 17;
-    private static final int UDP_GRO = 104;
-    private static final int MSG_TRUNC = 0x20;
-    private static final int MSG_DONTWAIT = 0x40;
-    private static final short POLLIN = 0x1;
-    private static final int EAGAIN = 11;
-    private static final int EINTR = 4;
     private static final int IDLE_POLL_MILLIS = 100;
 
     private final int tunFd;
     private final int socketFd;
     private final AtomicReference<ForwardingTable> table;
     private final CounterCells counters;
-    private final Syscalls sys = Syscalls.Native.get();
+    private final LibC sys = LibC.Native.libc();
     private final int batch;
     private final int slot;
     private final ByteBuffer data;
     private final long dataAddress;
-    /** mmsghdr[], iovec[], sockaddr_in[], cmsg[], pollfd; native order. */
-    private final ByteBuffer meta;
-    private final long metaAddress;
-    private final ByteBuffer metaNetworkOrder;
-    private final int iovecs;
-    private final int sockaddrs;
-    private final int cmsgs;
-    private final int pollfd;
+    /** The recvmmsg messages: slot i receives into data[i * slot, (i + 1) * slot). */
+    private final MessageBatch messages;
+    private final PollFd pollFd = new PollFd();
     private final TcpCoalescer coalescer;
     private final long coalescerAddress;
     private volatile boolean running = true;
@@ -77,25 +63,13 @@ final class UdpToTun implements Runnable {
         // With GRO a receive may hold up to 64 KiB of coalesced datagrams.
         this.slot = offloads.udpGro() ? 65536 : maxDatagram;
         this.data = ByteBuffer.allocateDirect(batch * slot);
-        this.dataAddress = Syscalls.Native.address(data);
-        this.iovecs = batch * MMSGHDR;
-        this.sockaddrs = iovecs + batch * IOVEC;
-        this.cmsgs = sockaddrs + batch * SOCKADDR_IN;
-        this.pollfd = cmsgs + batch * CMSG;
-        this.meta = ByteBuffer.allocateDirect(pollfd + POLLFD).order(ByteOrder.nativeOrder());
-        this.metaAddress = Syscalls.Native.address(meta);
-        this.metaNetworkOrder = meta.duplicate().order(ByteOrder.BIG_ENDIAN);
+        this.dataAddress = LibC.Native.address(data);
+        this.messages = new MessageBatch(batch);
         for (int i = 0; i < batch; i++) {
-            int hdr = i * MMSGHDR;
-            meta.putLong(hdr, metaAddress + sockaddrs + (long) i * SOCKADDR_IN);   // msg_name
-            meta.putLong(hdr + 16, metaAddress + iovecs + (long) i * IOVEC);       // msg_iov
-            meta.putLong(hdr + 24, 1);                                             // msg_iovlen
-            meta.putLong(hdr + 32, metaAddress + cmsgs + (long) i * CMSG);         // msg_control
-            meta.putLong(iovecs + i * IOVEC, dataAddress + (long) i * slot);       // iov_base
-            meta.putLong(iovecs + i * IOVEC + 8, slot);                            // iov_len
+            messages.setIov(i, dataAddress + (long) i * slot, slot);
         }
         this.coalescer = new TcpCoalescer(offloads.tso(), offloads.coalesce(), this::writeTun, counters);
-        this.coalescerAddress = Syscalls.Native.address(coalescer.buffer());
+        this.coalescerAddress = LibC.Native.address(coalescer.buffer());
     }
 
     /**
@@ -142,26 +116,20 @@ final class UdpToTun implements Runnable {
 
     /** One recvmmsg and everything it brought; false when nothing was waiting. */
     private boolean receiveBatch() {
-        for (int i = 0; i < batch; i++) {
-            int hdr = i * MMSGHDR;
-            meta.putInt(hdr + 8, SOCKADDR_IN);        // msg_namelen: the kernel overwrites both lengths
-            meta.putLong(hdr + 40, CMSG);             // msg_controllen
-        }
-        int n = sys.recvmmsg(socketFd, metaAddress, batch, MSG_DONTWAIT, 0L);
+        messages.resetForReceive(batch);
+        int n = sys.recvmmsg(socketFd, messages.address(0), batch, LinuxAbi.MSG_DONTWAIT, 0L);
         if (n <= 0) {
-            int errno = Syscalls.Native.errno();
-            if (n < 0 && errno != EAGAIN && errno != EINTR) {
+            int errno = LibC.Native.errno();
+            if (n < 0 && errno != Errno.EAGAIN && errno != Errno.EINTR) {
                 counters.increment(CounterCells.IO_ERRORS);
             }
             return false;
         }
         ForwardingTable current = table.get();
         for (int i = 0; i < n; i++) {
-            int hdr = i * MMSGHDR;
-            int length = meta.getInt(hdr + 56);       // msg_len
-            int flags = meta.getInt(hdr + 48);        // msg_flags
-            int sender = metaNetworkOrder.getInt(sockaddrs + i * SOCKADDR_IN + 4);
-            if ((flags & MSG_TRUNC) != 0) {
+            int length = messages.msgLen(i);
+            int sender = messages.sourceAddress(i);
+            if ((messages.flags(i) & LinuxAbi.MSG_TRUNC) != 0) {
                 counters.increment(CounterCells.MALFORMED);
                 continue;
             }
@@ -200,15 +168,8 @@ final class UdpToTun implements Runnable {
 
     /** The GRO segment size of message {@code i}, or its whole length when it came alone. */
     private int groSegment(int i, int length) {
-        long controlLength = meta.getLong(i * MMSGHDR + 40);
-        int c = cmsgs + i * CMSG;
-        if (controlLength >= 20 && meta.getInt(c + 8) == SOL_UDP && meta.getInt(c + 12) == UDP_GRO) {
-            int segment = meta.getInt(c + 16);
-            if (segment > 0) {
-                return segment;
-            }
-        }
-        return Math.max(1, length);
+        int segment = messages.groSegmentSize(i);
+        return segment > 0 ? segment : Math.max(1, length);
     }
 
     private boolean writeTun(ByteBuffer buffer, int offset, int length) {
@@ -217,9 +178,6 @@ final class UdpToTun implements Runnable {
     }
 
     private void await() {
-        meta.putInt(pollfd, socketFd);
-        meta.putShort(pollfd + 4, POLLIN);
-        meta.putShort(pollfd + 6, (short) 0);
-        sys.poll(metaAddress + pollfd, 1, IDLE_POLL_MILLIS);
+        pollFd.await(socketFd, LinuxAbi.POLLIN, IDLE_POLL_MILLIS);
     }
 }

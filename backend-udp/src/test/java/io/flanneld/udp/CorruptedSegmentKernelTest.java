@@ -2,6 +2,8 @@ package io.flanneld.udp;
 
 import static org.junit.jupiter.api.Assertions.*;
 
+import io.flanneld.net.LibC;
+import io.flanneld.net.LinuxAbi;
 import io.flanneld.net.NetworkNamespaces;
 import io.flanneld.schema.Ip4;
 import io.flanneld.testkit.Cmd;
@@ -87,7 +89,7 @@ class CorruptedSegmentKernelTest {
         try (ServerSocket server = NetworkNamespaces.callIn(listenerNetns, () -> listen(listenerIp));
              DatagramSocket underlay = NetworkNamespaces.callIn(n1.host().netns(), () -> bind(n1.ip()));
              LibcUdpSocket noChecksum = LibcUdpSocket.open(n1.host().netns())
-                     .option(LibcUdpSocket.SOL_SOCKET, LibcUdpSocket.SO_NO_CHECK, 1);
+                     .option(LinuxAbi.SOL_SOCKET, LinuxAbi.SO_NO_CHECK, 1);
              RawUdpTap tap = RawUdpTap.open(n2.host().netns())) {
             Flow flow = new Flow(noChecksum, underlay, n2.ip(), listenerIp, server.getLocalPort());
             CompletableFuture<byte[]> received = read(server, data.length);
@@ -209,8 +211,7 @@ class CorruptedSegmentKernelTest {
      * receives, headers included, so the UDP checksum field can be read as it arrived.
      */
     private static final class RawUdpTap implements AutoCloseable {
-        private static final int SO_RCVBUFFORCE = 33;
-        private final Syscalls sys = Syscalls.Native.get();
+        private final LibC sys = LibC.Native.libc();
         private final int fd;
 
         private RawUdpTap(int fd) {
@@ -218,18 +219,19 @@ class CorruptedSegmentKernelTest {
         }
 
         static RawUdpTap open(String netns) {
-            Syscalls sys = Syscalls.Native.get();
-            int fd = NetworkNamespaces.callIn(netns, () -> sys.socket(2, 3 | 0x800, 17));   // SOCK_RAW|NONBLOCK
-            assertTrue(fd >= 0, "raw socket errno " + Syscalls.Native.errno());
+            LibC sys = LibC.Native.libc();
+            int fd = NetworkNamespaces.callIn(netns, () -> sys.socket(LinuxAbi.AF_INET,
+                    LinuxAbi.SOCK_RAW | LinuxAbi.SOCK_NONBLOCK, LinuxAbi.IPPROTO_UDP));
+            assertTrue(fd >= 0, "raw socket errno " + LibC.Native.errno());
             ByteBuffer size = ByteBuffer.allocateDirect(4).order(ByteOrder.nativeOrder()).putInt(0, 8 << 20);
-            sys.setsockopt(fd, LibcUdpSocket.SOL_SOCKET, SO_RCVBUFFORCE, Syscalls.Native.address(size), 4);
+            sys.setsockopt(fd, LinuxAbi.SOL_SOCKET, LinuxAbi.SO_RCVBUFFORCE, LibC.Native.address(size), 4);
             return new RawUdpTap(fd);
         }
 
         /** Reads what is queued (without waiting): datagrams from {@code source} whose UDP checksum field is 0. */
         int zeroChecksumDatagramsFrom(String source) {
             ByteBuffer b = ByteBuffer.allocateDirect(65536);
-            long address = Syscalls.Native.address(b);
+            long address = LibC.Native.address(b);
             int zero = 0;
             for (long n; (n = sys.read(fd, address, b.capacity())) > 0; ) {
                 int udp = (b.get(0) & 0x0f) * 4;

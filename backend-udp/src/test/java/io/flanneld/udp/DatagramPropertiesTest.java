@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.flanneld.schema.Ip4;
 import io.flanneld.net.LibC;
+import io.flanneld.net.LinuxAbi;
 import java.nio.ByteBuffer;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicReference;
@@ -37,7 +38,6 @@ class DatagramPropertiesTest {
     private static final List<String> ADDRESSES = List.of("198.19.2.9", "198.19.3.1", "198.19.4.255", "198.19.1.7", "198.19.77.5",
             "192.0.2.1", "0.0.0.0");
 
-    private static final int O_WRONLY = 1;
     private static int devNull = -1;
     private static final CounterCells COUNTERS = new CounterCells();
     private static UdpToTun plain;
@@ -45,7 +45,7 @@ class DatagramPropertiesTest {
 
     @BeforeContainer
     static void openDevNull() {
-        devNull = LibC.Native.libc().open("/dev/null", O_WRONLY);
+        devNull = LibC.Native.libc().open("/dev/null", LinuxAbi.O_WRONLY);
         assertTrue(devNull >= 0, "open /dev/null");
         // No socket: the loop is never run, only the per-message path it calls.
         plain = new UdpToTun(devNull, -1, new AtomicReference<>(TABLE), COUNTERS, Offloads.NONE, 1, 1500);

@@ -2,6 +2,7 @@ package io.flanneld.udp;
 
 import static org.junit.jupiter.api.Assertions.*;
 
+import io.flanneld.net.LinuxAbi;
 import io.flanneld.net.NetworkNamespaces;
 import java.io.IOException;
 import java.io.InputStream;
@@ -27,8 +28,6 @@ import org.junit.jupiter.params.provider.CsvSource;
  */
 class OffloadKernelTest {
     private static final int BYTES = 24 << 20;
-    private static final String[] PROPERTIES = {"flanneld.udp.tso", "flanneld.udp.uso", "flanneld.udp.gso",
-        "flanneld.udp.gro"};
     private UdpCluster cluster;
 
     @BeforeEach
@@ -38,23 +37,14 @@ class OffloadKernelTest {
 
     @AfterEach
     void removeHosts() {
-        for (String p : PROPERTIES) {
-            System.clearProperty(p);
-        }
         cluster.close();
     }
 
+    /** With TSO, USO, UDP GSO and GRO on or off; TCP coalescing stays on (it only acts with TSO). */
     private UdpBackend start(UdpCluster.Node node, boolean offloads) throws Exception {
-        for (String p : PROPERTIES) {
-            System.setProperty(p, Boolean.toString(offloads));
-        }
-        try {
-            return cluster.start(node);
-        } finally {
-            for (String p : PROPERTIES) {
-                System.clearProperty(p);
-            }
-        }
+        UdpOptions d = UdpOptions.DEFAULTS;
+        return cluster.start(node, new UdpOptions(offloads, offloads, d.coalesce(), offloads, offloads, d.rxBatch(),
+                d.txBatch()));
     }
 
     @ParameterizedTest(name = "offloads on host 1 {0}, on host 2 {1}")
@@ -123,7 +113,7 @@ class OffloadKernelTest {
     /** One send of {@code data} with UDP_SEGMENT {@code segment}, from a socket made in {@code from}'s namespace. */
     private static void sendWithUdpGso(UdpCluster.Node from, UdpCluster.Node to, int port, byte[] data, int segment) {
         try (LibcUdpSocket socket = LibcUdpSocket.open(from.host().netns())) {
-            socket.option(LibcUdpSocket.SOL_UDP, LibcUdpSocket.UDP_SEGMENT, segment).send(to.overlayIp(), port, data);
+            socket.option(LinuxAbi.SOL_UDP, LinuxAbi.UDP_SEGMENT, segment).send(to.overlayIp(), port, data);
         }
     }
 

@@ -25,8 +25,10 @@ class ThroughputRun {
         try (UdpCluster cluster = new UdpCluster()) {
             UdpCluster.Node n1 = cluster.addNode(1);
             UdpCluster.Node n2 = cluster.addNode(2);
-            UdpBackend b1 = cluster.start(n1);
-            UdpBackend b2 = cluster.start(n2);
+            // The daemon's -D flags (flanneld.udp.*) work here too, given to the test JVM.
+            UdpOptions options = UdpOptions.fromProperties(System.getProperties());
+            UdpBackend b1 = cluster.start(n1, options);
+            UdpBackend b2 = cluster.start(n2, options);
             NetnsFabric.Host v3 = cluster.fabric.addHost("v3", "198.18.0.3/16");
             NetnsFabric.Host v4 = cluster.fabric.addHost("v4", "198.18.0.4/16");
             vxlan(v3, 3, v4, 4);
@@ -34,7 +36,7 @@ class ThroughputRun {
             double udp = iperf(n1.host(), n2.host(), n2.overlayIp());
             double vxlan = iperf(v3, v4, "198.19.4.0");
             double udp2 = iperf(n1.host(), n2.host(), n2.overlayIp());
-            System.out.println("RESULT txBatch " + UdpBackend.SEND_BATCH + " rxBatch " + UdpBackend.RECV_BATCH);
+            System.out.println("RESULT txBatch " + options.txBatch() + " rxBatch " + options.rxBatch());
             System.out.printf("RESULT udp backend flannel0->flannel0: %.2f Gbit/s, %.2f Gbit/s (second run)%n", udp, udp2);
             System.out.printf("RESULT kernel vxlan: %.2f Gbit/s%n", vxlan);
             System.out.printf("RESULT ratio udp/vxlan: %.3f%n", Math.max(udp, udp2) / vxlan);

@@ -4,7 +4,7 @@ import static org.junit.jupiter.api.Assertions.*;
 
 import io.flanneld.backend.LeaseEvent;
 import io.flanneld.net.NetworkNamespaces;
-import io.flanneld.schema.Ip4;
+import io.flanneld.schema.Ip4Net;
 import io.flanneld.schema.Lease;
 import io.flanneld.schema.LeaseCodec;
 import io.flanneld.testkit.Cmd;
@@ -202,12 +202,20 @@ class UdpBackendKernelTest {
         assertEquals(strangers, b1.counters().droppedUnknownPeer(), "nothing from it dropped as unknown");
     }
 
+    /**
+     * No forwarding entry for the vxlan host's subnet: a packet to it is a no-route drop answered with ICMP net
+     * unreachable, never a datagram to host 2 (which would go unanswered: host 2 runs no backend here).
+     */
     @Test
     void leaseOfAnotherBackendTypeIsIgnored() throws Exception {
         UdpBackend b1 = cluster.start(n1);
         b1.apply(List.of(new LeaseEvent.Added(Packets.lease("198.19.2.0/24", n2.ip(), "vxlan"))));
-        assertEquals(-1, b1.forwardingTable().find(Ip4.parse("198.19.2.1")));
         assertEquals(1, b1.peerCount(), "host 3 only");
+        Cmd.Result r = ping(n1, "198.19.2.1");
+        assertFalse(r.ok());
+        assertTrue(r.stdout().contains("Destination Net Unreachable"), r.stdout());
+        assertEquals(3, b1.counters().droppedNoRoute(), b1.counters().toString());
+        assertEquals(0, b1.counters().tunToUdpPackets(), b1.counters().toString());
     }
 
     @Test
@@ -227,16 +235,128 @@ class UdpBackendKernelTest {
         }
     }
 
+    /**
+     * A clean stop frees the port and leaves flannel0 with its address and route (the kernel drops what is routed
+     * into it meanwhile); the next start attaches to the same device and forwards; removeDevice deletes it for good.
+     */
     @Test
-    void closeRemovesFlannel0AndFreesThePort() throws Exception {
+    void closeLeavesFlannel0WithAddressAndRouteAndFreesThePortAndTheNextStartAttaches() throws Exception {
         UdpBackend b1 = cluster.start(n1);
+        cluster.start(n2);
+        assertTrue(ping(n1, n2.overlayIp()).ok());
+        int index = flannel0Index(n1);
         b1.close();
-        assertFalse(n1.host().exec("ip", "link", "show").stdout().contains("flannel0"));
         assertFalse(n1.host().exec("ss", "-uln").stdout().contains(":8285"));
+        String dev = n1.host().exec("ip", "-d", "addr", "show", "dev", "flannel0").check().stdout();
+        assertTrue(dev.contains("persist on"), dev);
+        assertTrue(dev.contains("inet 198.19.1.0/16"), dev);
+        assertTrue(n1.host().exec("ip", "route", "show", "198.19.0.0/16").check().stdout().contains("dev flannel0"));
+        Cmd.Result gap = ping(n1, n2.overlayIp());
+        assertFalse(gap.ok(), "nothing carries traffic while no backend runs: " + gap.stdout());
+        assertFalse(gap.stdout().contains("Unreachable"), "dropped by the kernel, not answered: " + gap.stdout());
         b1.close();
-        // A new backend can take the device and the port again.
+        // A new backend takes the port again and the same device.
         UdpBackend again = cluster.start(n1);
         assertEquals(2, again.peerCount());
+        assertEquals(index, flannel0Index(n1), "attached to the device left in place");
+        assertTrue(again.offloads().tso(), again.offloads().describe());
+        assertTrue(ping(n1, n2.overlayIp()).ok(), "to h2 through the re-attached device");
+        assertTrue(ping(n2, n1.overlayIp()).ok(), "from h2 through the re-attached device");
+        assertEquals(List.of(), again.repair(), "address, up state and route as they should be");
+
+        again.close();
+        assertTrue(UdpBackend.removeDevice(n1.nl()));
+        assertFalse(n1.host().exec("ip", "link", "show").stdout().contains("flannel0"), "deleted for good");
+        assertFalse(n1.host().exec("ip", "route", "show").stdout().contains("198.19.0.0/16"));
+        assertFalse(UdpBackend.removeDevice(n1.nl()), "nothing left to delete");
+    }
+
+    /** A start whose lease is another subnet replaces the address flannel0 kept from the previous one. */
+    @Test
+    void aRestartWithAnotherLeaseReplacesTheOldAddress() throws Exception {
+        UdpBackend b1 = cluster.start(n1);
+        b1.close();
+        UdpBackend moved = fabric(n1, Ip4Net.parse("198.19.9.0/24"));
+        String dev = n1.host().exec("ip", "addr", "show", "dev", "flannel0").check().stdout();
+        assertTrue(dev.contains("inet 198.19.9.0/16"), dev);
+        assertFalse(dev.contains("198.19.1.0"), dev);
+        assertEquals(List.of(), moved.repair());
+    }
+
+    /**
+     * The offloads are those of this start, also on a device carried over: the same vnet header attaches (the
+     * offload flags set again, so turning USO off shows), a different one deletes flannel0 and creates it anew; TCP
+     * crosses each time.
+     */
+    @Test
+    void reattachingAppliesThisStartsOffloadsAndOtherFlagsRecreateFlannel0() throws Exception {
+        UdpBackend b1 = cluster.start(n1);
+        cluster.start(n2);
+        int first = flannel0Index(n1);
+        assertTrue(b1.offloads().tso() && b1.offloads().uso(), b1.offloads().describe());
+        assertTrue(features(n1).contains("tx-udp-segmentation: on"), features(n1));
+        assertTrue(details(n1).contains("vnet_hdr on"), details(n1));
+        b1.close();
+
+        UdpOptions noUso = new UdpOptions(true, false, true, true, true, UdpOptions.DEFAULT_RX_BATCH,
+                UdpOptions.MAX_TX_BATCH);
+        UdpBackend b1NoUso = cluster.start(n1, noUso);
+        assertEquals(first, flannel0Index(n1), "same flags: attached");
+        assertTrue(b1NoUso.offloads().tso() && !b1NoUso.offloads().uso(), b1NoUso.offloads().describe());
+        assertTrue(features(n1).contains("tx-udp-segmentation: off"), "USO off on the re-attached device: " + features(n1));
+        assertTrue(features(n1).contains("tcp-segmentation-offload: on"), features(n1));
+        assertTcpCrosses();
+        b1NoUso.close();
+
+        UdpBackend plain = cluster.start(n1, UdpOptions.NO_OFFLOADS);
+        int second = flannel0Index(n1);
+        assertNotEquals(first, second, "no vnet header wanted: flannel0 created anew");
+        assertFalse(plain.offloads().tso(), plain.offloads().describe());
+        assertTrue(details(n1).contains("vnet_hdr off persist on"), details(n1));
+        assertTrue(n1.host().exec("ip", "addr", "show", "dev", "flannel0").stdout().contains("inet 198.19.1.0/16"));
+        assertTrue(ping(n1, n2.overlayIp()).ok());
+        assertTcpCrosses();
+        plain.close();
+
+        UdpBackend offloadsAgain = cluster.start(n1);
+        assertNotEquals(second, flannel0Index(n1), "a vnet header wanted again: created anew");
+        assertTrue(offloadsAgain.offloads().tso(), offloadsAgain.offloads().describe());
+        assertTrue(details(n1).contains("vnet_hdr on persist on"), details(n1));
+        assertTcpCrosses();
+        assertEquals(0, offloadsAgain.counters().droppedTotal(), offloadsAgain.counters().toString());
+    }
+
+    private UdpBackend fabric(UdpCluster.Node node, Ip4Net subnet) throws Exception {
+        UdpBackend backend = cluster.fabric.own(UdpBackend.createInNamespace(node.nl(), node.iface(), UdpCluster.CONFIG,
+                UdpOptions.DEFAULTS, node.host().netns()));
+        backend.start(new Lease(subnet, node.lease().attrs(), 1, 1), List.of());
+        return backend;
+    }
+
+    private static int flannel0Index(UdpCluster.Node node) {
+        return node.nl().links().byName(UdpBackend.DEVICE).orElseThrow().index();
+    }
+
+    private static String details(UdpCluster.Node node) {
+        return node.host().exec("ip", "-d", "link", "show", "flannel0").check().stdout();
+    }
+
+    private static String features(UdpCluster.Node node) {
+        return node.host().exec("ethtool", "-k", "flannel0").check().stdout();
+    }
+
+    private void assertTcpCrosses() throws Exception {
+        Path log = Files.createTempFile("iperf3-server", ".log");
+        try {
+            Process server = n2.host().start(List.of("iperf3", "-s", "-1", "-B", n2.overlayIp()), log);
+            Wait.until(WAIT, "iperf3 server listening", () -> n2.host().exec("ss", "-ltn").stdout().contains(":5201"));
+            Cmd.Result r = n1.host().exec(Duration.ofSeconds(30), "iperf3", "-c", n2.overlayIp(), "-t", "1", "-f", "m");
+            assertTrue(r.ok(), r.stdout() + r.stderr());
+            assertTrue(r.stdout().contains("receiver"), r.stdout());
+            assertTrue(server.waitFor(5, java.util.concurrent.TimeUnit.SECONDS), "iperf3 server done");
+        } finally {
+            Files.deleteIfExists(log);
+        }
     }
 
     /** A short pause every 20 datagrams, so that the test measures the backend's checks, not socket buffer overflow. */

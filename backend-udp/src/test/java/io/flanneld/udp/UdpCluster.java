@@ -52,9 +52,14 @@ final class UdpCluster implements AutoCloseable {
         return node;
     }
 
-    /** A backend for {@code node}, started with every other node's lease; closed with the cluster. */
+    /** A backend for {@code node} with the default options, started with every other node's lease; closed with the cluster. */
     UdpBackend start(Node node) throws Exception {
-        UdpBackend backend = fabric.own(UdpBackend.createInNamespace(node.nl(), node.iface(), CONFIG,
+        return start(node, UdpOptions.DEFAULTS);
+    }
+
+    /** The same with {@code options}. */
+    UdpBackend start(Node node, UdpOptions options) throws Exception {
+        UdpBackend backend = fabric.own(UdpBackend.createInNamespace(node.nl(), node.iface(), CONFIG, options,
                 node.host().netns()));
         List<Lease> peers = nodes.stream().filter(n -> n != node).map(Node::lease).toList();
         backend.start(node.lease(), peers);

@@ -1,5 +1,6 @@
 package io.flanneld.net;
 
+import static io.flanneld.net.LinuxAbi.AF_INET;
 import static io.flanneld.net.NetlinkConstants.*;
 
 import io.flanneld.schema.Ip4;

@@ -16,7 +16,6 @@ import org.slf4j.LoggerFactory;
 public final class KernelChanges implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(KernelChanges.class);
     private static final int GROUPS = 0x1 /* LINK */ | 0x4 /* NEIGH */ | 0x10 /* IPV4_IFADDR */ | 0x40 /* IPV4_ROUTE */;
-    private static final int ENOBUFS = 105;
 
     private final LibC libc;
     private final int fd;
@@ -49,7 +48,7 @@ public final class KernelChanges implements AutoCloseable {
             }
             if (length < 0) {
                 int errno = LibC.Native.errno();
-                if (errno == ENOBUFS) {
+                if (errno == Errno.ENOBUFS) {
                     deliver(listener, KernelChange.OVERRUN);
                 } else if (errno != Errno.EAGAIN && errno != Errno.EINTR) {
                     LOG.warn("kernel change notifications stopped: recv: {}", Errno.name(errno));

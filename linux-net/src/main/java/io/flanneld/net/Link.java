@@ -14,9 +14,10 @@ import java.util.Optional;
  * @param kind the IFLA_INFO_KIND, e.g. "vxlan", "veth", "tun"; empty for devices without rtnl_link_ops (loopback,
  *     physical NICs)
  * @param vxlan the VXLAN attributes when the kind is "vxlan"
+ * @param tun the TUN/TAP attributes when the kind is "tun" (kernels since 4.15 report them)
  */
 public record Link(int index, String name, int flags, int mtu, Optional<MacAddress> mac, Optional<String> kind,
-                   Optional<VxlanAttributes> vxlan) {
+                   Optional<VxlanAttributes> vxlan, Optional<TunAttributes> tun) {
     /** IFF_UP: administratively up. */
     public static final int IFF_UP = 0x1;
     /** IFF_RUNNING: the kernel considers the link operational (carrier). */
@@ -28,6 +29,13 @@ public record Link(int index, String name, int flags, int mtu, Optional<MacAddre
         Objects.requireNonNull(mac, "mac");
         Objects.requireNonNull(kind, "kind");
         Objects.requireNonNull(vxlan, "vxlan");
+        Objects.requireNonNull(tun, "tun");
+    }
+
+    /** A link that is not a TUN/TAP device (or whose kernel does not describe it). */
+    public Link(int index, String name, int flags, int mtu, Optional<MacAddress> mac, Optional<String> kind,
+                Optional<VxlanAttributes> vxlan) {
+        this(index, name, flags, mtu, mac, kind, vxlan, Optional.empty());
     }
 
     public boolean isUp() {

@@ -1,5 +1,6 @@
 package io.flanneld.net;
 
+import static io.flanneld.net.LinuxAbi.AF_UNSPEC;
 import static io.flanneld.net.NetlinkConstants.*;
 
 import io.flanneld.schema.Ip4;
@@ -98,7 +99,13 @@ final class LinkCodec {
         if (kind.filter("vxlan"::equals).isPresent()) {
             vxlan = linkInfo.flatMap(li -> li.nested(IFLA_INFO_DATA, "IFLA_INFO_DATA")).map(LinkCodec::decodeVxlan);
         }
-        return new Link(index, name, flags, mtu, mac, kind, vxlan);
+        Optional<TunAttributes> tun = Optional.empty();
+        if (kind.filter("tun"::equals).isPresent()) {
+            tun = linkInfo.flatMap(li -> li.nested(IFLA_INFO_DATA, "IFLA_INFO_DATA"))
+                    .filter(data -> data.u8(IFLA_TUN_TYPE).isPresent())
+                    .map(LinkCodec::decodeTun);
+        }
+        return new Link(index, name, flags, mtu, mac, kind, vxlan, tun);
     }
 
     private static VxlanAttributes decodeVxlan(Attributes data) {
@@ -108,5 +115,14 @@ final class LinkCodec {
                 data.u32(IFLA_VXLAN_LINK).orElse(0),
                 data.u16BigEndian(IFLA_VXLAN_PORT).orElse(0),
                 data.u8(IFLA_VXLAN_LEARNING).orElse(0) != 0);
+    }
+
+    private static TunAttributes decodeTun(Attributes data) {
+        return new TunAttributes(
+                data.u8(IFLA_TUN_TYPE).orElse(0),
+                data.u8(IFLA_TUN_PI).orElse(0) != 0,
+                data.u8(IFLA_TUN_VNET_HDR).orElse(0) != 0,
+                data.u8(IFLA_TUN_PERSIST).orElse(0) != 0,
+                data.u8(IFLA_TUN_MULTI_QUEUE).orElse(0) != 0);
     }
 }

@@ -1,5 +1,7 @@
 package io.flanneld.net;
 
+import static io.flanneld.net.LinuxAbi.AF_BRIDGE;
+import static io.flanneld.net.LinuxAbi.AF_INET;
 import static io.flanneld.net.NetlinkConstants.*;
 
 import io.flanneld.schema.Ip4;

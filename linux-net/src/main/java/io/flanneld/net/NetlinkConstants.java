@@ -5,10 +5,6 @@ final class NetlinkConstants {
     private NetlinkConstants() {
     }
 
-    static final int AF_UNSPEC = 0;
-    static final int AF_INET = 2;
-    static final int AF_BRIDGE = 7;
-    static final int AF_NETLINK = 16;
     static final int NETLINK_ROUTE = 0;
 
     // struct nlmsghdr: u32 len, u16 type, u16 flags, u32 seq, u32 pid
@@ -60,6 +56,13 @@ final class NetlinkConstants {
     static final int IFLA_LINKINFO = 18;
     static final int IFLA_INFO_KIND = 1;
     static final int IFLA_INFO_DATA = 2;
+    // IFLA_INFO_DATA of kind "tun" (if_link.h, IFLA_TUN_*), all u8.
+    static final int IFLA_TUN_TYPE = 3;
+    static final int IFLA_TUN_PI = 4;
+    static final int IFLA_TUN_VNET_HDR = 5;
+    static final int IFLA_TUN_PERSIST = 6;
+    static final int IFLA_TUN_MULTI_QUEUE = 7;
+
     static final int IFLA_VXLAN_ID = 1;
     static final int IFLA_VXLAN_LINK = 3;
     static final int IFLA_VXLAN_LOCAL = 4;

@@ -1,5 +1,6 @@
 package io.flanneld.net;
 
+import static io.flanneld.net.LinuxAbi.*;
 import static io.flanneld.net.NetlinkConstants.*;
 
 import java.nio.ByteBuffer;
@@ -25,17 +26,6 @@ final class NetlinkSocket implements AutoCloseable {
     private final LongAdder requests = new LongAdder();
     private final LongAdder errors = new LongAdder();
     private static final Logger LOG = LoggerFactory.getLogger(NetlinkSocket.class);
-
-    private static final int SOCK_RAW = 3;
-    private static final int SOCK_CLOEXEC = 0x80000;
-    private static final int SOL_SOCKET = 1;
-    private static final int SO_RCVTIMEO = 20;
-    private static final int SO_RCVBUF = 8;
-    private static final int SOL_NETLINK = 270;
-    private static final int NETLINK_CAP_ACK = 10;
-    private static final int NETLINK_EXT_ACK = 11;
-    /** recv flag: return the datagram's real length even if it did not fit, so truncation is detected. */
-    private static final int MSG_TRUNC = 0x20;
 
     private static final int SEND_BUFFER_SIZE = 8 * 1024;
     /** Dump datagrams are at most a few pages (the kernel sizes them from our buffer, capped at 32 KiB). */
@@ -289,6 +279,7 @@ final class NetlinkSocket implements AutoCloseable {
 
     private List<NetlinkMessage> receive(Supplier<String> operation) {
         receiveBuffer.clear();
+        // MSG_TRUNC: the datagram's real length even if it did not fit, so truncation is detected.
         long length = libc.recv(fd, receiveBuffer, receiveBuffer.capacity(), MSG_TRUNC);
         if (length < 0) {
             int errno = LibC.Native.errno();

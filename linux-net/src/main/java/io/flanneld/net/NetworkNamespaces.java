@@ -1,5 +1,7 @@
 package io.flanneld.net;
 
+import static io.flanneld.net.LinuxAbi.*;
+
 import java.util.function.Supplier;
 
 /**
@@ -11,10 +13,6 @@ import java.util.function.Supplier;
  * and benchmarks drive several simulated hosts from one JVM.
  */
 public final class NetworkNamespaces {
-    /** CLONE_NEWNET: setns() may only join a network namespace with this fd. */
-    private static final int CLONE_NEWNET = 0x40000000;
-    private static final int O_RDONLY = 0;
-    private static final int O_CLOEXEC = 0x80000;
     private static final String NAMED_NAMESPACES = "/var/run/netns/";
     /** The namespace of this thread (not of the process: another thread may have moved). */
     private static final String THIS_THREAD = "/proc/thread-self/ns/net";

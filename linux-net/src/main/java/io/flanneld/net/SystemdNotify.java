@@ -1,5 +1,7 @@
 package io.flanneld.net;
 
+import static io.flanneld.net.LinuxAbi.*;
+
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.Optional;
@@ -10,9 +12,6 @@ import java.util.Optional;
  * {@code READY=1}. Java 17's own sockets have no AF_UNIX datagrams, hence libc.
  */
 public final class SystemdNotify {
-    private static final int AF_UNIX = 1;
-    private static final int SOCK_DGRAM = 2;
-    private static final int SOCK_CLOEXEC = 0x80000;
     private static final int SUN_PATH_MAX = 108;
 
     private SystemdNotify() {

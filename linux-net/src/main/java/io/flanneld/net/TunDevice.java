@@ -1,5 +1,7 @@
 package io.flanneld.net;
 
+import static io.flanneld.net.LinuxAbi.*;
+
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
@@ -8,18 +10,19 @@ import java.nio.charset.StandardCharsets;
  * An open TUN device: a file descriptor on /dev/net/tun attached to a layer-3 interface. Packets the kernel routes to
  * the interface are read here; packets written here enter the kernel as if received on it.
  *
- * <p>Addresses, MTU and link state are set through {@link Rtnetlink} like for any other link. The device exists while
- * the descriptor is open (it is not made persistent), so closing it removes the interface: a crashed daemon leaves
- * nothing behind.
+ * <p>Addresses, MTU and link state are set through {@link Rtnetlink} like for any other link. Unless
+ * {@link TunOptions#persistent} asks for TUNSETPERSIST, the device exists while the descriptor is open, so closing it
+ * removes the interface. A persistent device stays, with its addresses and routes, until it is deleted
+ * ({@link Links#delete}, {@code ip link del}); opening its name again with the same flags attaches to it, and while
+ * no descriptor is attached the kernel drops what is routed into it.
  */
 public final class TunDevice implements AutoCloseable {
     private static final String CLONE_DEVICE = "/dev/net/tun";
-    private static final int O_RDWR = 2;
-    private static final int O_NONBLOCK = 0x800;
-    private static final int O_CLOEXEC = 0x80000;
     /** _IOW('T', 202, int) and _IOW('T', 208, unsigned int); the same on x86_64 and arm64. */
     private static final long TUNSETIFF = 0x400454caL;
     private static final long TUNSETOFFLOAD = 0x400454d0L;
+    /** _IOW('T', 203, int): keep the device when its last descriptor closes (1), or not (0). */
+    private static final long TUNSETPERSIST = 0x400454cbL;
     /** _IOW('T', 216, int): the size of the header before each packet with IFF_VNET_HDR. */
     private static final long TUNSETVNETHDRSZ = 0x400454d8L;
     /** sizeof(struct virtio_net_hdr), without the mergeable-buffers field: what TUN readers here expect. */
@@ -31,7 +34,6 @@ public final class TunDevice implements AutoCloseable {
     /** struct ifreq: char ifr_name[IFNAMSIZ = 16], then a union whose first member is short ifr_flags. */
     private static final int IFREQ_SIZE = 40;
     private static final int IFNAMSIZ = 16;
-    private static final short POLLIN = 0x1;
 
     private final LibC libc;
     private final int fd;
@@ -44,7 +46,10 @@ public final class TunDevice implements AutoCloseable {
         this.name = name;
     }
 
-    /** Creates (or attaches a queue to) the TUN device in the calling thread's network namespace. */
+    /**
+     * Creates the TUN device in the calling thread's network namespace, or attaches to an existing one of that name
+     * (another queue of a multi-queue device, or a persistent device no descriptor holds).
+     */
     public static TunDevice open(TunOptions options) {
         LibC libc = LibC.Native.libc();
         int flags = O_RDWR | O_CLOEXEC | (options.nonBlocking() ? O_NONBLOCK : 0);
@@ -68,6 +73,10 @@ public final class TunDevice implements AutoCloseable {
                     throw new ErrnoException("ioctl(" + name + ", TUNSETOFFLOAD, 0x" + Integer.toHexString(offload)
                             + ")", LibC.Native.errno());
                 }
+            }
+            // Last: a device this open created and could not set up vanishes with the descriptor.
+            if (options.persistent() && libc.ioctl(fd, TUNSETPERSIST, 1L) < 0) {
+                throw new ErrnoException("ioctl(" + name + ", TUNSETPERSIST, 1)", LibC.Native.errno());
             }
             return new TunDevice(libc, fd, name);
         } catch (RuntimeException e) {

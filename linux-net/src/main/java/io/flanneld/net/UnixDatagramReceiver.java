@@ -1,5 +1,7 @@
 package io.flanneld.net;
 
+import static io.flanneld.net.LinuxAbi.*;
+
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -11,10 +13,6 @@ import java.util.Optional;
  * for a Type=notify unit. Lets tests (and a supervisor) read what the daemon announces.
  */
 public final class UnixDatagramReceiver implements AutoCloseable {
-    private static final int SOCK_DGRAM = 2;
-    private static final int SOCK_CLOEXEC = 0x80000;
-    private static final int AF_UNIX = 1;
-    private static final int POLLIN = 1;
 
     private final LibC libc = LibC.Native.libc();
     private final Path path;

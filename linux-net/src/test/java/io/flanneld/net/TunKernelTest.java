@@ -43,8 +43,42 @@ class TunKernelTest {
             assertTrue(shown.contains("inet 198.19.1.0/16 scope global flannel0"), shown);
             assertTrue(shown.contains("<POINTOPOINT,MULTICAST,NOARP,UP,LOWER_UP>"), shown);
             assertTrue(ns.ip("-d", "link", "show", "flannel0").contains("tun type tun pi off vnet_hdr off"));
+            assertEquals(java.util.Optional.of(new TunAttributes(TunAttributes.IFF_TUN, false, false, false, false)),
+                    rtnl.links().byName("flannel0").orElseThrow().tun());
         }
         assertFalse(ns.ip("link", "show").contains("flannel0"), "closing the fd removes the device");
+    }
+
+    @Test
+    void persistentDeviceOutlivesItsDescriptorAndIsAttachedToAgain() {
+        TunOptions options = TunOptions.named("flannel0").withNonBlocking(true).withVnetHeader(true)
+                .withOffload(TunOptions.TUN_F_CSUM | TunOptions.TUN_F_TSO4).withPersistent(true);
+        try (Rtnetlink rtnl = Rtnetlink.openInNamespace(ns.name)) {
+            int index;
+            try (TunDevice tun = TunDevice.openInNamespace(ns.name, options)) {
+                Link link = rtnl.links().byName("flannel0").orElseThrow();
+                index = link.index();
+                assertEquals(java.util.Optional.of(new TunAttributes(TunAttributes.IFF_TUN, false, true, true, false)),
+                        link.tun(), link.toString());
+                assertTrue(options.matches(link.tun().orElseThrow()));
+                assertTrue(options.withPersistent(false).matches(link.tun().orElseThrow()), "an open sets persistence");
+                assertFalse(options.withVnetHeader(false).matches(link.tun().orElseThrow()), "vnet header differs");
+                assertFalse(options.withMultiQueue(true).matches(link.tun().orElseThrow()), "queue mode differs");
+                rtnl.addresses().add(new LinkAddress(index, Ip4.parse("198.19.1.0"), 16));
+                rtnl.links().setUp(index);
+            }
+            String shown = ns.ip("-d", "addr", "show", "dev", "flannel0");
+            assertTrue(shown.contains("tun type tun pi off vnet_hdr on persist on"), shown);
+            assertTrue(shown.contains("inet 198.19.1.0/16"), "its address stays: " + shown);
+            assertTrue(ns.ip("route", "show", "198.19.0.0/16").contains("dev flannel0"), "and its route");
+
+            try (TunDevice again = TunDevice.openInNamespace(ns.name, options)) {
+                assertEquals(index, rtnl.links().byName("flannel0").orElseThrow().index(), "the same device");
+                assertTrue(ns.ip("addr", "show", "dev", "flannel0").contains("inet 198.19.1.0/16"));
+            }
+            rtnl.links().delete(index);
+            assertFalse(ns.ip("link", "show").contains("flannel0"), "deleted for good");
+        }
     }
 
     @Test

@@ -1,5 +1,10 @@
-package io.flanneld.net;
+package io.flanneld.bench.jmh;
 
+import io.flanneld.net.FdbEntry;
+import io.flanneld.net.MacAddress;
+import io.flanneld.net.Neighbour;
+import io.flanneld.net.NetlinkRequests;
+import io.flanneld.net.Route;
 import io.flanneld.schema.Ip4;
 import io.flanneld.schema.Ip4Net;
 import java.nio.ByteBuffer;
@@ -13,22 +18,22 @@ import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
 
 /**
- * Encoding the three requests the vxlan backend sends per peer (an ARP entry, an FDB entry, a route), with
- * linux-net's codecs into a reused direct buffer, as {@link NetlinkSocket} does. This class lives in linux-net's
- * package because the codecs are package-private there (they are not API); nothing is sent to the kernel.
+ * Encoding the three requests the vxlan backend sends per peer (an ARP entry, an FDB entry, a route) with
+ * linux-net's codecs, through {@link NetlinkRequests}, into a reused direct buffer as the netlink socket does;
+ * nothing is sent to the kernel.
  */
 @State(Scope.Thread)
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.NANOSECONDS)
 public class NetlinkEncodeBench {
-    private MessageWriter writer;
+    private NetlinkRequests requests;
     private Neighbour neighbour;
     private FdbEntry fdb;
     private Route route;
 
     @Setup
     public void setUp() {
-        writer = new MessageWriter(ByteBuffer.allocateDirect(8192));
+        requests = new NetlinkRequests(8192);
         MacAddress mac = MacAddress.parse("02:00:00:01:02:03");
         neighbour = Neighbour.permanent(7, Ip4.parse("198.19.3.0"), mac);
         fdb = FdbEntry.permanent(7, mac, Ip4.parse("198.18.1.3"));
@@ -37,16 +42,16 @@ public class NetlinkEncodeBench {
 
     @Benchmark
     public ByteBuffer newNeigh() {
-        return NeighbourCodec.replaceNeighbour(writer, neighbour);
+        return requests.replaceNeighbour(neighbour);
     }
 
     @Benchmark
     public ByteBuffer newNeighFdb() {
-        return NeighbourCodec.writeFdb(writer, fdb, NeighbourCodec.FdbMode.REPLACE);
+        return requests.replaceFdb(fdb);
     }
 
     @Benchmark
     public ByteBuffer newRoute() {
-        return RouteCodec.add(writer, route, true);
+        return requests.addRoute(route, true);
     }
 }
