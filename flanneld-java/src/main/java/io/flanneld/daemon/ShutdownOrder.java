@@ -4,6 +4,8 @@ import java.util.ArrayDeque;
 import java.util.Deque;
 import java.util.List;
 import java.util.function.BiConsumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * What the daemon closes on the way out, and in which order: everything it set up, newest first, and then the data
@@ -13,6 +15,7 @@ import java.util.function.BiConsumer;
  * daemon's main thread alone adds and closes.
  */
 final class ShutdownOrder {
+    private static final Logger LOG = LoggerFactory.getLogger(ShutdownOrder.class);
     private final Deque<AutoCloseable> rest = new ArrayDeque<>();
     private final Deque<AutoCloseable> dataPath = new ArrayDeque<>();
 
@@ -31,11 +34,13 @@ final class ShutdownOrder {
         for (Deque<AutoCloseable> part : List.of(rest, dataPath)) {
             while (!part.isEmpty()) {
                 AutoCloseable c = part.pop();
+                long t0 = System.nanoTime();
                 try {
                     c.close();
                 } catch (Exception e) {
                     onFailure.accept(c, e);
                 }
+                LOG.debug("closed {} in {} ms", c.getClass().getSimpleName(), (System.nanoTime() - t0) / 1_000_000);
             }
         }
     }

@@ -109,6 +109,10 @@ public interface LibC {
     @SaveError
     int poll(long fds, long count, int timeoutMillis);
 
+    /** eventfd(2): a counter another thread can write to wake a poll. */
+    @SaveError
+    int eventfd(int initialValue, int flags);
+
     /** The bound libc, shared by all users; loaded on first use. */
     final class Native {
         private Native() {

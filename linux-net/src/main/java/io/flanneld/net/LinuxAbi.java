@@ -58,6 +58,9 @@ public final class LinuxAbi {
 
     // poll(2) events.
     public static final short POLLIN = 0x1;
+    /** eventfd(2) flags. */
+    public static final int EFD_NONBLOCK = 0x800;
+    public static final int EFD_CLOEXEC = 0x80000;
     public static final short POLLOUT = 0x4;
 
     /** struct pollfd: int fd; short events; short revents. */

@@ -1,6 +1,7 @@
 package io.flanneld.net;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.ByteBuffer;
@@ -72,6 +73,23 @@ class KernelChangesTest {
                 assertTrue(awaitChange(seen, new KernelChange(KernelChange.Kind.NEIGHBOUR, false, index)), "the neighbour");
                 assertTrue(awaitChange(seen, new KernelChange(KernelChange.Kind.LINK, true, index)), "the deletion");
             }
+        }
+    }
+
+    @Test
+    void closeWakesTheListeningThreadAtOnce() throws Exception {
+        try (ScratchNamespace ns = ScratchNamespace.create("chgc")) {
+            BlockingQueue<KernelChange> seen = new LinkedBlockingQueue<>();
+            KernelChanges changes = NetworkNamespaces.callIn(ns.name, () -> KernelChanges.start(seen::add));
+            // One change heard: the thread is in its loop; a moment later it waits in poll again.
+            ns.ip("link", "add", "w0", "type", "veth", "peer", "name", "w1");
+            assertTrue(seen.poll(5, TimeUnit.SECONDS) != null, "a change heard");
+            Thread.sleep(200);
+            assertTrue(changes.listening());
+            // The socket has no receive timeout: only the close's wake-up ends that wait.
+            changes.close();
+            assertFalse(changes.listening(), "the thread ended with close()");
+            changes.close(); // a second close does nothing
         }
     }
 

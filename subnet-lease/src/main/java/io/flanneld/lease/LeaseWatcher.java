@@ -331,6 +331,9 @@ public final class LeaseWatcher implements AutoCloseable {
 
     @Override
     public void close() {
+        if (closed) {
+            return; // the daemon closes its watcher, and the session closes it again
+        }
         closed = true;
         try {
             loop.submit(this::closeWatcher).get(2, TimeUnit.SECONDS);
