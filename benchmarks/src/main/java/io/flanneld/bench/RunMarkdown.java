@@ -113,6 +113,10 @@ final class RunMarkdown {
         }
         b.append("\n![lease wall time against N](PLOTDIR/").append(r.get("utc").asText()).append("-lease-time.png)\n\n");
 
+        if (r.has("footprint")) {
+            b.append(footprint(r.get("footprint")));
+        }
+
         b.append("### Hot paths (JMH, ns/op, average time, ± the 99.9 % confidence half-width)\n\n");
         b.append("| benchmark | parameters | ns/op | ± |\n| --- | --- | ---: | ---: |\n");
         for (JsonNode j : r.get("jmh")) {
@@ -120,6 +124,25 @@ final class RunMarkdown {
                     j.get("score").asDouble(), j.get("error").asDouble()));
         }
         return b.toString();
+    }
+
+    /** The footprint rows of run-footprint's JSON: start, memory, stop, and the udp backend's restart. */
+    static String footprint(JsonNode f) {
+        StringBuilder b = new StringBuilder("### Footprint (`run-footprint`, vxlan backend, median of ")
+                .append(f.path("params").path("starts").asInt()).append(" starts)\n\n");
+        b.append("| JVM set-up | start → subnet.env | start → backend running | settled RSS | threads | stop |\n");
+        b.append("| --- | ---: | ---: | ---: | ---: | ---: |\n");
+        f.path("rows").fields().forEachRemaining(e -> {
+            JsonNode x = e.getValue();
+            b.append(String.format("| %s | %.0f ms (%.1f × `java -version`) | %.0f ms | %.1f MB | %d | %.0f ms |%n", e.getKey(),
+                    x.path("subnet_env_ms").asDouble(), x.path("subnet_env_x_bare_jvm").asDouble(), x.path("running_ms").asDouble(),
+                    x.path("settled_rss_mb").asDouble(), x.path("threads").asInt(), x.path("stop_ms").asDouble()));
+        });
+        f.path("udp").fields().forEachRemaining(e -> b.append(String.format(
+                "%n- udp backend (%s): %.2f Gbit/s pod to pod, RSS at most %.1f MB while forwarding; a restart lost %.0f ms of "
+                        + "pod-to-pod pings (median)%n", e.getKey(), e.getValue().path("forwarding_gbps").asDouble(),
+                e.getValue().path("rss_forwarding_peak_max_mb").asDouble(), e.getValue().path("restart_gap_ms").asDouble())));
+        return b.append("\n").toString();
     }
 
     private static String clientsNote(JsonNode runs) {
@@ -196,6 +219,16 @@ final class RunMarkdown {
                         s.get("watchers_behind_at_end").asInt(), s.path("ok").asBoolean(false) ? "" : ": **failed**"));
             }
         }
+        JsonNode fp = r.path("footprint").path("rows");
+        fp.fields().forEachRemaining(e -> {
+            if (e.getKey().endsWith("appcds")) {
+                b.append(String.format("- footprint (vxlan, as the systemd unit runs it, class-data archive): subnet.env %.0f ms after the "
+                                + "process starts, %.1f MB resident when settled, %d threads%n", e.getValue().path("subnet_env_ms").asDouble(),
+                        e.getValue().path("settled_rss_mb").asDouble(), e.getValue().path("threads").asInt()));
+            }
+        });
+        r.path("footprint").path("udp").fields().forEachRemaining(e -> b.append(String.format(
+                "- udp backend restart: %.0f ms of pod-to-pod traffic lost (%s)%n", e.getValue().path("restart_gap_ms").asDouble(), e.getKey())));
         b.append("\nA failed run is explained under \"Findings at scale\" in [benchmarks/README.md](benchmarks/README.md).\n");
         b.append("\n![throughput per data path](benchmarks/results/" + stamp + "-throughput.png)\n");
         b.append("![lease wall time against N](benchmarks/results/" + stamp + "-lease-time.png)\n");

@@ -41,7 +41,8 @@ final class RunMerge {
      * The merged document: the run's stamp, the machine, the files each part came from, the data plane, the scale
      * runs and their parameters, JMH's rows.
      *
-     * @param a RunReport's arguments: the files vxlan, udp, hostgw, scale (several, comma-separated) and jmh, and
+     * @param a RunReport's arguments: the files vxlan, udp, hostgw, scale (several, comma-separated), jmh and
+     *     footprint (run-footprint's JSON, optional), and
      *     elapsed_s, load_start, load_end
      */
     static ObjectNode merge(String stamp, Map<String, String> a) throws IOException {
@@ -50,6 +51,7 @@ final class RunMerge {
         JsonNode hostgw = read(a.get("hostgw"));
         JsonNode scale = readScale(a.get("scale"));
         JsonNode jmh = read(a.get("jmh"));
+        JsonNode footprint = read(a.get("footprint"));
 
         ObjectNode merged = JSON.createObjectNode();
         merged.put("benchmark", "all");
@@ -57,7 +59,7 @@ final class RunMerge {
         merged.set("machine", machine(a.getOrDefault("load_start", "?"), a.get("load_end")));
         merged.put("elapsed_s_before_report", Double.parseDouble(a.getOrDefault("elapsed_s", "0")));
         ObjectNode sources = merged.putObject("sources");
-        for (String part : List.of("vxlan", "udp", "hostgw", "scale", "jmh")) {
+        for (String part : List.of("vxlan", "udp", "hostgw", "scale", "jmh", "footprint")) {
             ArrayNode names = sources.putArray(part);
             for (String f : a.getOrDefault(part, "").split(",")) {
                 if (!f.isBlank() && Files.isRegularFile(Path.of(f.trim()))) {
@@ -71,6 +73,9 @@ final class RunMerge {
             merged.set("scale_params", scale.get("params"));
         }
         merged.set("jmh", jmh(jmh));
+        if (footprint != null) {
+            merged.set("footprint", footprint);
+        }
         return merged;
     }
 

@@ -56,6 +56,28 @@ class RunMarkdownTest {
         assertTrue(t.contains("](PLOTDIR/S-throughput.png)") && t.contains("](PLOTDIR/S-lease-time.png)"), t);
     }
 
+    private static final JsonNode FOOTPRINT = parse("""
+            {"params":{"starts":5},
+             "rows":{"jdk17":{"subnet_env_ms":1300,"subnet_env_x_bare_jvm":30.2,"running_ms":1450,"settled_rss_mb":94.2,"threads":28,"stop_ms":310},
+                     "jdk17-appcds":{"subnet_env_ms":700,"subnet_env_x_bare_jvm":15.1,"running_ms":800,"settled_rss_mb":99.5,"threads":28,"stop_ms":300}},
+             "udp":{"jdk17-appcds":{"forwarding_gbps":6.4,"rss_forwarding_peak_max_mb":108.4,"restart_gap_ms":610}}}""");
+
+    @Test
+    void footprintRowsInTheTablesAndTheHeadlines() {
+        com.fasterxml.jackson.databind.node.ObjectNode run = RUN.deepCopy();
+        run.set("footprint", FOOTPRINT);
+        String t = RunMarkdown.tables(run);
+        assertTrue(t.contains("### Footprint (`run-footprint`, vxlan backend, median of 5 starts)"), t);
+        assertTrue(t.contains("| jdk17-appcds | 700 ms (15.1 × `java -version`) | 800 ms | 99.5 MB | 28 | 300 ms |"), t);
+        assertTrue(t.contains("- udp backend (jdk17-appcds): 6.40 Gbit/s pod to pod, RSS at most 108.4 MB while forwarding; "
+                + "a restart lost 610 ms of pod-to-pod pings (median)"), t);
+        String p = RunMarkdown.performance(run, "S");
+        assertTrue(p.contains("- footprint (vxlan, as the systemd unit runs it, class-data archive): subnet.env 700 ms after the "
+                + "process starts, 99.5 MB resident when settled, 28 threads\n"), p);
+        assertTrue(p.contains("- udp backend restart: 610 ms of pod-to-pod traffic lost (jdk17-appcds)\n"), p);
+        assertFalse(RunMarkdown.tables(RUN).contains("Footprint"), "no footprint rows without a footprint run");
+    }
+
     @Test
     void plotLinksAndTheLatestRunBlock() {
         String t = RunMarkdown.tables(RUN);
