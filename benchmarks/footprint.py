@@ -128,14 +128,11 @@ class Daemon:
         return time.monotonic() - t
 
 
-def bare_jvm(java, extra):
-    times = []
-    for _ in range(STARTS):
-        t = time.monotonic()
-        subprocess.run(["ip", "netns", "exec", H2, java] + extra + ["-version"], stdout=subprocess.DEVNULL,
-                       stderr=subprocess.DEVNULL, check=True)
-        times.append(time.monotonic() - t)
-    return statistics.median(times)
+def bare_jvm_once(java, extra):
+    t = time.monotonic()
+    subprocess.run(["ip", "netns", "exec", H2, java] + extra + ["-version"], stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL, check=True)
+    return time.monotonic() - t
 
 
 def train(java, flags, out_file):
@@ -181,40 +178,51 @@ def rows():
     return [x for x in r if not wanted or x["name"] in wanted]
 
 
-def measure_row(row):
-    log("row %s: %s %s" % (row["name"], os.path.basename(os.path.dirname(os.path.dirname(row["java"]))),
-                            " ".join(row["flags"])))
-    result = {"what": row["what"], "java": row["java"], "flags": row["flags"]}
-    if "train" in row:
-        flags, out_file = row["train"]
-        t = time.monotonic()
-        result["archive_bytes"] = train(row["java"], flags, out_file)
-        result["training_s"] = round(time.monotonic() - t, 1)
-        log("  training start: %.1f s, archive %.1f MB" % (result["training_s"], result["archive_bytes"] / 1e6))
-    result["bare_jvm_ms"] = ms(bare_jvm(row["java"], JDK25_EXTRA if row["java"] == JAVA25 else []))
-    starts = []
+def measure_rows(rows_):
+    """Every row's starts, interleaved: round r starts each row once (and times one bare JVM per JDK), so that a
+    machine whose load changes during the run weighs on every row alike. Training starts come first."""
+    results = {}
+    for row in rows_:
+        log("row %s: %s %s" % (row["name"], os.path.basename(os.path.dirname(os.path.dirname(row["java"]))),
+                                " ".join(row["flags"])))
+        result = {"what": row["what"], "java": row["java"], "flags": row["flags"], "starts": [], "bare_jvm": []}
+        if "train" in row:
+            flags, out_file = row["train"]
+            t = time.monotonic()
+            result["archive_bytes"] = train(row["java"], flags, out_file)
+            result["training_s"] = round(time.monotonic() - t, 1)
+            log("  training start: %.1f s, archive %.1f MB" % (result["training_s"], result["archive_bytes"] / 1e6))
+        results[row["name"]] = result
     for i in range(STARTS + (1 if WARM else 0)):
-        env_file = os.path.join(WORK, "subnet.env")
-        if os.path.exists(env_file):
-            os.unlink(env_file)
-        d = Daemon(row["java"], row["flags"], H2, env_file, jar=row.get("jar"))
-        d.wait_ready()
-        time.sleep(SETTLE)
-        rss, threads = read_status(d.proc.pid)
-        stop_s = d.stop()
-        s = {"subnet_env_ms": ms(d.t_env), "running_ms": ms(d.t_ready), "settled_rss_mb": round(rss, 1),
-             "threads": threads, "stop_ms": ms(stop_s), "exit": d.proc.returncode}
-        log("  start %d%s: subnet.env %s ms, running %s ms, RSS %.1f MB, %d threads, stop %s ms, exit %d"
-            % (i + 1, " (warm-up, not counted)" if WARM and i == 0 else "", s["subnet_env_ms"], s["running_ms"],
-               rss, threads, s["stop_ms"], d.proc.returncode))
-        if not (WARM and i == 0):
-            starts.append(s)
-    result["starts"] = starts
-    for k in ("subnet_env_ms", "running_ms", "settled_rss_mb", "stop_ms", "threads"):
-        result[k] = median([s[k] for s in starts])
-    for k in ("subnet_env_ms", "running_ms", "stop_ms"):
-        result[k.replace("_ms", "_x_bare_jvm")] = round(result[k] / result["bare_jvm_ms"], 1)
-    return result
+        warm_up = WARM and i == 0
+        log("round %d%s" % (i + 1, " (warm-up, not counted)" if warm_up else ""))
+        bare = {}
+        for row in rows_:
+            if row["java"] not in bare:
+                bare[row["java"]] = bare_jvm_once(row["java"], JDK25_EXTRA if row["java"] == JAVA25 else [])
+            env_file = os.path.join(WORK, "subnet.env")
+            if os.path.exists(env_file):
+                os.unlink(env_file)
+            d = Daemon(row["java"], row["flags"], H2, env_file, jar=row.get("jar"))
+            d.wait_ready()
+            time.sleep(SETTLE)
+            rss, threads = read_status(d.proc.pid)
+            stop_s = d.stop()
+            st = {"subnet_env_ms": ms(d.t_env), "running_ms": ms(d.t_ready), "settled_rss_mb": round(rss, 1),
+                  "threads": threads, "stop_ms": ms(stop_s), "exit": d.proc.returncode}
+            log("  %-14s subnet.env %s ms, running %s ms, RSS %.1f MB, %d threads, stop %s ms, exit %d"
+                % (row["name"], st["subnet_env_ms"], st["running_ms"], rss, threads, st["stop_ms"], d.proc.returncode))
+            if not warm_up:
+                results[row["name"]]["starts"].append(st)
+                results[row["name"]]["bare_jvm"].append(bare[row["java"]])
+    for result in results.values():
+        starts = result["starts"]
+        for k in ("subnet_env_ms", "running_ms", "settled_rss_mb", "stop_ms", "threads"):
+            result[k] = median([x[k] for x in starts])
+        result["bare_jvm_ms"] = ms(statistics.median(result.pop("bare_jvm")))
+        for k in ("subnet_env_ms", "running_ms", "stop_ms"):
+            result[k.replace("_ms", "_x_bare_jvm")] = round(result[k] / result["bare_jvm_ms"], 1)
+    return results
 
 
 # ---- udp: memory while forwarding, traffic lost across a restart ----------------------------------------------
@@ -405,11 +413,10 @@ def nmt(row):
 def main():
     result = {"benchmark": "footprint", "utc": time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()),
               "machine": {"kernel": E["KERNEL"], "nproc": int(E["NPROC"]), "cpu": E["CPU"]},
-              "params": {"starts": STARTS, "warm_up_start": WARM, "settle_s": SETTLE, "restarts": RESTARTS,
+              "params": {"starts": STARTS, "warm_up_start": WARM, "interleaved": True, "settle_s": SETTLE, "restarts": RESTARTS,
                          "udp_iperf3_s": UDP_DUR, "backend": "vxlan (starts), udp (udp part)"},
               "rows": {}}
-    for row in rows():
-        result["rows"][row["name"]] = measure_row(row)
+    result["rows"] = measure_rows(rows())
     result["whose"] = {}
     for row in rows():
         if row["name"] in E.get("WHOSE_ROWS", "jdk17").split():
