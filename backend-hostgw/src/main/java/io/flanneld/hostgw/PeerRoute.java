@@ -18,7 +18,7 @@ record PeerRoute<A, N, R>(Family<A, N, R> family, N subnet, A publicIp) {
 
     /** The route through the external interface {@code ifindex}. */
     R route(int ifindex) {
-        return family.route(subnet, publicIp, ifindex);
+        return family.viaDevice(subnet, publicIp, ifindex);
     }
 
     @Override

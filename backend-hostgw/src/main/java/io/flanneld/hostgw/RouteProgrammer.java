@@ -68,7 +68,7 @@ final class RouteProgrammer<A, N, R> {
         // Remember the intent before touching the kernel, so a later removal also covers a refused peer.
         PeerRoute<A, N, R> old = peers.put(want.subnet(), want);
         failed.add(want.subnet());
-        family.replace(nl, want.route(ifindex));
+        family.replaceRoute(nl, want.route(ifindex));
         failed.remove(want.subnet());
         lastRefusal.remove(want.subnet());
         if (old == null) {
@@ -96,7 +96,7 @@ final class RouteProgrammer<A, N, R> {
         }
         R route = gone.route(ifindex);
         try {
-            family.delete(nl, route);
+            family.deleteRoute(nl, route);
             log.info("Removed peer {} dev {}", gone, ifname);
         } catch (NetlinkException e) {
             if (!e.notFound()) {
@@ -117,7 +117,7 @@ final class RouteProgrammer<A, N, R> {
         for (R r : Decisions.stale(family, family.routes(nl), peers.values(), ifindex, network, localSubnet)) {
             String what = describe(r);
             try {
-                family.delete(nl, r);
+                family.deleteRoute(nl, r);
                 log.info("Removed stale route {} (no current lease backs it)", what);
                 removed++;
             } catch (NetlinkException e) {
