@@ -1,61 +1,69 @@
 package io.flanneld.hostgw;
 
-import io.flanneld.backend.UnderlayNetworks;
 import io.flanneld.net.Route;
 import io.flanneld.schema.BackendConfig;
-import io.flanneld.schema.Ip4Net;
 import io.flanneld.schema.Lease;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashSet;
 import java.util.List;
-import java.util.OptionalInt;
+import java.util.Optional;
 import java.util.Set;
 
 /**
  * The backend's decisions, apart from the kernel: what a lease asks for, which routes in the kernel no lease backs,
- * which peers' routes are missing. Pure functions over value types; the edge ({@link RouteProgrammer}) reads and
- * writes the kernel.
+ * which peers' routes are missing. Pure functions over value types, one set for both address families ({@link
+ * Family} supplies the types); the edge ({@link RouteProgrammer}) reads and writes the kernel.
  */
 final class Decisions {
     private Decisions() {
     }
 
-    /** What to do with one peer lease. */
-    sealed interface ForLease permits Routed, OtherBackend, OffLink {
+    /** What to do with one peer lease's half of one family. */
+    sealed interface ForLease<A, N, R> permits Routed, OtherBackend, OffLink, NoAddress {
     }
 
-    /** A host-gw peer on this host's L2 network: route its subnet via its PublicIP. */
-    record Routed(PeerRoute route) implements ForLease {
+    /** A host-gw peer on this host's L2 network: route its subnet via its public address. */
+    record Routed<A, N, R>(PeerRoute<A, N, R> route) implements ForLease<A, N, R> {
     }
 
     /** A peer running another backend (its lease's BackendType; empty means udp): nothing host-gw can do with it. */
-    record OtherBackend(String backend) implements ForLease {
+    record OtherBackend<A, N, R>(String backend) implements ForLease<A, N, R> {
     }
 
     /**
-     * A host-gw peer whose PublicIP lies in none of the external interface's networks: the kernel could only reach it
-     * through a router, which host-gw's "via PublicIP" route cannot use.
+     * A host-gw peer whose public address lies in none of the external interface's networks of the family: the kernel
+     * could only reach it through a router, which host-gw's "via PublicIP" route cannot use.
      */
-    record OffLink(PeerRoute wanted, UnderlayNetworks onLink) implements ForLease {
+    record OffLink<A, N, R>(PeerRoute<A, N, R> wanted, Family.OnLink<A> onLink) implements ForLease<A, N, R> {
     }
 
-    static ForLease forLease(Lease lease, UnderlayNetworks onLink) {
+    /** The lease has no subnet or no public address of this family (an IPv6 half without PublicIPv6). */
+    record NoAddress<A, N, R>() implements ForLease<A, N, R> {
+    }
+
+    static <A, N, R> ForLease<A, N, R> forLease(Family<A, N, R> family, Lease lease, Family.OnLink<A> onLink) {
         String backend = lease.attrs().backend();
         if (!BackendConfig.HOST_GW.equals(backend)) {
-            return new OtherBackend(backend);
+            return new OtherBackend<>(backend);
         }
-        PeerRoute route = new PeerRoute(lease.subnet(), lease.attrs().publicIp());
-        return onLink.onSameSubnet(route.publicIp()) ? new Routed(route) : new OffLink(route, onLink);
+        N subnet = family.subnet(lease);
+        A publicIp = family.publicIp(lease);
+        if (subnet == null || publicIp == null) {
+            return new NoAddress<>();
+        }
+        PeerRoute<A, N, R> route = new PeerRoute<>(family, subnet, publicIp);
+        return onLink.onSameSubnet().test(publicIp) ? new Routed<>(route) : new OffLink<>(route, onLink);
     }
 
     /**
-     * A route's identity: destination, gateway, device and metric (protocol, scope and flags do not matter). Two
+     * A route's identity: destination, gateway, device and (IPv4) metric; protocol, scope and flags do not matter. Two
      * routes with one key are the same route to the kernel's lookup.
      */
-    record RouteKey(Ip4Net destination, OptionalInt gateway, int outputIndex, int metric) {
-        static RouteKey of(Route r) {
-            return new RouteKey(r.destination(), r.gateway(), r.outputIndex(), r.metric());
+    private record RouteKey<A, N>(N destination, Optional<A> gateway, int outputIndex, int metric) {
+        static <A, N, R> RouteKey<A, N> of(Family<A, N, R> family, R r) {
+            return new RouteKey<>(family.destination(r), family.gateway(r), family.outputIndex(r),
+                    family.identityMetric(r));
         }
     }
 
@@ -66,22 +74,24 @@ final class Decisions {
      * kernel's own routes, device routes without a gateway, and a route for the whole Network (an operator's way
      * to a router).
      */
-    static List<Route> stale(List<Route> kernel, Collection<PeerRoute> wanted, int ifindex, Ip4Net network, Ip4Net local) {
-        Set<RouteKey> want = new HashSet<>();
-        for (PeerRoute p : wanted) {
-            want.add(RouteKey.of(p.route(ifindex)));
+    static <A, N, R> List<R> stale(Family<A, N, R> family, List<R> kernel, Collection<PeerRoute<A, N, R>> wanted,
+                                   int ifindex, N network, N local) {
+        Set<RouteKey<A, N>> want = new HashSet<>();
+        for (PeerRoute<A, N, R> p : wanted) {
+            want.add(RouteKey.of(family, p.route(ifindex)));
         }
-        List<Route> out = new ArrayList<>();
-        for (Route r : kernel) {
-            if (r.outputIndex() != ifindex || r.gateway().isEmpty() || r.protocol() == Route.PROTOCOL_KERNEL
-                    || r.table() != Route.TABLE_MAIN) {
+        List<R> out = new ArrayList<>();
+        for (R r : kernel) {
+            if (family.outputIndex(r) != ifindex || family.gateway(r).isEmpty()
+                    || family.protocol(r) == Route.PROTOCOL_KERNEL || family.table(r) != Route.TABLE_MAIN) {
                 continue;
             }
-            Ip4Net dst = r.destination();
-            if (dst.prefixLength() <= network.prefixLength() || !network.contains(dst) || dst.equals(local)) {
+            N dst = family.destination(r);
+            if (family.prefixLength(dst) <= family.prefixLength(network) || !family.contains(network, dst)
+                    || dst.equals(local)) {
                 continue;
             }
-            if (!want.contains(RouteKey.of(r))) {
+            if (!want.contains(RouteKey.of(family, r))) {
                 out.add(r);
             }
         }
@@ -89,14 +99,15 @@ final class Decisions {
     }
 
     /** The peers whose route is not in {@code kernel} exactly as it should be (gone, or another gateway or device). */
-    static List<PeerRoute> missing(List<Route> kernel, Collection<PeerRoute> peers, int ifindex) {
-        Set<RouteKey> present = new HashSet<>();
-        for (Route r : kernel) {
-            present.add(RouteKey.of(r));
+    static <A, N, R> List<PeerRoute<A, N, R>> missing(Family<A, N, R> family, List<R> kernel,
+                                                      Collection<PeerRoute<A, N, R>> peers, int ifindex) {
+        Set<RouteKey<A, N>> present = new HashSet<>();
+        for (R r : kernel) {
+            present.add(RouteKey.of(family, r));
         }
-        List<PeerRoute> out = new ArrayList<>();
-        for (PeerRoute p : peers) {
-            if (!present.contains(RouteKey.of(p.route(ifindex)))) {
+        List<PeerRoute<A, N, R>> out = new ArrayList<>();
+        for (PeerRoute<A, N, R> p : peers) {
+            if (!present.contains(RouteKey.of(family, p.route(ifindex)))) {
                 out.add(p);
             }
         }

@@ -4,9 +4,8 @@ import io.flanneld.backend.Backend;
 import io.flanneld.backend.ExternalInterface;
 import io.flanneld.backend.LeaseEvent;
 import io.flanneld.backend.PeersNotProgrammedException;
-import io.flanneld.backend.UnderlayNetworks;
-import io.flanneld.net.LinkAddress;
-import io.flanneld.net.LinkAddress6;
+import io.flanneld.net.Route;
+import io.flanneld.net.Route6;
 import io.flanneld.net.Rtnetlink;
 import io.flanneld.schema.BackendConfig;
 import io.flanneld.schema.Ip4;
@@ -47,16 +46,10 @@ public final class HostGwBackend implements Backend {
     private final Rtnetlink nl;
     private final ExternalInterface iface;
     private final NetworkConfig config;
-    private final RouteProgrammer routes;
+    /** The IPv4 routes; they are made only when the config enables IPv4. */
+    private final Half<Integer, Ip4Net, Route> v4;
     /** The IPv6 routes, when the node carries IPv6 ({@code iface.hasIpv6()}); else null. */
-    private final RouteProgrammer6 routes6;
-    /** The interface's global IPv6 networks, read at start: a peer's PublicIPv6 must lie in one of them. */
-    private List<Ip6Net> onLink6 = List.of();
-    private final Map<Ip6Net, Ip6> offLink6 = new HashMap<>();
-    /** The interface's networks, read at start: a peer's PublicIP must lie in one of them. */
-    private UnderlayNetworks onLink = UnderlayNetworks.of(List.of());
-    /** Peers refused for lying off this L2 network, with the PublicIP they were refused for: warned and counted once. */
-    private final Map<Ip4Net, Integer> offLink = new HashMap<>();
+    private final Half<Ip6, Ip6Net, Route6> v6;
     private final AtomicLong unroutable = new AtomicLong();
     private Lease local;
     private boolean closed;
@@ -65,8 +58,13 @@ public final class HostGwBackend implements Backend {
         this.nl = nl;
         this.iface = iface;
         this.config = config;
-        this.routes = new RouteProgrammer(nl, iface.index(), iface.name());
-        this.routes6 = iface.hasIpv6() ? new RouteProgrammer6(nl, iface.index(), iface.name()) : null;
+        this.v4 = new Half<>(Family.IPV4, config.enableIpv4());
+        this.v6 = iface.hasIpv6() ? new Half<>(Family.IPV6, true) : null;
+    }
+
+    /** The families this node has routes for, IPv4 first. */
+    private List<Half<?, ?, ?>> halves() {
+        return v6 == null ? List.of(v4) : List.of(v4, v6);
     }
 
     /**
@@ -127,47 +125,8 @@ public final class HostGwBackend implements Backend {
         requireOpen();
         this.local = Objects.requireNonNull(local, "local");
         List<PeersNotProgrammedException.Failure> failures = new ArrayList<>();
-        if (carriesIpv4()) {
-            onLink = UnderlayNetworks.of(nl.addresses().list(iface.index()).stream()
-                    .map(LinkAddress::network).toList());
-            log.info("host-gw: routing peers on {}'s network(s) {} via their PublicIPs", iface.name(), onLink);
-            routes.forgetAll();
-            offLink.clear();
-            for (Lease peer : peerLeases) {
-                if (peer.subnet() == null) {
-                    continue; // an IPv6-only peer
-                }
-                if (peer.subnet().equals(local.subnet())) {
-                    log.warn("Ignoring a peer lease for the local subnet {}", local.subnet());
-                    continue;
-                }
-                added(peer, failures);
-            }
-            int stale = routes.reconcile(local.subnet(), config.network(), failures);
-            log.info("host-gw started for {} on {}: {} peer(s) routed, {} stale route(s) removed", local.subnet(),
-                    iface.name(), routes.programmedCount(), stale);
-        }
-        if (carries6()) {
-            onLink6 = nl.addresses().list6(iface.index()).stream()
-                    .filter(a -> a.scope() == LinkAddress6.SCOPE_UNIVERSE).map(LinkAddress6::network).distinct()
-                    .toList();
-            log.info("host-gw: routing IPv6 peers on {}'s network(s) {} via their PublicIPv6", iface.name(), onLink6);
-            routes6.forgetAll();
-            offLink6.clear();
-            for (Lease peer : peerLeases) {
-                if (peer.ipv6Subnet() == null) {
-                    continue; // an IPv4-only peer
-                }
-                if (peer.ipv6Subnet().equals(local.ipv6Subnet())) {
-                    log.warn("Ignoring a peer lease for the local IPv6 subnet {}", local.ipv6Subnet());
-                    continue;
-                }
-                added6(peer, failures);
-            }
-            Ip6Net network6 = config.ipv6() != null ? config.ipv6().network() : local.ipv6Subnet();
-            int stale = routes6.reconcile(local.ipv6Subnet(), network6, failures);
-            log.info("host-gw started for {} on {}: {} IPv6 peer(s) routed, {} stale route(s) removed",
-                    local.ipv6Subnet(), iface.name(), routes6.programmedCount(), stale);
+        for (Half<?, ?, ?> half : halves()) {
+            half.start(local, peerLeases, failures);
         }
         throwIfAny(failures);
     }
@@ -185,31 +144,8 @@ public final class HostGwBackend implements Backend {
         }
         List<PeersNotProgrammedException.Failure> failures = new ArrayList<>();
         for (LeaseEvent event : events) {
-            Lease lease = event.lease();
-            boolean v4 = carriesIpv4() && lease.subnet() != null;
-            boolean v6 = carries6() && lease.ipv6Subnet() != null;
-            if (v4 && lease.subnet().equals(local.subnet())) {
-                log.warn("Ignoring an event for the local subnet {}", local.subnet());
-                v4 = false;
-            }
-            if (v6 && lease.ipv6Subnet().equals(local.ipv6Subnet())) {
-                log.warn("Ignoring an event for the local IPv6 subnet {}", local.ipv6Subnet());
-                v6 = false;
-            }
-            if (event instanceof LeaseEvent.Added) {
-                if (v4) {
-                    added(lease, failures);
-                }
-                if (v6) {
-                    added6(lease, failures);
-                }
-            } else if (event instanceof LeaseEvent.Removed) {
-                if (v4) {
-                    removed(lease, failures);
-                }
-                if (v6) {
-                    removed6(lease, failures);
-                }
+            for (Half<?, ?, ?> half : halves()) {
+                half.apply(local, event, failures);
             }
         }
         throwIfAny(failures);
@@ -228,23 +164,10 @@ public final class HostGwBackend implements Backend {
             return List.of();
         }
         List<String> repaired = new ArrayList<>();
-        if (carriesIpv4()) {
-            repaired.addAll(routes.repair());
-        }
-        if (carries6()) {
-            routes6.repair().forEach(label -> repaired.add(label + "_v6"));
+        for (Half<?, ?, ?> half : halves()) {
+            half.repair(local, repaired);
         }
         return repaired;
-    }
-
-    /** Whether this node routes IPv4 peers: the config enables IPv4 and the local lease has an IPv4 subnet. */
-    private boolean carriesIpv4() {
-        return config.enableIpv4() && local != null && local.subnet() != null;
-    }
-
-    /** Whether this node routes IPv6 peers: the interface carries IPv6 and the local lease has an IPv6 subnet. */
-    private boolean carries6() {
-        return routes6 != null && local != null && local.ipv6Subnet() != null;
     }
 
     /**
@@ -265,12 +188,12 @@ public final class HostGwBackend implements Backend {
     /** Peers whose route is in place (IPv6 peers on an IPv6-only node); see {@link #peerCount6()}. */
     @Override
     public synchronized int peerCount() {
-        return config.enableIpv4() || routes6 == null ? routes.programmedCount() : routes6.programmedCount();
+        return (config.enableIpv4() || v6 == null ? v4 : v6).routes.programmedCount();
     }
 
     /** IPv6 peers whose route is in place. */
     public synchronized int peerCount6() {
-        return routes6 == null ? 0 : routes6.programmedCount();
+        return v6 == null ? 0 : v6.routes.programmedCount();
     }
 
     /**
@@ -288,103 +211,130 @@ public final class HostGwBackend implements Backend {
         closed = true;
     }
 
-    private void added(Lease lease, List<PeersNotProgrammedException.Failure> failures) {
-        Ip4Net subnet = lease.subnet();
-        Decisions.ForLease decision = Decisions.forLease(lease, onLink);
-        if (decision instanceof Decisions.Routed routed) {
-            offLink.remove(subnet);
+    /**
+     * One family's routes: the IPv4 halves of the peers' leases via their PublicIP, or the IPv6 halves via their
+     * PublicIPv6. Every step is the same for both; {@link Family} supplies what differs.
+     */
+    private final class Half<A, N, R> {
+        private final Family<A, N, R> family;
+        /** Whether this node routes the family at all (IPv4: the config enables it). */
+        private final boolean enabled;
+        private final RouteProgrammer<A, N, R> routes;
+        /** The interface's networks of this family, read at start: a peer's public address must lie in one of them. */
+        private Family.OnLink<A> onLink;
+        /** Peers refused for lying off this L2 network, with the address they were refused for: warned and counted once. */
+        private final Map<N, A> offLink = new HashMap<>();
+
+        Half(Family<A, N, R> family, boolean enabled) {
+            this.family = family;
+            this.enabled = enabled;
+            this.routes = new RouteProgrammer<>(family, nl, iface.index(), iface.name());
+        }
+
+        /** The local subnet of this family, if this node routes the family; else null. */
+        private N localSubnet(Lease local) {
+            return enabled && local != null ? family.subnet(local) : null;
+        }
+
+        void start(Lease local, List<Lease> peerLeases, List<PeersNotProgrammedException.Failure> failures) {
+            N localSubnet = localSubnet(local);
+            if (localSubnet == null) {
+                return;
+            }
+            onLink = family.onLink(nl, iface.index());
+            log.info("host-gw: routing {}peers on {}'s network(s) {} via their {}", family.prefix(), iface.name(),
+                    onLink, family.publicIpsName());
+            routes.forgetAll();
+            offLink.clear();
+            for (Lease peer : peerLeases) {
+                N subnet = family.subnet(peer);
+                if (subnet == null) {
+                    continue; // a peer without this family's half
+                }
+                if (subnet.equals(localSubnet)) {
+                    log.warn("Ignoring a peer lease for the local {}subnet {}", family.prefix(), localSubnet);
+                    continue;
+                }
+                added(peer, failures);
+            }
+            int stale = routes.reconcile(localSubnet, family.network(config, local), failures);
+            log.info("host-gw started for {} on {}: {} {}peer(s) routed, {} stale route(s) removed", localSubnet,
+                    iface.name(), routes.programmedCount(), family.prefix(), stale);
+        }
+
+        void apply(Lease local, LeaseEvent event, List<PeersNotProgrammedException.Failure> failures) {
+            Lease lease = event.lease();
+            N localSubnet = localSubnet(local);
+            N subnet = family.subnet(lease);
+            if (localSubnet == null || subnet == null) {
+                return;
+            }
+            if (subnet.equals(localSubnet)) {
+                log.warn("Ignoring an event for the local {}subnet {}", family.prefix(), localSubnet);
+                return;
+            }
+            if (event instanceof LeaseEvent.Added) {
+                added(lease, failures);
+            } else if (event instanceof LeaseEvent.Removed) {
+                offLink.remove(subnet);
+                dropRoute(lease, failures);
+            }
+        }
+
+        void repair(Lease local, List<String> repaired) {
+            if (localSubnet(local) != null) {
+                routes.repair().forEach(label -> repaired.add(label + family.labelSuffix()));
+            }
+        }
+
+        private void added(Lease lease, List<PeersNotProgrammedException.Failure> failures) {
+            N subnet = family.subnet(lease);
+            Decisions.ForLease<A, N, R> decision = Decisions.forLease(family, lease, onLink);
+            if (decision instanceof Decisions.Routed<A, N, R> routed) {
+                offLink.remove(subnet);
+                try {
+                    routes.program(routed.route());
+                } catch (RuntimeException e) {
+                    log.error("Could not route {}peer {}: {}", family.prefix(), subnet, e.getMessage());
+                    failures.add(new PeersNotProgrammedException.Failure("peer " + subnet, e));
+                }
+                return;
+            }
+            if (decision instanceof Decisions.OffLink<A, N, R> off) {
+                A publicIp = off.wanted().publicIp();
+                if (!publicIp.equals(offLink.put(subnet, publicIp))) {
+                    unroutable.incrementAndGet();
+                    log.warn("Cannot route {}peer {}: its {} {} is not on {}'s {}network(s) {}, and host-gw can only "
+                            + "route to hosts on the same L2 network; skipping it (the other peers are not affected; "
+                            + "across routers use the vxlan backend)", family.prefix(), subnet, family.publicIpName(),
+                            family.format(publicIp), iface.name(), family.prefix(), off.onLink());
+                }
+            } else {
+                offLink.remove(subnet);
+                if (decision instanceof Decisions.OtherBackend<A, N, R> other && family == Family.IPV4) {
+                    // Said once per lease, by the IPv4 half: on a dual-stack node the IPv6 half would repeat it.
+                    log.warn("Skipping peer {} ({}): it runs the {} backend, not host-gw", subnet,
+                            lease.attrs().publicIpText(), other.backend());
+                } else if (decision instanceof Decisions.NoAddress) {
+                    log.warn("Skipping {}peer {}: its lease has no {}", family.prefix(), subnet, family.publicIpName());
+                }
+            }
+            if (routes.known(subnet).isPresent()) {
+                // The host switched backend or moved off this network: its route is wrong now.
+                dropRoute(lease, failures);
+            }
+        }
+
+        private void dropRoute(Lease lease, List<PeersNotProgrammedException.Failure> failures) {
+            N subnet = family.subnet(lease);
+            Optional<PeerRoute<A, N, R>> fromLease = Decisions.forLease(family, lease, onLink)
+                    instanceof Decisions.Routed<A, N, R> r ? Optional.of(r.route()) : Optional.empty();
             try {
-                routes.program(routed.route());
+                routes.remove(subnet, fromLease);
             } catch (RuntimeException e) {
-                log.error("Could not route peer {}: {}", subnet, e.getMessage());
-                failures.add(new PeersNotProgrammedException.Failure("peer " + subnet, e));
+                log.error("Could not remove the route to {}peer {}: {}", family.prefix(), subnet, e.getMessage());
+                failures.add(new PeersNotProgrammedException.Failure("removing peer " + subnet, e));
             }
-            return;
-        }
-        if (decision instanceof Decisions.OtherBackend other) {
-            offLink.remove(subnet);
-            log.warn("Skipping peer {} ({}): it runs the {} backend, not host-gw", subnet, lease.attrs().publicIpText(),
-                    other.backend());
-        } else if (decision instanceof Decisions.OffLink off) {
-            Integer before = offLink.put(subnet, off.wanted().publicIp());
-            if (before == null || before != off.wanted().publicIp()) {
-                unroutable.incrementAndGet();
-                log.warn("Cannot route peer {}: its PublicIP {} is not on {}'s network(s) {}, and host-gw can only route "
-                        + "to hosts on the same L2 network; skipping it (the other peers are not affected; across routers "
-                        + "use the vxlan backend)", subnet, lease.attrs().publicIpText(), iface.name(), off.onLink());
-            }
-        }
-        if (routes.known(subnet).isPresent()) {
-            // The host switched backend or moved off this network: its route is wrong now.
-            dropRoute(lease, failures);
-        }
-    }
-
-    private void removed(Lease lease, List<PeersNotProgrammedException.Failure> failures) {
-        offLink.remove(lease.subnet());
-        dropRoute(lease, failures);
-    }
-
-    private void dropRoute(Lease lease, List<PeersNotProgrammedException.Failure> failures) {
-        Ip4Net subnet = lease.subnet();
-        Optional<PeerRoute> fromLease = Decisions.forLease(lease, onLink) instanceof Decisions.Routed r
-                ? Optional.of(r.route()) : Optional.empty();
-        try {
-            routes.remove(subnet, fromLease);
-        } catch (RuntimeException e) {
-            log.error("Could not remove the route to peer {}: {}", subnet, e.getMessage());
-            failures.add(new PeersNotProgrammedException.Failure("removing peer " + subnet, e));
-        }
-    }
-
-    private void added6(Lease lease, List<PeersNotProgrammedException.Failure> failures) {
-        Ip6Net subnet = lease.ipv6Subnet();
-        Decisions6.ForLease decision = Decisions6.forLease(lease, onLink6);
-        if (decision instanceof Decisions6.Routed routed) {
-            offLink6.remove(subnet);
-            try {
-                routes6.program(routed.route());
-            } catch (RuntimeException e) {
-                log.error("Could not route IPv6 peer {}: {}", subnet, e.getMessage());
-                failures.add(new PeersNotProgrammedException.Failure("peer " + subnet, e));
-            }
-            return;
-        }
-        if (decision instanceof Decisions6.OffLink off) {
-            Ip6 before = offLink6.put(subnet, off.wanted().publicIp());
-            if (!off.wanted().publicIp().equals(before)) {
-                unroutable.incrementAndGet();
-                log.warn("Cannot route IPv6 peer {}: its PublicIPv6 {} is not on {}'s IPv6 network(s) {}, and host-gw "
-                        + "can only route to hosts on the same L2 network; skipping it (the other peers are not "
-                        + "affected; across routers use the vxlan backend)", subnet, off.wanted().publicIp(),
-                        iface.name(), off.onLink());
-            }
-        } else {
-            offLink6.remove(subnet);
-            if (decision instanceof Decisions6.NoIpv6) {
-                log.warn("Skipping IPv6 peer {}: its lease has no PublicIPv6", subnet);
-            }
-            // another backend: already warned for by the IPv4 half on a dual-stack node
-        }
-        if (routes6.known(subnet).isPresent()) {
-            dropRoute6(lease, failures);
-        }
-    }
-
-    private void removed6(Lease lease, List<PeersNotProgrammedException.Failure> failures) {
-        offLink6.remove(lease.ipv6Subnet());
-        dropRoute6(lease, failures);
-    }
-
-    private void dropRoute6(Lease lease, List<PeersNotProgrammedException.Failure> failures) {
-        Ip6Net subnet = lease.ipv6Subnet();
-        Optional<PeerRoute6> fromLease = Decisions6.forLease(lease, onLink6) instanceof Decisions6.Routed r
-                ? Optional.of(r.route()) : Optional.empty();
-        try {
-            routes6.remove(subnet, fromLease);
-        } catch (RuntimeException e) {
-            log.error("Could not remove the route to IPv6 peer {}: {}", subnet, e.getMessage());
-            failures.add(new PeersNotProgrammedException.Failure("removing peer " + subnet, e));
         }
     }
 

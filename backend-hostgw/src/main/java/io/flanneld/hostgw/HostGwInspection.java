@@ -1,6 +1,5 @@
 package io.flanneld.hostgw;
 
-import io.flanneld.backend.UnderlayNetworks;
 import io.flanneld.net.Route;
 import io.flanneld.schema.Ip4;
 import io.flanneld.schema.Ip4Net;
@@ -34,29 +33,29 @@ public final class HostGwInspection {
      */
     public static Findings diagnose(List<Route> kernel, List<Ip4Net> onLink, int ifindex, String ifname, Ip4Net network, Lease local,
                                     List<Lease> peers) {
-        UnderlayNetworks l2 = UnderlayNetworks.of(onLink);
-        List<PeerRoute> wanted = new ArrayList<>();
+        Family.OnLink<Integer> l2 = Family.V4.onLink(onLink);
+        List<PeerRoute<Integer, Ip4Net, Route>> wanted = new ArrayList<>();
         List<String> offLink = new ArrayList<>();
         List<String> other = new ArrayList<>();
         for (Lease lease : peers) {
             if (lease.subnet().equals(local.subnet())) {
                 continue;
             }
-            Decisions.ForLease decision = Decisions.forLease(lease, l2);
-            if (decision instanceof Decisions.Routed r) {
+            Decisions.ForLease<Integer, Ip4Net, Route> decision = Decisions.forLease(Family.IPV4, lease, l2);
+            if (decision instanceof Decisions.Routed<Integer, Ip4Net, Route> r) {
                 wanted.add(r.route());
-            } else if (decision instanceof Decisions.OffLink o) {
+            } else if (decision instanceof Decisions.OffLink<Integer, Ip4Net, Route> o) {
                 offLink.add(o.wanted() + ": " + Ip4.format(o.wanted().publicIp()) + " is on none of " + ifname + "'s networks " + o.onLink());
-            } else if (decision instanceof Decisions.OtherBackend b) {
+            } else if (decision instanceof Decisions.OtherBackend<Integer, Ip4Net, Route> b) {
                 other.add(lease.subnet() + " (" + lease.attrs().publicIpText() + ") runs " + b.backend());
             }
         }
         List<String> missing = new ArrayList<>();
-        for (PeerRoute p : Decisions.missing(kernel, wanted, ifindex)) {
+        for (PeerRoute<Integer, Ip4Net, Route> p : Decisions.missing(Family.IPV4, kernel, wanted, ifindex)) {
             missing.add(p.subnet() + " via " + Ip4.format(p.publicIp()) + " dev " + ifname);
         }
         List<String> stale = new ArrayList<>();
-        for (Route r : Decisions.stale(kernel, wanted, ifindex, network, local.subnet())) {
+        for (Route r : Decisions.stale(Family.IPV4, kernel, wanted, ifindex, network, local.subnet())) {
             stale.add(r.describe().replace(" dev #" + ifindex, " dev " + ifname));
         }
         return new Findings(missing, stale, offLink, other, wanted.size() - missing.size());

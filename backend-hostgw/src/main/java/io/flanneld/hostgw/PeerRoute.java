@@ -1,29 +1,28 @@
 package io.flanneld.hostgw;
 
-import io.flanneld.net.Route;
-import io.flanneld.schema.Ip4;
-import io.flanneld.schema.Ip4Net;
 import java.util.Objects;
-import java.util.OptionalInt;
 
 /**
- * What one peer's host-gw lease asks of this host: {@code ip route replace <subnet> via <PublicIP> dev <external
- * interface>}, in the main table, protocol boot, metric 0: the route flannel's host-gw backend installs.
+ * What one peer's host-gw lease asks of this host in one address family: {@code ip route replace <subnet> via
+ * <PublicIP> dev <external interface>} (IPv4: main table, protocol boot, metric 0: the route flannel's host-gw backend
+ * installs), or {@code ip -6 route replace <IPv6 subnet> via <PublicIPv6> dev <external interface>} (the kernel's
+ * default metric: flannel's GetV6Route).
  */
-record PeerRoute(Ip4Net subnet, int publicIp) {
+record PeerRoute<A, N, R>(Family<A, N, R> family, N subnet, A publicIp) {
 
     PeerRoute {
+        Objects.requireNonNull(family, "family");
         Objects.requireNonNull(subnet, "subnet");
+        Objects.requireNonNull(publicIp, "publicIp");
     }
 
     /** The route through the external interface {@code ifindex}. */
-    Route route(int ifindex) {
-        return new Route(subnet, OptionalInt.of(publicIp), ifindex, false, Route.TABLE_MAIN,
-                Route.PROTOCOL_BOOT, Route.SCOPE_UNIVERSE, 0);
+    R route(int ifindex) {
+        return family.viaDevice(subnet, publicIp, ifindex);
     }
 
     @Override
     public String toString() {
-        return subnet + " via " + Ip4.format(publicIp);
+        return subnet + " via " + family.format(publicIp);
     }
 }

@@ -2,9 +2,7 @@ package io.flanneld.hostgw;
 
 import io.flanneld.backend.PeersNotProgrammedException;
 import io.flanneld.net.NetlinkException;
-import io.flanneld.net.Route;
 import io.flanneld.net.Rtnetlink;
-import io.flanneld.schema.Ip4Net;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -20,22 +18,25 @@ import org.slf4j.LoggerFactory;
  * Keeps the kernel's routes to the peers' subnets on the external interface in line with the peers' leases. Every
  * write is a replace, so programming a peer twice changes nothing and a peer's new PublicIP replaces its old route
  * in one step; {@link #reconcile} removes what no lease backs, which is how a start after a crash cleans up. Not
- * thread-safe: the backend serializes calls.
+ * thread-safe: the backend serializes calls. One class for both address families: {@link Family} makes the routes and
+ * talks to linux-net.
  */
-final class RouteProgrammer {
+final class RouteProgrammer<A, N, R> {
     private static final Logger log = LoggerFactory.getLogger(RouteProgrammer.class);
 
+    private final Family<A, N, R> family;
     private final Rtnetlink nl;
     private final int ifindex;
     private final String ifname;
     /** What was last asked for each peer subnet, whether or not the kernel accepted it. */
-    private final Map<Ip4Net, PeerRoute> peers = new LinkedHashMap<>();
+    private final Map<N, PeerRoute<A, N, R>> peers = new LinkedHashMap<>();
     /** Subnets whose last programming the kernel refused; not counted as programmed, retried by {@link #repair}. */
-    private final Set<Ip4Net> failed = new HashSet<>();
+    private final Set<N> failed = new HashSet<>();
     /** The last refusal logged for each subnet whose repair fails, so a peer the kernel keeps refusing is logged once. */
-    private final Map<Ip4Net, String> lastRefusal = new HashMap<>();
+    private final Map<N, String> lastRefusal = new HashMap<>();
 
-    RouteProgrammer(Rtnetlink nl, int ifindex, String ifname) {
+    RouteProgrammer(Family<A, N, R> family, Rtnetlink nl, int ifindex, String ifname) {
+        this.family = family;
         this.nl = nl;
         this.ifindex = ifindex;
         this.ifname = ifname;
@@ -46,7 +47,7 @@ final class RouteProgrammer {
         return peers.size() - failed.size();
     }
 
-    Optional<PeerRoute> known(Ip4Net subnet) {
+    Optional<PeerRoute<A, N, R>> known(N subnet) {
         return Optional.ofNullable(peers.get(subnet));
     }
 
@@ -63,17 +64,17 @@ final class RouteProgrammer {
      *
      * @throws NetlinkException when the kernel refuses; the peer is remembered and {@link #repair} retries it
      */
-    void program(PeerRoute want) {
+    void program(PeerRoute<A, N, R> want) {
         // Remember the intent before touching the kernel, so a later removal also covers a refused peer.
-        PeerRoute old = peers.put(want.subnet(), want);
+        PeerRoute<A, N, R> old = peers.put(want.subnet(), want);
         failed.add(want.subnet());
-        nl.routes().replace(want.route(ifindex));
+        family.replaceRoute(nl, want.route(ifindex));
         failed.remove(want.subnet());
         lastRefusal.remove(want.subnet());
         if (old == null) {
             log.info("Programmed peer {} dev {}", want, ifname);
         } else if (!old.equals(want)) {
-            log.info("Changed peer {} dev {} (was via {})", want, ifname, io.flanneld.schema.Ip4.format(old.publicIp()));
+            log.info("Changed peer {} dev {} (was via {})", want, ifname, family.format(old.publicIp()));
         } else {
             log.debug("Re-applied peer {} dev {}", want, ifname);
         }
@@ -84,18 +85,18 @@ final class RouteProgrammer {
      * programmed takes precedence. Only the exact route (destination, gateway, device) is deleted, so a route someone
      * else put there for the subnet stays; a route already gone is fine.
      */
-    void remove(Ip4Net subnet, Optional<PeerRoute> fromLease) {
-        PeerRoute had = peers.remove(subnet);
+    void remove(N subnet, Optional<PeerRoute<A, N, R>> fromLease) {
+        PeerRoute<A, N, R> had = peers.remove(subnet);
         failed.remove(subnet);
         lastRefusal.remove(subnet);
-        PeerRoute gone = had != null ? had : fromLease.orElse(null);
+        PeerRoute<A, N, R> gone = had != null ? had : fromLease.orElse(null);
         if (gone == null) {
             log.debug("Removed lease {} had no route", subnet);
             return;
         }
-        Route route = gone.route(ifindex);
+        R route = gone.route(ifindex);
         try {
-            nl.routes().delete(route);
+            family.deleteRoute(nl, route);
             log.info("Removed peer {} dev {}", gone, ifname);
         } catch (NetlinkException e) {
             if (!e.notFound()) {
@@ -111,12 +112,12 @@ final class RouteProgrammer {
      *
      * @return how many routes were removed
      */
-    int reconcile(Ip4Net localSubnet, Ip4Net network, List<PeersNotProgrammedException.Failure> failures) {
+    int reconcile(N localSubnet, N network, List<PeersNotProgrammedException.Failure> failures) {
         int removed = 0;
-        for (Route r : Decisions.stale(nl.routes().list(), peers.values(), ifindex, network, localSubnet)) {
+        for (R r : Decisions.stale(family, family.routes(nl), peers.values(), ifindex, network, localSubnet)) {
             String what = describe(r);
             try {
-                nl.routes().delete(r);
+                family.deleteRoute(nl, r);
                 log.info("Removed stale route {} (no current lease backs it)", what);
                 removed++;
             } catch (NetlinkException e) {
@@ -138,15 +139,16 @@ final class RouteProgrammer {
      * @return one {@code route} per route put back
      */
     List<String> repair() {
-        List<PeerRoute> due = new ArrayList<>(Decisions.missing(nl.routes().list(), peers.values(), ifindex));
-        for (Ip4Net subnet : failed) {
-            PeerRoute p = peers.get(subnet);
+        List<PeerRoute<A, N, R>> due = new ArrayList<>(Decisions.missing(family, family.routes(nl), peers.values(),
+                ifindex));
+        for (N subnet : failed) {
+            PeerRoute<A, N, R> p = peers.get(subnet);
             if (p != null && !due.contains(p)) {
                 due.add(p);
             }
         }
         List<String> repaired = new ArrayList<>();
-        for (PeerRoute p : due) {
+        for (PeerRoute<A, N, R> p : due) {
             boolean wasRefused = failed.contains(p.subnet());
             try {
                 program(p);
@@ -163,7 +165,7 @@ final class RouteProgrammer {
     }
 
     /** A route as `ip route` prints it, with the interface named. */
-    private String describe(Route r) {
-        return r.describe().replace(" dev #" + ifindex, " dev " + ifname);
+    private String describe(R r) {
+        return family.describe(r).replace(" dev #" + ifindex, " dev " + ifname);
     }
 }

@@ -1,13 +1,10 @@
 package io.flanneld.vxlan;
 
 import io.flanneld.backend.PeersNotProgrammedException;
-import io.flanneld.net.FdbEntry;
-import io.flanneld.net.Neighbour;
 import io.flanneld.net.NetlinkException;
-import io.flanneld.net.Route;
 import io.flanneld.net.Rtnetlink;
-import io.flanneld.schema.Ip4;
-import io.flanneld.schema.Ip4Net;
+import io.flanneld.vxlan.Family.Fdb;
+import io.flanneld.vxlan.Family.Neigh;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -18,27 +15,31 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Keeps the kernel's per-peer state on one VXLAN device in line with the peers' leases: ARP, FDB and route for each
- * tunnelled peer, a plain underlay route for each directly routed one. Every write uses replace semantics, so
+ * Keeps the kernel's per-peer state on one VXLAN device in line with the peers' leases: neighbour (ARP or NDP), FDB
+ * and route for each tunnelled peer, a plain underlay route for each directly routed one. One class for both
+ * families: {@link Family} makes the entries and talks to linux-net. Every write uses replace semantics, so
  * programming a peer twice changes nothing; {@link #reconcile} removes whatever no current peer accounts for, which
  * is how a restart after a crash cleans up. Not thread-safe: the backend serializes calls.
  */
-final class PeerProgrammer {
+final class PeerProgrammer<A, N, R> {
     private static final Logger log = LoggerFactory.getLogger(PeerProgrammer.class);
 
+    private final Family<A, N, R> family;
     private final Rtnetlink nl;
     private final int vtepIndex;
     private final int underlayIndex;
     private final String vtepName;
     private final String underlayName;
     /** What was last asked for each peer subnet, whether or not the kernel accepted all of it. */
-    private final Map<Ip4Net, PeerEntries> peers = new HashMap<>();
+    private final Map<N, PeerEntries<A, N, R>> peers = new HashMap<>();
     /** Subnets whose last programming failed part-way; not counted as programmed. */
-    private final Set<Ip4Net> failed = new HashSet<>();
+    private final Set<N> failed = new HashSet<>();
     /** The last refusal logged for each subnet whose repair fails, so a peer the kernel keeps refusing is logged once. */
-    private final Map<Ip4Net, String> lastRefusal = new HashMap<>();
+    private final Map<N, String> lastRefusal = new HashMap<>();
 
-    PeerProgrammer(Rtnetlink nl, int vtepIndex, String vtepName, int underlayIndex, String underlayName) {
+    PeerProgrammer(Family<A, N, R> family, Rtnetlink nl, int vtepIndex, String vtepName, int underlayIndex,
+                   String underlayName) {
+        this.family = family;
         this.nl = nl;
         this.vtepIndex = vtepIndex;
         this.underlayIndex = underlayIndex;
@@ -51,7 +52,7 @@ final class PeerProgrammer {
         return peers.size() - failed.size();
     }
 
-    Optional<PeerEntries> known(Ip4Net subnet) {
+    Optional<PeerEntries<A, N, R>> known(N subnet) {
         return Optional.ofNullable(peers.get(subnet));
     }
 
@@ -59,8 +60,8 @@ final class PeerProgrammer {
      * The same peers on a re-created device: nothing of theirs is in the kernel any more, so every one is due for
      * {@link #repair}.
      */
-    PeerProgrammer movedTo(int newVtepIndex) {
-        PeerProgrammer moved = new PeerProgrammer(nl, newVtepIndex, vtepName, underlayIndex, underlayName);
+    PeerProgrammer<A, N, R> movedTo(int newVtepIndex) {
+        PeerProgrammer<A, N, R> moved = new PeerProgrammer<>(family, nl, newVtepIndex, vtepName, underlayIndex, underlayName);
         moved.peers.putAll(peers);
         moved.failed.addAll(peers.keySet());
         return moved;
@@ -68,16 +69,17 @@ final class PeerProgrammer {
 
     /**
      * Puts back every known peer's entries that are missing from the kernel or differ from what its lease says (an
-     * ARP entry with another MAC, an FDB entry gone, a flushed route), and programs again the peers whose last
+     * neighbour entry with another MAC, an FDB entry gone, a flushed route), and programs again the peers whose last
      * programming failed. Reads the device's neighbours, FDB and the routes once each; writes only for what is wrong.
      * A peer the kernel still refuses is logged (once per distinct refusal) and tried again on the next call.
      *
-     * @return one label per entry put back: {@code arp}, {@code fdb}, {@code route}
+     * @return one label per entry put back: {@code arp} or {@code ndp}, {@code fdb}, {@code route}
      */
     List<String> repair() {
-        VxlanPeerDiff diff = new VxlanPeerDiff(vtepIndex, underlayIndex, VxlanPeerDiff.Have.read(nl, vtepIndex));
+        VxlanPeerDiff<A, N, R> diff = new VxlanPeerDiff<>(family, vtepIndex, underlayIndex,
+                VxlanPeerDiff.Have.read(family, nl, vtepIndex));
         List<String> repaired = new java.util.ArrayList<>();
-        for (PeerEntries p : List.copyOf(peers.values())) {
+        for (PeerEntries<A, N, R> p : List.copyOf(peers.values())) {
             List<String> missing = diff.missing(p);
             if (missing.isEmpty() && !failed.contains(p.subnet())) {
                 continue;
@@ -108,22 +110,22 @@ final class PeerProgrammer {
      * attributes needed and the new ones do not (the FDB entry of an old VtepMAC or PublicIP, the tunnel entries of a
      * peer that became directly routable).
      */
-    void program(PeerEntries want) {
-        Ip4Net subnet = want.subnet();
+    void program(PeerEntries<A, N, R> want) {
+        N subnet = want.subnet();
         // Remember the intent before touching the kernel, so a later removal also clears a half-made peer.
-        PeerEntries old = peers.put(subnet, want);
+        PeerEntries<A, N, R> old = peers.put(subnet, want);
         failed.add(subnet);
         if (!want.direct()) {
             // L2 first, route last: traffic is only steered into the tunnel once it can be encapsulated.
-            nl.neighbours().replace(Neighbour.permanent(vtepIndex, want.gateway(), want.vtepMac()));
-            nl.fdb().replace(FdbEntry.permanent(vtepIndex, want.vtepMac(), want.publicIp()));
+            family.replaceNeighbour(nl, vtepIndex, want.gateway(), want.vtepMac());
+            family.replaceFdb(nl, Fdb.permanent(vtepIndex, want.vtepMac(), want.publicIp()));
         }
         // Same destination, table and metric either way, so a tunnel route and a direct one replace each other.
-        nl.routes().replace(want.route(vtepIndex, underlayIndex));
+        family.replaceRoute(nl, want.route(vtepIndex, underlayIndex));
         if (old != null && !old.direct()) {
             if (want.direct()) {
-                deleteIgnoringMissing(() -> nl.neighbours().delete(vtepIndex, old.gateway()),
-                        "ARP entry " + Ip4.format(old.gateway()));
+                deleteIgnoringMissing(() -> family.deleteNeighbour(nl, vtepIndex, old.gateway()),
+                        family.neighbourName() + " " + family.format(old.gateway()));
             }
             if (!old.sameVtep(want)) {
                 deleteFdbUnlessShared(old);
@@ -143,54 +145,54 @@ final class PeerProgrammer {
      * Removes a peer's entries. {@code fromLease} describes them when this process never programmed the subnet (e.g.
      * it was skipped); what was programmed takes precedence. Entries already gone are fine.
      */
-    void remove(Ip4Net subnet, Optional<PeerEntries> fromLease) {
-        PeerEntries had = peers.remove(subnet);
+    void remove(N subnet, Optional<PeerEntries<A, N, R>> fromLease) {
+        PeerEntries<A, N, R> had = peers.remove(subnet);
         failed.remove(subnet);
         lastRefusal.remove(subnet);
-        PeerEntries gone = had != null ? had : fromLease.orElse(null);
+        PeerEntries<A, N, R> gone = had != null ? had : fromLease.orElse(null);
         if (gone == null) {
             log.debug("Removed lease {} had nothing programmed", subnet);
             return;
         }
         // Route first, so nothing is steered at a tunnel endpoint that is being taken apart.
-        Route route = gone.route(vtepIndex, underlayIndex);
-        deleteIgnoringMissing(() -> nl.routes().delete(route), "route " + describe(route));
+        R route = gone.route(vtepIndex, underlayIndex);
+        deleteIgnoringMissing(() -> family.deleteRoute(nl, route), "route " + describe(route));
         if (!gone.direct()) {
-            deleteIgnoringMissing(() -> nl.neighbours().delete(vtepIndex, gone.gateway()),
-                    "ARP entry " + Ip4.format(gone.gateway()));
+            deleteIgnoringMissing(() -> family.deleteNeighbour(nl, vtepIndex, gone.gateway()),
+                    family.neighbourName() + " " + family.format(gone.gateway()));
             deleteFdbUnlessShared(gone);
         }
         log.info("Removed peer {}", gone);
     }
 
     /**
-     * Deletes every ARP entry, FDB entry and route on the VXLAN device that no known peer accounts for, and with
+     * Deletes every neighbour entry, FDB entry and route on the VXLAN device that no known peer accounts for, and with
      * direct routing every gateway route into {@code network} through the underlay that none accounts for (never
      * the local subnet's). Each deletion that fails is recorded and the rest still run.
      *
      * @return how many entries were removed
      */
-    int reconcile(Ip4Net localSubnet, Ip4Net network, boolean directRouting, List<PeersNotProgrammedException.Failure> failures) {
-        VxlanPeerDiff.Stale stale = new VxlanPeerDiff(vtepIndex, underlayIndex, VxlanPeerDiff.Have.read(nl, vtepIndex))
-                .stale(peers.values(), localSubnet, network, directRouting);
+    int reconcile(N localSubnet, N network, boolean directRouting, List<PeersNotProgrammedException.Failure> failures) {
+        VxlanPeerDiff.Stale<A, R> stale = new VxlanPeerDiff<>(family, vtepIndex, underlayIndex,
+                VxlanPeerDiff.Have.read(family, nl, vtepIndex)).stale(peers.values(), localSubnet, network, directRouting);
         int removed = 0;
-        for (Neighbour n : stale.neighbours()) {
-            removed += stale(() -> nl.neighbours().delete(vtepIndex, n.address()),
-                    "ARP entry " + Ip4.format(n.address()) + " lladdr " + n.mac(), failures);
+        for (Neigh<A> n : stale.neighbours()) {
+            removed += stale(() -> family.deleteNeighbour(nl, vtepIndex, n.address()),
+                    family.neighbourName() + " " + family.format(n.address()) + " lladdr " + n.mac(), failures);
         }
-        for (FdbEntry e : stale.fdb()) {
-            removed += stale(() -> nl.fdb().delete(e),
-                    "FDB entry " + e.mac() + " dst " + Ip4.format(e.destination()), failures);
+        for (Fdb<A> e : stale.fdb()) {
+            removed += stale(() -> family.deleteFdb(nl, e),
+                    "FDB entry " + e.mac() + " dst " + family.format(e.destination()), failures);
         }
-        for (Route r : stale.routes()) {
-            removed += stale(() -> nl.routes().delete(r), "route " + describe(r), failures);
+        for (R r : stale.routes()) {
+            removed += stale(() -> family.deleteRoute(nl, r), "route " + describe(r), failures);
         }
         return removed;
     }
 
     /** A route as `ip route` prints it, with our devices named. */
-    private String describe(Route r) {
-        return r.describe().replace(" dev #" + vtepIndex, " dev " + vtepName)
+    private String describe(R r) {
+        return family.describe(r).replace(" dev #" + vtepIndex, " dev " + vtepName)
                 .replace(" dev #" + underlayIndex, " dev " + underlayName);
     }
 
@@ -211,15 +213,15 @@ final class PeerProgrammer {
     }
 
     /** Two leases of one host (an old and a new subnet) share one FDB entry; it goes only with the last of them. */
-    private void deleteFdbUnlessShared(PeerEntries gone) {
+    private void deleteFdbUnlessShared(PeerEntries<A, N, R> gone) {
         boolean shared = peers.values().stream().anyMatch(p -> p.sameVtep(gone));
         if (shared) {
             log.debug("FDB entry {} dst {} still used by another lease; kept", gone.vtepMac(),
-                    Ip4.format(gone.publicIp()));
+                    family.format(gone.publicIp()));
             return;
         }
-        deleteIgnoringMissing(() -> nl.fdb().delete(FdbEntry.permanent(vtepIndex, gone.vtepMac(), gone.publicIp())),
-                "FDB entry " + gone.vtepMac() + " dst " + Ip4.format(gone.publicIp()));
+        deleteIgnoringMissing(() -> family.deleteFdb(nl, Fdb.permanent(vtepIndex, gone.vtepMac(), gone.publicIp())),
+                "FDB entry " + gone.vtepMac() + " dst " + family.format(gone.publicIp()));
     }
 
     private static void deleteIgnoringMissing(Runnable delete, String what) {

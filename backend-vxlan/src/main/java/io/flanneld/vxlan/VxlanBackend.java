@@ -4,13 +4,12 @@ import io.flanneld.backend.Backend;
 import io.flanneld.backend.ExternalInterface;
 import io.flanneld.backend.LeaseEvent;
 import io.flanneld.backend.PeersNotProgrammedException;
-import io.flanneld.backend.UnderlayNetworks;
-import io.flanneld.net.LinkAddress;
-import io.flanneld.net.LinkAddress6;
 import io.flanneld.net.MacAddress;
-import io.flanneld.net.NetlinkException;
+import io.flanneld.net.Route;
+import io.flanneld.net.Route6;
 import io.flanneld.net.Rtnetlink;
 import io.flanneld.schema.Ip4Net;
+import io.flanneld.schema.Ip6;
 import io.flanneld.schema.Ip6Net;
 import io.flanneld.schema.Lease;
 import io.flanneld.schema.NetworkConfig;
@@ -53,18 +52,10 @@ public final class VxlanBackend implements Backend {
     private final NetworkConfig config;
     private final int vni;
     private final int port;
-    /** flannel.&lt;VNI&gt;, its wanted settings and its peers; all null on an IPv6-only node. */
-    private final VxlanDevice.Config deviceConfig;
-    private VxlanDevice device;
-    private PeerProgrammer peers;
-    /** flannel-v6.&lt;VNI&gt;, its wanted settings and its peers; all null on a node that carries no IPv6. */
-    private final VxlanDevice.Config deviceConfig6;
-    private VxlanDevice device6;
-    private PeerProgrammer6 peers6;
-    /** The underlay's networks when DirectRouting is on (read at start), else null. */
-    private UnderlayNetworks directRouting;
-    /** The underlay's global IPv6 networks when DirectRouting is on (read at start), else null. */
-    private List<Ip6Net> directRouting6;
+    /** flannel.&lt;VNI&gt; and its peers; null on an IPv6-only node. */
+    private final Half<Integer, Ip4Net, Route> v4;
+    /** flannel-v6.&lt;VNI&gt; and its peers; null on a node that carries no IPv6. */
+    private final Half<Ip6, Ip6Net, Route6> v6;
     private Lease local;
     private boolean closed;
 
@@ -76,14 +67,25 @@ public final class VxlanBackend implements Backend {
         this.config = config;
         this.vni = vni;
         this.port = port;
-        this.deviceConfig = deviceConfig;
-        this.device = device;
-        this.peers = device == null ? null
-                : new PeerProgrammer(nl, device.index(), device.name(), iface.index(), iface.name());
-        this.deviceConfig6 = deviceConfig6;
-        this.device6 = device6;
-        this.peers6 = device6 == null ? null
-                : new PeerProgrammer6(nl, device6.index(), device6.name(), iface.index(), iface.name());
+        this.v4 = device == null ? null : new Half<>(Family.IPV4, deviceConfig, device);
+        this.v6 = device6 == null ? null : new Half<>(Family.IPV6, deviceConfig6, device6);
+    }
+
+    /** The families this node carries, IPv4 first. */
+    private List<Half<?, ?, ?>> halves() {
+        List<Half<?, ?, ?>> halves = new ArrayList<>(2);
+        if (v4 != null) {
+            halves.add(v4);
+        }
+        if (v6 != null) {
+            halves.add(v6);
+        }
+        return halves;
+    }
+
+    /** The IPv4 half, or the IPv6 one on an IPv6-only node: the device named in subnet.env's MTU and in metrics. */
+    private Half<?, ?, ?> first() {
+        return v4 != null ? v4 : v6;
     }
 
     /**
@@ -150,78 +152,22 @@ public final class VxlanBackend implements Backend {
             return List.of();
         }
         List<String> repaired = new ArrayList<>();
-        if (device != null && local.subnet() != null) {
-            if (repairDevice(false)) {
-                repaired.add("device");
-            }
-            LinkAddress own = new LinkAddress(device.index(), local.subnet().address(), 32);
-            boolean addressed = nl.addresses().list(device.index()).stream().anyMatch(own::equals);
-            boolean up = nl.links().byIndex(device.index()).map(io.flanneld.net.Link::isUp).orElse(false);
-            if (!addressed || !up) {
-                configureDevice(local.subnet());
-                if (!repaired.contains("device")) {
-                    log.info("Repaired {}: {}", device.name(), !addressed ? "put back its address " + own
-                            : "set it up again");
-                    repaired.add(!addressed ? "address" : "link_up");
-                }
-            }
-            repaired.addAll(peers.repair());
-        }
-        if (device6 != null && local.ipv6Subnet() != null) {
-            boolean recreated = repairDevice(true);
-            if (recreated) {
-                repaired.add("device_v6");
-            }
-            LinkAddress6 own = ownAddress6(local.ipv6Subnet());
-            boolean addressed = nl.addresses().list6(device6.index()).stream().anyMatch(own::sameAddress);
-            boolean up = nl.links().byIndex(device6.index()).map(io.flanneld.net.Link::isUp).orElse(false);
-            if (!addressed || !up) {
-                configureDevice6(local.ipv6Subnet());
-                if (!recreated) {
-                    log.info("Repaired {}: {}", device6.name(), !addressed ? "put back its address " + own
-                            : "set it up again");
-                    repaired.add(!addressed ? "address_v6" : "link_up_v6");
-                }
-            }
-            for (String label : peers6.repair()) {
-                repaired.add(label.equals("ndp") ? label : label + "_v6");
-            }
+        for (Half<?, ?, ?> half : halves()) {
+            half.repair(local, repaired);
         }
         return repaired;
-    }
-
-    /** Re-creates one device (same MAC) if it is gone or does not match; true if it had to. */
-    private boolean repairDevice(boolean v6) {
-        VxlanDevice have = v6 ? device6 : device;
-        VxlanDevice.Config want = v6 ? deviceConfig6 : deviceConfig;
-        Optional<io.flanneld.net.Link> link = nl.links().byName(have.name());
-        if (link.isPresent() && link.get().index() == have.index()
-                && VxlanDevice.mismatches(link.get(), want).isEmpty()) {
-            return false;
-        }
-        VxlanDevice again = VxlanDevice.ensure(nl.links(), want, have.mac());
-        log.info("Repaired {}: it was {}; re-created it (index {}, MAC {})", have.name(),
-                link.isEmpty() ? "deleted" : "replaced by another device", again.index(), again.mac());
-        if (v6) {
-            device6 = again;
-            peers6 = peers6.movedTo(again.index());
-        } else {
-            device = again;
-            peers = peers.movedTo(again.index());
-        }
-        return true;
     }
 
     /** flannel's BackendData for the IPv4 device; null on an IPv6-only node. */
     @Override
     public String backendData() {
-        return device == null ? null : new VtepData(vni, device.mac()).toJson();
+        return v4 == null ? null : new VtepData(vni, v4.device.mac()).toJson();
     }
 
     /** flannel's BackendV6Data, {@code {"VNI":1,"VtepMAC":"…"}} with the IPv6 device's MAC; null without it. */
     @Override
     public String backendV6Data() {
-        return device6 == null ? null : new VtepData(vni, device6.mac()).toJson();
+        return v6 == null ? null : new VtepData(vni, v6.device.mac()).toJson();
     }
 
     @Override
@@ -232,7 +178,7 @@ public final class VxlanBackend implements Backend {
     /** The IPv4 device's MTU (what flannel writes to subnet.env), or the IPv6 device's on an IPv6-only node. */
     @Override
     public int mtu() {
-        return device != null ? device.mtu() : device6.mtu();
+        return first().device.mtu();
     }
 
     /**
@@ -247,52 +193,8 @@ public final class VxlanBackend implements Backend {
         requireOpen();
         this.local = Objects.requireNonNull(local, "local");
         List<PeersNotProgrammedException.Failure> failures = new ArrayList<>();
-        if (device != null && local.subnet() != null) {
-            configureDevice(local.subnet());
-            if (config.backend().directRouting()) {
-                directRouting = UnderlayNetworks.of(nl.addresses().list(iface.index()).stream()
-                        .map(LinkAddress::network).toList());
-                log.info("DirectRouting on: peers in {} are routed via {} without VXLAN", directRouting, iface.name());
-            }
-            peers.forgetAll();
-            for (Lease peer : peerLeases) {
-                if (peer.subnet() == null) {
-                    continue; // an IPv6-only peer: nothing for flannel.<VNI>
-                }
-                if (peer.subnet().equals(local.subnet())) {
-                    log.warn("Ignoring a peer lease for the local subnet {}", local.subnet());
-                    continue;
-                }
-                added(peer, failures);
-            }
-            int stale = peers.reconcile(local.subnet(), config.network(), directRouting != null, failures);
-            log.info("{} started for {}: {} peer(s) programmed, {} stale entr{} removed", device.name(),
-                    local.subnet(), peers.programmedCount(), stale, stale == 1 ? "y" : "ies");
-        }
-        if (device6 != null && local.ipv6Subnet() != null) {
-            configureDevice6(local.ipv6Subnet());
-            if (config.backend().directRouting()) {
-                directRouting6 = nl.addresses().list6(iface.index()).stream()
-                        .filter(a -> a.scope() == LinkAddress6.SCOPE_UNIVERSE).map(LinkAddress6::network)
-                        .distinct().toList();
-                log.info("DirectRouting on: IPv6 peers in {} are routed via {} without VXLAN", directRouting6,
-                        iface.name());
-            }
-            peers6.forgetAll();
-            for (Lease peer : peerLeases) {
-                if (peer.ipv6Subnet() == null) {
-                    continue; // an IPv4-only peer: nothing for flannel-v6.<VNI>
-                }
-                if (peer.ipv6Subnet().equals(local.ipv6Subnet())) {
-                    log.warn("Ignoring a peer lease for the local IPv6 subnet {}", local.ipv6Subnet());
-                    continue;
-                }
-                added6(peer, failures);
-            }
-            Ip6Net network6 = config.ipv6() != null ? config.ipv6().network() : local.ipv6Subnet();
-            int stale = peers6.reconcile(local.ipv6Subnet(), network6, directRouting6 != null, failures);
-            log.info("{} started for {}: {} peer(s) programmed, {} stale entr{} removed", device6.name(),
-                    local.ipv6Subnet(), peers6.programmedCount(), stale, stale == 1 ? "y" : "ies");
+        for (Half<?, ?, ?> half : halves()) {
+            half.start(local, peerLeases, failures);
         }
         throwIfAny(failures);
     }
@@ -311,31 +213,8 @@ public final class VxlanBackend implements Backend {
         }
         List<PeersNotProgrammedException.Failure> failures = new ArrayList<>();
         for (LeaseEvent event : events) {
-            Lease lease = event.lease();
-            boolean v4 = peers != null && local.subnet() != null && lease.subnet() != null;
-            boolean v6 = peers6 != null && local.ipv6Subnet() != null && lease.ipv6Subnet() != null;
-            if (v4 && lease.subnet().equals(local.subnet())) {
-                log.warn("Ignoring an event for the local subnet {}", local.subnet());
-                v4 = false;
-            }
-            if (v6 && lease.ipv6Subnet().equals(local.ipv6Subnet())) {
-                log.warn("Ignoring an event for the local IPv6 subnet {}", local.ipv6Subnet());
-                v6 = false;
-            }
-            if (event instanceof LeaseEvent.Added) {
-                if (v4) {
-                    added(lease, failures);
-                }
-                if (v6) {
-                    added6(lease, failures);
-                }
-            } else if (event instanceof LeaseEvent.Removed) {
-                if (v4) {
-                    removed(lease, failures);
-                }
-                if (v6) {
-                    removed6(lease, failures);
-                }
+            for (Half<?, ?, ?> half : halves()) {
+                half.apply(local, event, failures);
             }
         }
         throwIfAny(failures);
@@ -350,32 +229,32 @@ public final class VxlanBackend implements Backend {
     /** IPv4 peers whose entries are all in place (IPv6 peers on an IPv6-only node); see {@link #peerCount6()}. */
     @Override
     public synchronized int peerCount() {
-        return peers != null ? peers.programmedCount() : peers6.programmedCount();
+        return first().peers.programmedCount();
     }
 
     /** IPv6 peers whose entries are all in place; 0 without flannel-v6.&lt;VNI&gt;. */
     public synchronized int peerCount6() {
-        return peers6 == null ? 0 : peers6.programmedCount();
+        return v6 == null ? 0 : v6.peers.programmedCount();
     }
 
     /** flannel.&lt;VNI&gt;, or flannel-v6.&lt;VNI&gt; on an IPv6-only node. */
     public String deviceName() {
-        return device != null ? device.name() : device6.name();
+        return first().device.name();
     }
 
     @Override
     public synchronized int deviceIndex() {
-        return device != null ? device.index() : device6.index();
+        return first().device.index();
     }
 
     /** The IPv4 device's MAC (the IPv6 device's on an IPv6-only node). */
     public MacAddress deviceMac() {
-        return device != null ? device.mac() : device6.mac();
+        return first().device.mac();
     }
 
     /** flannel-v6.&lt;VNI&gt;, if this node carries IPv6. */
     public synchronized Optional<VxlanDevice> device6() {
-        return Optional.ofNullable(device6);
+        return v6 == null ? Optional.empty() : Optional.of(v6.device);
     }
 
     public int vni() {
@@ -386,119 +265,151 @@ public final class VxlanBackend implements Backend {
         return port;
     }
 
-    private void configureDevice(Ip4Net subnet) {
-        LinkAddress own = new LinkAddress(device.index(), subnet.address(), 32);
-        for (LinkAddress a : nl.addresses().list(device.index())) {
-            if (!a.equals(own)) {
-                // Left over from a previous lease: keeping it would answer for a subnet now someone else's.
-                log.info("Removing old address {} from {}", a, device.name());
-                try {
-                    nl.addresses().delete(a);
-                } catch (NetlinkException e) {
-                    if (!e.notFound()) {
-                        throw e;
-                    }
-                }
-            }
+    /**
+     * One family's device and peers: flannel.&lt;VNI&gt; with the leases' IPv4 halves, or flannel-v6.&lt;VNI&gt; with
+     * their IPv6 halves. Every step is the same for both; {@link Family} supplies what differs.
+     */
+    private final class Half<A, N, R> {
+        private final Family<A, N, R> family;
+        private final VxlanDevice.Config deviceConfig;
+        private VxlanDevice device;
+        private PeerProgrammer<A, N, R> peers;
+        /** The underlay's networks of this family when DirectRouting is on (read at start), else null. */
+        private Family.Underlay<A> directRouting;
+
+        Half(Family<A, N, R> family, VxlanDevice.Config deviceConfig, VxlanDevice device) {
+            this.family = family;
+            this.deviceConfig = deviceConfig;
+            this.device = device;
+            this.peers = new PeerProgrammer<>(family, nl, device.index(), device.name(), iface.index(), iface.name());
         }
-        nl.addresses().replace(own);
-        nl.links().setUp(device.index());
-    }
 
-    /** The IPv6 subnet's first address as a /128, as flannel gives it to flannel-v6.&lt;VNI&gt;. */
-    private LinkAddress6 ownAddress6(Ip6Net subnet) {
-        return new LinkAddress6(device6.index(), subnet.address(), 128);
-    }
-
-    /** As {@link #configureDevice} for flannel-v6.&lt;VNI&gt;; its link-local address is the kernel's and stays. */
-    private void configureDevice6(Ip6Net subnet) {
-        LinkAddress6 own = ownAddress6(subnet);
-        for (LinkAddress6 a : nl.addresses().list6(device6.index())) {
-            if (!a.sameAddress(own) && !a.isLinkLocal()) {
-                log.info("Removing old address {} from {}", a, device6.name());
-                try {
-                    nl.addresses().delete(a);
-                } catch (NetlinkException e) {
-                    if (!e.notFound()) {
-                        throw e;
-                    }
-                }
+        void start(Lease local, List<Lease> peerLeases, List<PeersNotProgrammedException.Failure> failures) {
+            N localSubnet = family.subnet(local);
+            if (localSubnet == null) {
+                return;
             }
+            family.configureDevice(nl, device, localSubnet);
+            if (config.backend().directRouting()) {
+                directRouting = family.underlay(nl, iface.index());
+                log.info("DirectRouting on: {}peers in {} are routed via {} without VXLAN", family.prefix(),
+                        directRouting, iface.name());
+            }
+            peers.forgetAll();
+            for (Lease peer : peerLeases) {
+                N subnet = family.subnet(peer);
+                if (subnet == null) {
+                    continue; // a peer without this family's half: nothing for this device
+                }
+                if (subnet.equals(localSubnet)) {
+                    log.warn("Ignoring a peer lease for the local {}subnet {}", family.prefix(), localSubnet);
+                    continue;
+                }
+                added(peer, failures);
+            }
+            int stale = peers.reconcile(localSubnet, family.network(config, local), directRouting != null, failures);
+            log.info("{} started for {}: {} peer(s) programmed, {} stale entr{} removed", device.name(),
+                    localSubnet, peers.programmedCount(), stale, stale == 1 ? "y" : "ies");
         }
-        nl.addresses().replace(own);
-        nl.links().setUp(device6.index());
-    }
 
-    private void added(Lease lease, List<PeersNotProgrammedException.Failure> failures) {
-        Ip4Net subnet = lease.subnet();
-        PeerEntries want;
-        try {
-            want = PeerEntries.fromLease(lease, directRouting);
-        } catch (PeerEntries.UnusableLeaseException e) {
-            log.warn("Skipping peer {}: {}", subnet, e.getMessage());
-            if (peers.known(subnet).isPresent()) {
-                // The host switched backend or broke its lease: what it had is wrong now.
+        void apply(Lease local, LeaseEvent event, List<PeersNotProgrammedException.Failure> failures) {
+            Lease lease = event.lease();
+            N localSubnet = family.subnet(local);
+            N subnet = family.subnet(lease);
+            if (localSubnet == null || subnet == null) {
+                return;
+            }
+            if (subnet.equals(localSubnet)) {
+                log.warn("Ignoring an event for the local {}subnet {}", family.prefix(), localSubnet);
+                return;
+            }
+            if (event instanceof LeaseEvent.Added) {
+                added(lease, failures);
+            } else if (event instanceof LeaseEvent.Removed) {
                 removed(lease, failures);
             }
-            return;
         }
-        try {
-            peers.program(want);
-        } catch (RuntimeException e) {
-            log.error("Could not program peer {}: {}", subnet, e.getMessage());
-            failures.add(new PeersNotProgrammedException.Failure("peer " + subnet, e));
-        }
-    }
 
-    private void removed(Lease lease, List<PeersNotProgrammedException.Failure> failures) {
-        Ip4Net subnet = lease.subnet();
-        Optional<PeerEntries> fromLease;
-        try {
-            fromLease = Optional.of(PeerEntries.fromLease(lease, directRouting));
-        } catch (PeerEntries.UnusableLeaseException e) {
-            fromLease = Optional.empty();
-        }
-        try {
-            peers.remove(subnet, fromLease);
-        } catch (RuntimeException e) {
-            log.error("Could not remove peer {}: {}", subnet, e.getMessage());
-            failures.add(new PeersNotProgrammedException.Failure("removing peer " + subnet, e));
-        }
-    }
-
-    private void added6(Lease lease, List<PeersNotProgrammedException.Failure> failures) {
-        Ip6Net subnet = lease.ipv6Subnet();
-        PeerEntries6 want;
-        try {
-            want = PeerEntries6.fromLease(lease, directRouting6);
-        } catch (PeerEntries.UnusableLeaseException e) {
-            log.warn("Skipping IPv6 peer {}: {}", subnet, e.getMessage());
-            if (peers6.known(subnet).isPresent()) {
-                removed6(lease, failures);
+        /**
+         * The device (re-created with the same MAC if gone or replaced), its address and up state, and every peer's
+         * entries; adds one label per thing put back.
+         */
+        void repair(Lease local, List<String> repaired) {
+            N localSubnet = family.subnet(local);
+            if (localSubnet == null) {
+                return;
             }
-            return;
+            String suffix = family.labelSuffix();
+            boolean recreated = repairDevice();
+            if (recreated) {
+                repaired.add("device" + suffix);
+            }
+            boolean addressed = family.hasOwnAddress(nl, device.index(), localSubnet);
+            boolean up = nl.links().byIndex(device.index()).map(io.flanneld.net.Link::isUp).orElse(false);
+            if (!addressed || !up) {
+                family.configureDevice(nl, device, localSubnet);
+                if (!recreated) {
+                    log.info("Repaired {}: {}", device.name(), !addressed
+                            ? "put back its address " + family.ownAddress(device.index(), localSubnet)
+                            : "set it up again");
+                    repaired.add((!addressed ? "address" : "link_up") + suffix);
+                }
+            }
+            for (String label : peers.repair()) {
+                repaired.add(label.equals(family.neighbourLabel()) ? label : label + suffix);
+            }
         }
-        try {
-            peers6.program(want);
-        } catch (RuntimeException e) {
-            log.error("Could not program IPv6 peer {}: {}", subnet, e.getMessage());
-            failures.add(new PeersNotProgrammedException.Failure("peer " + subnet, e));
-        }
-    }
 
-    private void removed6(Lease lease, List<PeersNotProgrammedException.Failure> failures) {
-        Ip6Net subnet = lease.ipv6Subnet();
-        Optional<PeerEntries6> fromLease;
-        try {
-            fromLease = Optional.of(PeerEntries6.fromLease(lease, directRouting6));
-        } catch (PeerEntries.UnusableLeaseException e) {
-            fromLease = Optional.empty();
+        /** Re-creates the device (same MAC) if it is gone or does not match; true if it had to. */
+        private boolean repairDevice() {
+            Optional<io.flanneld.net.Link> link = nl.links().byName(device.name());
+            if (link.isPresent() && link.get().index() == device.index()
+                    && VxlanDevice.mismatches(link.get(), deviceConfig).isEmpty()) {
+                return false;
+            }
+            VxlanDevice again = VxlanDevice.ensure(nl.links(), deviceConfig, device.mac());
+            log.info("Repaired {}: it was {}; re-created it (index {}, MAC {})", device.name(),
+                    link.isEmpty() ? "deleted" : "replaced by another device", again.index(), again.mac());
+            device = again;
+            peers = peers.movedTo(again.index());
+            return true;
         }
-        try {
-            peers6.remove(subnet, fromLease);
-        } catch (RuntimeException e) {
-            log.error("Could not remove IPv6 peer {}: {}", subnet, e.getMessage());
-            failures.add(new PeersNotProgrammedException.Failure("removing peer " + subnet, e));
+
+        private void added(Lease lease, List<PeersNotProgrammedException.Failure> failures) {
+            N subnet = family.subnet(lease);
+            PeerEntries<A, N, R> want;
+            try {
+                want = PeerEntries.fromLease(family, lease, directRouting);
+            } catch (PeerEntries.UnusableLeaseException e) {
+                log.warn("Skipping {}peer {}: {}", family.prefix(), subnet, e.getMessage());
+                if (peers.known(subnet).isPresent()) {
+                    // The host switched backend or broke its lease: what it had is wrong now.
+                    removed(lease, failures);
+                }
+                return;
+            }
+            try {
+                peers.program(want);
+            } catch (RuntimeException e) {
+                log.error("Could not program {}peer {}: {}", family.prefix(), subnet, e.getMessage());
+                failures.add(new PeersNotProgrammedException.Failure("peer " + subnet, e));
+            }
+        }
+
+        private void removed(Lease lease, List<PeersNotProgrammedException.Failure> failures) {
+            N subnet = family.subnet(lease);
+            Optional<PeerEntries<A, N, R>> fromLease;
+            try {
+                fromLease = Optional.of(PeerEntries.fromLease(family, lease, directRouting));
+            } catch (PeerEntries.UnusableLeaseException e) {
+                fromLease = Optional.empty();
+            }
+            try {
+                peers.remove(subnet, fromLease);
+            } catch (RuntimeException e) {
+                log.error("Could not remove {}peer {}: {}", family.prefix(), subnet, e.getMessage());
+                failures.add(new PeersNotProgrammedException.Failure("removing peer " + subnet, e));
+            }
         }
     }
 

@@ -112,8 +112,8 @@ public final class VxlanInspection {
             return new KernelView(device, List.of(), List.of(), List.of(), nl.routes().list(), underlay, names);
         }
         int index = device.get().index();
-        VxlanPeerDiff.Have have = VxlanPeerDiff.Have.read(nl, index);
-        return new KernelView(device, nl.addresses().list(index), have.neighbours(), have.fdb(), have.routes(), underlay, names);
+        return new KernelView(device, nl.addresses().list(index), nl.neighbours().list(index), nl.fdb().list(index),
+                nl.routes().list(), underlay, names);
     }
 
     /** The comparison itself, on what {@link #read} returned. */
@@ -136,16 +136,16 @@ public final class VxlanInspection {
             deviceProblems(link, view.deviceAddresses(), want, iface, local, problems);
         }
 
-        UnderlayNetworks directRouting = config.backend().directRouting() ? UnderlayNetworks.of(view.underlayAddresses().stream()
-                .map(LinkAddress::network).toList()) : null;
-        List<PeerEntries> wanted = new ArrayList<>();
+        Family.Underlay<Integer> directRouting = config.backend().directRouting() ? Family.V4.underlay(UnderlayNetworks.of(
+                view.underlayAddresses().stream().map(LinkAddress::network).toList())) : null;
+        List<PeerEntries<Integer, Ip4Net, Route>> wanted = new ArrayList<>();
         List<String> skipped = new ArrayList<>();
         for (Lease lease : peerLeases) {
             if (lease.subnet().equals(local.subnet())) {
                 continue;
             }
             try {
-                wanted.add(PeerEntries.fromLease(lease, directRouting));
+                wanted.add(PeerEntries.fromLease(Family.IPV4, lease, directRouting));
             } catch (PeerEntries.UnusableLeaseException e) {
                 skipped.add(e.getMessage());
             }
@@ -154,19 +154,21 @@ public final class VxlanInspection {
 
         int vtepIndex = view.device().map(Link::index).orElse(-1);
         Entries entries = new Entries(name, vtepIndex, iface.index(), linkName);
-        VxlanPeerDiff diff = new VxlanPeerDiff(vtepIndex, iface.index(),
-                new VxlanPeerDiff.Have(view.neighbours(), view.fdb(), view.routes()));
+        VxlanPeerDiff<Integer, Ip4Net, Route> diff = new VxlanPeerDiff<>(Family.IPV4, vtepIndex, iface.index(),
+                new VxlanPeerDiff.Have<>(view.neighbours().stream().map(Family.V4::neigh).toList(),
+                        view.fdb().stream().map(Family.V4::fdb).toList(), view.routes()));
         List<Missing> missing = new ArrayList<>();
-        for (PeerEntries p : wanted) {
+        for (PeerEntries<Integer, Ip4Net, Route> p : wanted) {
             // Without the device nothing of a tunnelled peer can be there, and its route cannot even be named by index.
             List<String> lacking = view.device().isEmpty() && !p.direct() ? List.of("arp", "fdb", "route") : diff.missing(p);
             for (String kind : lacking) {
-                Optional<String> found = kind.equals("arp") ? diff.arpEntry(p.gateway()).map(mac -> "lladdr " + mac) : Optional.empty();
+                Optional<String> found = kind.equals("arp") ? diff.neighbourEntry(p.gateway()).map(mac -> "lladdr " + mac) : Optional.empty();
                 missing.add(new Missing(p.subnet(), Ip4.format(p.publicIp()), entries.wanted(p, kind), found));
             }
         }
-        List<PeerEntries> comparable = view.device().isEmpty() ? wanted.stream().filter(PeerEntries::direct).toList() : wanted;
-        VxlanPeerDiff.Stale stale = diff.stale(comparable, local.subnet(), config.network(), directRouting != null);
+        List<PeerEntries<Integer, Ip4Net, Route>> comparable = view.device().isEmpty()
+                ? wanted.stream().filter(PeerEntries::direct).toList() : wanted;
+        VxlanPeerDiff.Stale<Integer, Route> stale = diff.stale(comparable, local.subnet(), config.network(), directRouting != null);
         List<Entry> staleEntries = new ArrayList<>();
         stale.neighbours().forEach(n -> staleEntries.add(entries.staleArp(n)));
         stale.fdb().forEach(e -> staleEntries.add(entries.staleFdb(e)));
@@ -214,7 +216,7 @@ public final class VxlanInspection {
 
     /** Entries as {@code ip} and {@code bridge} print them, with the command that adds or deletes each. */
     private record Entries(String device, int vtepIndex, int underlayIndex, Function<Integer, String> linkName) {
-        Entry wanted(PeerEntries p, String kind) {
+        Entry wanted(PeerEntries<Integer, Ip4Net, Route> p, String kind) {
             return switch (kind) {
                 case "arp" -> {
                     String text = Ip4.format(p.gateway()) + " lladdr " + p.vtepMac() + " dev " + device;
@@ -233,12 +235,12 @@ public final class VxlanInspection {
             };
         }
 
-        Entry staleArp(Neighbour n) {
+        Entry staleArp(Family.Neigh<Integer> n) {
             return new Entry("arp", Ip4.format(n.address()) + " lladdr " + n.mac() + " dev " + device,
                     "ip neigh del " + Ip4.format(n.address()) + " dev " + device);
         }
 
-        Entry staleFdb(FdbEntry e) {
+        Entry staleFdb(Family.Fdb<Integer> e) {
             String text = e.mac() + " dev " + device + " dst " + Ip4.format(e.destination());
             return new Entry("fdb", text, "bridge fdb del " + text + " self");
         }

@@ -45,8 +45,8 @@ class VxlanInspectionTest {
                 Optional.of(new VxlanAttributes(1, OptionalInt.of(Ip4.parse("198.18.0.1")), ETH0, 8472, false)));
     }
 
-    private static PeerEntries entries(Lease l) {
-        return PeerEntries.fromLease(l, null);
+    private static PeerEntries<Integer, Ip4Net, Route> entries(Lease l) {
+        return PeerEntries.fromLease(Family.IPV4, l, null);
     }
 
     /** A device and entries exactly as the backend makes them for {@code programmed}. */

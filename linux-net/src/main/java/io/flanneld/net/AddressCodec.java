@@ -32,11 +32,8 @@ final class AddressCodec {
      * point-to-point links) is set to the same, which is what the kernel expects for a non-peer address.
      */
     private static ByteBuffer change(MessageWriter w, LinkAddress address) {
-        w.u8(AF_INET).u8(address.prefixLength()).u8(0).u8(SCOPE_UNIVERSE).u32(address.linkIndex());
-        byte[] bytes = Ip4.toBytes(address.address());
-        w.attr(IFA_LOCAL, bytes);
-        w.attr(IFA_ADDRESS, bytes);
-        return w.finish();
+        return change(w, AF_INET, Ip4.toBytes(address.address()), address.prefixLength(), 0, SCOPE_UNIVERSE,
+                address.linkIndex());
     }
 
     static ByteBuffer add6(MessageWriter w, LinkAddress6 address, boolean replace) {
@@ -48,17 +45,22 @@ final class AddressCodec {
         return change6(w.begin(RTM_DELADDR, NLM_F_REQUEST | NLM_F_ACK), address);
     }
 
-    /**
-     * Like `ip -6 addr add`: IFA_LOCAL and IFA_ADDRESS both the address; flags that fit in ifa_flags go there, wider
-     * ones (IFA_F_NOPREFIXROUTE, ...) in an IFA_FLAGS attribute instead, as iproute2 sends them.
-     */
+    /** Like `ip -6 addr add`, with the address's scope and flags. */
     private static ByteBuffer change6(MessageWriter w, LinkAddress6 address) {
-        int flags = address.flags();
-        w.u8(AF_INET6).u8(address.prefixLength()).u8(flags <= 0xff ? flags : 0).u8(address.scope())
-                .u32(address.linkIndex());
-        byte[] bytes = address.address().toBytes();
-        w.attr(IFA_LOCAL, bytes);
-        w.attr(IFA_ADDRESS, bytes);
+        return change(w, AF_INET6, address.address().toBytes(), address.prefixLength(), address.flags(),
+                address.scope(), address.linkIndex());
+    }
+
+    /**
+     * The body of RTM_{NEW,DEL}ADDR for either family: IFA_LOCAL and IFA_ADDRESS both the address; flags that fit in
+     * ifa_flags go there, wider ones (IFA_F_NOPREFIXROUTE, ...) in an IFA_FLAGS attribute instead, as iproute2 sends
+     * them.
+     */
+    private static ByteBuffer change(MessageWriter w, int family, byte[] address, int prefixLength, int flags,
+                                     int scope, int linkIndex) {
+        w.u8(family).u8(prefixLength).u8(flags <= 0xff ? flags : 0).u8(scope).u32(linkIndex);
+        w.attr(IFA_LOCAL, address);
+        w.attr(IFA_ADDRESS, address);
         if (flags > 0xff) {
             w.attrU32(IFA_FLAGS, flags);
         }
@@ -66,8 +68,7 @@ final class AddressCodec {
     }
 
     static ByteBuffer dump6(MessageWriter w) {
-        w.begin(RTM_GETADDR, NLM_F_REQUEST | NLM_F_DUMP).u8(AF_INET6).u8(0).u8(0).u8(0).u32(0);
-        return w.finish();
+        return dump(w, AF_INET6);
     }
 
     /**
@@ -102,7 +103,11 @@ final class AddressCodec {
     }
 
     static ByteBuffer dump(MessageWriter w) {
-        w.begin(RTM_GETADDR, NLM_F_REQUEST | NLM_F_DUMP).u8(AF_INET).u8(0).u8(0).u8(0).u32(0);
+        return dump(w, AF_INET);
+    }
+
+    private static ByteBuffer dump(MessageWriter w, int family) {
+        w.begin(RTM_GETADDR, NLM_F_REQUEST | NLM_F_DUMP).u8(family).u8(0).u8(0).u8(0).u32(0);
         return w.finish();
     }
 

@@ -35,81 +35,89 @@ final class NeighbourCodec {
     private NeighbourCodec() {
     }
 
+    // IPv4 and IPv6 entries differ only in the family number (AF_INET, AF_INET6; FDB entries are AF_BRIDGE with
+    // either) and the length of the address: each request is written once, from the address's bytes.
+
     static ByteBuffer replaceNeighbour(MessageWriter w, Neighbour n) {
-        w.begin(RTM_NEWNEIGH, NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_REPLACE);
-        ndmsg(w, AF_INET, n.linkIndex(), n.state(), 0);
-        w.attr(NDA_DST, Ip4.toBytes(n.address()));
-        w.attr(NDA_LLADDR, n.mac().toBytes());
-        return w.finish();
+        return replaceNeighbour(w, AF_INET, n.linkIndex(), n.state(), Ip4.toBytes(n.address()), n.mac());
     }
 
     static ByteBuffer deleteNeighbour(MessageWriter w, int linkIndex, int address) {
-        w.begin(RTM_DELNEIGH, NLM_F_REQUEST | NLM_F_ACK);
-        ndmsg(w, AF_INET, linkIndex, 0, 0);
-        w.attr(NDA_DST, Ip4.toBytes(address));
-        return w.finish();
+        return deleteNeighbour(w, AF_INET, linkIndex, Ip4.toBytes(address));
     }
 
     static ByteBuffer dumpNeighbours(MessageWriter w) {
-        ndmsg(w.begin(RTM_GETNEIGH, NLM_F_REQUEST | NLM_F_DUMP), AF_INET, 0, 0, 0);
-        return w.finish();
+        return dump(w, AF_INET);
     }
 
     static ByteBuffer replaceNeighbour6(MessageWriter w, Neighbour6 n) {
-        w.begin(RTM_NEWNEIGH, NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_REPLACE);
-        ndmsg(w, AF_INET6, n.linkIndex(), n.state(), 0);
-        w.attr(NDA_DST, n.address().toBytes());
-        w.attr(NDA_LLADDR, n.mac().toBytes());
-        return w.finish();
+        return replaceNeighbour(w, AF_INET6, n.linkIndex(), n.state(), n.address().toBytes(), n.mac());
     }
 
     static ByteBuffer deleteNeighbour6(MessageWriter w, int linkIndex, Ip6 address) {
-        w.begin(RTM_DELNEIGH, NLM_F_REQUEST | NLM_F_ACK);
-        ndmsg(w, AF_INET6, linkIndex, 0, 0);
-        w.attr(NDA_DST, address.toBytes());
-        return w.finish();
+        return deleteNeighbour(w, AF_INET6, linkIndex, address.toBytes());
     }
 
     static ByteBuffer dumpNeighbours6(MessageWriter w) {
-        ndmsg(w.begin(RTM_GETNEIGH, NLM_F_REQUEST | NLM_F_DUMP), AF_INET6, 0, 0, 0);
-        return w.finish();
+        return dump(w, AF_INET6);
     }
 
     static ByteBuffer writeFdb6(MessageWriter w, FdbEntry6 e, FdbMode mode) {
-        w.begin(RTM_NEWNEIGH, NLM_F_REQUEST | NLM_F_ACK | mode.flags);
-        ndmsg(w, AF_BRIDGE, e.linkIndex(), e.state(), NTF_SELF);
-        w.attr(NDA_LLADDR, e.mac().toBytes());
-        w.attr(NDA_DST, e.destination().toBytes());
-        return w.finish();
+        return writeFdb(w, e.linkIndex(), e.state(), e.mac(), e.destination().toBytes(), mode);
     }
 
     static ByteBuffer deleteFdb6(MessageWriter w, FdbEntry6 e) {
-        w.begin(RTM_DELNEIGH, NLM_F_REQUEST | NLM_F_ACK);
-        ndmsg(w, AF_BRIDGE, e.linkIndex(), 0, NTF_SELF);
-        w.attr(NDA_LLADDR, e.mac().toBytes());
-        w.attr(NDA_DST, e.destination().toBytes());
-        return w.finish();
+        return deleteFdb(w, e.linkIndex(), e.mac(), e.destination().toBytes());
     }
 
     static ByteBuffer writeFdb(MessageWriter w, FdbEntry e, FdbMode mode) {
-        w.begin(RTM_NEWNEIGH, NLM_F_REQUEST | NLM_F_ACK | mode.flags);
-        ndmsg(w, AF_BRIDGE, e.linkIndex(), e.state(), NTF_SELF);
-        w.attr(NDA_LLADDR, e.mac().toBytes());
-        w.attr(NDA_DST, Ip4.toBytes(e.destination()));
-        return w.finish();
+        return writeFdb(w, e.linkIndex(), e.state(), e.mac(), Ip4.toBytes(e.destination()), mode);
     }
 
     /** Deletes the entry for this MAC and destination (a MAC may have several destinations after APPEND). */
     static ByteBuffer deleteFdb(MessageWriter w, FdbEntry e) {
-        w.begin(RTM_DELNEIGH, NLM_F_REQUEST | NLM_F_ACK);
-        ndmsg(w, AF_BRIDGE, e.linkIndex(), 0, NTF_SELF);
-        w.attr(NDA_LLADDR, e.mac().toBytes());
-        w.attr(NDA_DST, Ip4.toBytes(e.destination()));
-        return w.finish();
+        return deleteFdb(w, e.linkIndex(), e.mac(), Ip4.toBytes(e.destination()));
     }
 
     static ByteBuffer dumpFdb(MessageWriter w) {
-        ndmsg(w.begin(RTM_GETNEIGH, NLM_F_REQUEST | NLM_F_DUMP), AF_BRIDGE, 0, 0, 0);
+        return dump(w, AF_BRIDGE);
+    }
+
+    private static ByteBuffer replaceNeighbour(MessageWriter w, int family, int linkIndex, int state, byte[] address,
+                                               MacAddress mac) {
+        w.begin(RTM_NEWNEIGH, NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_REPLACE);
+        ndmsg(w, family, linkIndex, state, 0);
+        w.attr(NDA_DST, address);
+        w.attr(NDA_LLADDR, mac.toBytes());
+        return w.finish();
+    }
+
+    private static ByteBuffer deleteNeighbour(MessageWriter w, int family, int linkIndex, byte[] address) {
+        w.begin(RTM_DELNEIGH, NLM_F_REQUEST | NLM_F_ACK);
+        ndmsg(w, family, linkIndex, 0, 0);
+        w.attr(NDA_DST, address);
+        return w.finish();
+    }
+
+    private static ByteBuffer writeFdb(MessageWriter w, int linkIndex, int state, MacAddress mac, byte[] destination,
+                                       FdbMode mode) {
+        w.begin(RTM_NEWNEIGH, NLM_F_REQUEST | NLM_F_ACK | mode.flags);
+        ndmsg(w, AF_BRIDGE, linkIndex, state, NTF_SELF);
+        w.attr(NDA_LLADDR, mac.toBytes());
+        w.attr(NDA_DST, destination);
+        return w.finish();
+    }
+
+    private static ByteBuffer deleteFdb(MessageWriter w, int linkIndex, MacAddress mac, byte[] destination) {
+        w.begin(RTM_DELNEIGH, NLM_F_REQUEST | NLM_F_ACK);
+        ndmsg(w, AF_BRIDGE, linkIndex, 0, NTF_SELF);
+        w.attr(NDA_LLADDR, mac.toBytes());
+        w.attr(NDA_DST, destination);
+        return w.finish();
+    }
+
+    private static ByteBuffer dump(MessageWriter w, int family) {
+        ndmsg(w.begin(RTM_GETNEIGH, NLM_F_REQUEST | NLM_F_DUMP), family, 0, 0, 0);
         return w.finish();
     }
 

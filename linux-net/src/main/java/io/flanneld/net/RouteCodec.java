@@ -20,11 +20,29 @@ final class RouteCodec {
     private RouteCodec() {
     }
 
+    /**
+     * A unicast route as the request carries it: IPv4 and IPv6 differ only in the family number and the length of
+     * the addresses.
+     *
+     * @param gateway the next hop's bytes, or null
+     */
+    private record Unicast(int family, int dstLength, byte[] destination, byte[] gateway, int table, int protocol,
+                           int scope, boolean onlink, int outputIndex, int metric) {
+        static Unicast of(Route r) {
+            return new Unicast(AF_INET, r.destination().prefixLength(), Ip4.toBytes(r.destination().address()),
+                    r.gateway().isPresent() ? Ip4.toBytes(r.gateway().getAsInt()) : null, r.table(), r.protocol(),
+                    r.scope(), r.onlink(), r.outputIndex(), r.metric());
+        }
+
+        static Unicast of(Route6 r) {
+            return new Unicast(AF_INET6, r.destination().prefixLength(), r.destination().address().toBytes(),
+                    r.gateway().map(Ip6::toBytes).orElse(null), r.table(), r.protocol(), r.scope(), r.onlink(),
+                    r.outputIndex(), r.metric());
+        }
+    }
+
     static ByteBuffer add(MessageWriter w, Route r, boolean replace) {
-        int flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | (replace ? NLM_F_REPLACE : NLM_F_EXCL);
-        w.begin(RTM_NEWROUTE, flags);
-        rtmsg(w, r, r.protocol(), r.scope(), RTN_UNICAST);
-        return attributes(w, r);
+        return add(w, Unicast.of(r), replace);
     }
 
     /**
@@ -32,13 +50,28 @@ final class RouteCodec {
      * 0 are the kernel's wildcards (as `ip route del` sends), so a route is found whatever installed it.
      */
     static ByteBuffer delete(MessageWriter w, Route r) {
+        return delete(w, Unicast.of(r));
+    }
+
+    static ByteBuffer dump(MessageWriter w) {
+        return dump(w, AF_INET);
+    }
+
+    private static ByteBuffer add(MessageWriter w, Unicast r, boolean replace) {
+        int flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | (replace ? NLM_F_REPLACE : NLM_F_EXCL);
+        w.begin(RTM_NEWROUTE, flags);
+        rtmsg(w, r, r.protocol(), r.scope(), RTN_UNICAST);
+        return attributes(w, r);
+    }
+
+    private static ByteBuffer delete(MessageWriter w, Unicast r) {
         w.begin(RTM_DELROUTE, NLM_F_REQUEST | NLM_F_ACK);
         rtmsg(w, r, 0, RT_SCOPE_NOWHERE, 0);
         return attributes(w, r);
     }
 
-    static ByteBuffer dump(MessageWriter w) {
-        w.begin(RTM_GETROUTE, NLM_F_REQUEST | NLM_F_DUMP).u8(AF_INET).u8(0).u8(0).u8(0)
+    private static ByteBuffer dump(MessageWriter w, int family) {
+        w.begin(RTM_GETROUTE, NLM_F_REQUEST | NLM_F_DUMP).u8(family).u8(0).u8(0).u8(0)
                 .u8(0).u8(0).u8(0).u8(0).u32(0);
         return w.finish();
     }
@@ -82,24 +115,31 @@ final class RouteCodec {
      * EHOSTUNREACH for an unreachable one, EACCES for a prohibit one.
      */
     static ByteBuffer lookup(MessageWriter w, int destination) {
-        w.begin(RTM_GETROUTE, NLM_F_REQUEST | NLM_F_ACK).u8(AF_INET).u8(32).u8(0).u8(0)
+        return lookup(w, AF_INET, Ip4.toBytes(destination));
+    }
+
+    /** A lookup of one address: rtm_dst_len is the address's bit length (32 or 128). */
+    private static ByteBuffer lookup(MessageWriter w, int family, byte[] destination) {
+        w.begin(RTM_GETROUTE, NLM_F_REQUEST | NLM_F_ACK).u8(family).u8(destination.length * 8).u8(0).u8(0)
                 .u8(0).u8(0).u8(0).u8(0).u32(0);
-        w.attr(RTA_DST, Ip4.toBytes(destination));
+        w.attr(RTA_DST, destination);
         return w.finish();
     }
 
-    private static void rtmsg(MessageWriter w, Route r, int protocol, int scope, int type) {
+    private static void rtmsg(MessageWriter w, Unicast r, int protocol, int scope, int type) {
         // rtm_table is a u8; tables above 255 are carried only in RTA_TABLE (RT_TABLE_COMPAT would be 252).
         int tableByte = r.table() < 256 ? r.table() : 252;
-        w.u8(AF_INET).u8(r.destination().prefixLength()).u8(0).u8(0)
+        w.u8(r.family()).u8(r.dstLength()).u8(0).u8(0)
                 .u8(tableByte).u8(protocol).u8(scope).u8(type)
                 .u32(r.onlink() ? RTNH_F_ONLINK : 0);
     }
 
-    private static ByteBuffer attributes(MessageWriter w, Route r) {
+    private static ByteBuffer attributes(MessageWriter w, Unicast r) {
         w.attrU32(RTA_TABLE, r.table());
-        w.attr(RTA_DST, Ip4.toBytes(r.destination().address()));
-        r.gateway().ifPresent(g -> w.attr(RTA_GATEWAY, Ip4.toBytes(g)));
+        w.attr(RTA_DST, r.destination());
+        if (r.gateway() != null) {
+            w.attr(RTA_GATEWAY, r.gateway());
+        }
         if (r.outputIndex() != 0) {
             w.attrU32(RTA_OIF, r.outputIndex());
         }
@@ -212,51 +252,21 @@ final class RouteCodec {
     // ---- IPv6: the same messages with family AF_INET6 and 16-byte addresses.
 
     static ByteBuffer add6(MessageWriter w, Route6 r, boolean replace) {
-        int flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | (replace ? NLM_F_REPLACE : NLM_F_EXCL);
-        w.begin(RTM_NEWROUTE, flags);
-        rtmsg6(w, r, r.protocol(), r.scope(), RTN_UNICAST);
-        return attributes6(w, r);
+        return add(w, Unicast.of(r), replace);
     }
 
     /** As {@link #delete}: scope, protocol and type are wildcards; a metric of 0 matches any metric. */
     static ByteBuffer delete6(MessageWriter w, Route6 r) {
-        w.begin(RTM_DELROUTE, NLM_F_REQUEST | NLM_F_ACK);
-        rtmsg6(w, r, 0, RT_SCOPE_NOWHERE, 0);
-        return attributes6(w, r);
+        return delete(w, Unicast.of(r));
     }
 
     static ByteBuffer dump6(MessageWriter w) {
-        w.begin(RTM_GETROUTE, NLM_F_REQUEST | NLM_F_DUMP).u8(AF_INET6).u8(0).u8(0).u8(0)
-                .u8(0).u8(0).u8(0).u8(0).u32(0);
-        return w.finish();
+        return dump(w, AF_INET6);
     }
 
     /** As {@link #lookup}, for one IPv6 address (a /128 RTA_DST): `ip -6 route get DST`. */
     static ByteBuffer lookup6(MessageWriter w, Ip6 destination) {
-        w.begin(RTM_GETROUTE, NLM_F_REQUEST | NLM_F_ACK).u8(AF_INET6).u8(128).u8(0).u8(0)
-                .u8(0).u8(0).u8(0).u8(0).u32(0);
-        w.attr(RTA_DST, destination.toBytes());
-        return w.finish();
-    }
-
-    private static void rtmsg6(MessageWriter w, Route6 r, int protocol, int scope, int type) {
-        int tableByte = r.table() < 256 ? r.table() : 252;
-        w.u8(AF_INET6).u8(r.destination().prefixLength()).u8(0).u8(0)
-                .u8(tableByte).u8(protocol).u8(scope).u8(type)
-                .u32(r.onlink() ? RTNH_F_ONLINK : 0);
-    }
-
-    private static ByteBuffer attributes6(MessageWriter w, Route6 r) {
-        w.attrU32(RTA_TABLE, r.table());
-        w.attr(RTA_DST, r.destination().address().toBytes());
-        r.gateway().ifPresent(g -> w.attr(RTA_GATEWAY, g.toBytes()));
-        if (r.outputIndex() != 0) {
-            w.attrU32(RTA_OIF, r.outputIndex());
-        }
-        if (r.metric() != 0) {
-            w.attrU32(RTA_PRIORITY, r.metric());
-        }
-        return w.finish();
+        return lookup(w, AF_INET6, destination.toBytes());
     }
 
     /** An IPv6 unicast route with a single next hop, or empty for other families, types and multipath routes. */
