@@ -2,7 +2,7 @@ package io.flanneld.net;
 
 import java.util.List;
 
-/** IPv4 addresses of links. */
+/** IPv4 and IPv6 addresses of links. */
 public interface Addresses {
     /** Adds the address to its link; fails with EEXIST if the link already has it. */
     void add(LinkAddress address);
@@ -16,4 +16,17 @@ public interface Addresses {
     List<LinkAddress> list();
 
     List<LinkAddress> list(int linkIndex);
+
+    /** `ip -6 addr add`: fails with EEXIST if the link already has the address. */
+    void add(LinkAddress6 address);
+
+    /** Adds the IPv6 address, or updates it if present. */
+    void replace(LinkAddress6 address);
+
+    void delete(LinkAddress6 address);
+
+    /** The IPv6 addresses of every link, with scope and flags (tentative, deprecated, ...). */
+    List<LinkAddress6> list6();
+
+    List<LinkAddress6> list6(int linkIndex);
 }

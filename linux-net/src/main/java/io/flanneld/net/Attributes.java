@@ -4,6 +4,7 @@ import static io.flanneld.net.NetlinkConstants.NLA_HDRLEN;
 import static io.flanneld.net.NetlinkConstants.NLA_TYPE_MASK;
 import static io.flanneld.net.NetlinkConstants.align;
 
+import io.flanneld.schema.Ip6;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
@@ -97,6 +98,15 @@ final class Attributes {
     OptionalInt ipv4(int type) {
         Optional<ByteBuffer> v = value(type, 4);
         return v.isPresent() ? OptionalInt.of(v.get().order(ByteOrder.BIG_ENDIAN).getInt(0)) : OptionalInt.empty();
+    }
+
+    /** A 16-byte IPv6 address (network byte order). A shorter value is an error for the caller to avoid. */
+    Optional<Ip6> ipv6(int type) {
+        return value(type, 16).map(v -> {
+            byte[] bytes = new byte[16];
+            v.get(0, bytes);
+            return Ip6.fromBytes(bytes);
+        });
     }
 
     /** Size of the attribute's value, or -1 when absent: for telling IPv4 from IPv6 addresses apart. */

@@ -18,4 +18,17 @@ public interface Fdb {
 
     /** The device's own entries (NTF_SELF) that have an IPv4 destination. */
     List<FdbEntry> list(int linkIndex);
+
+    /** `bridge fdb add ... dst IPV6`: fails with EEXIST if the MAC has an entry. */
+    void add(FdbEntry6 entry);
+
+    void append(FdbEntry6 entry);
+
+    /** Creates the entry or changes the MAC's destination to the IPv6 one. */
+    void replace(FdbEntry6 entry);
+
+    void delete(FdbEntry6 entry);
+
+    /** The device's own entries (NTF_SELF) that have an IPv6 destination. */
+    List<FdbEntry6> list6(int linkIndex);
 }

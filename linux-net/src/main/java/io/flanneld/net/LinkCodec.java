@@ -28,6 +28,7 @@ final class LinkCodec {
             w.attrU32(IFLA_VXLAN_LINK, spec.underlayIndex());
         }
         spec.local().ifPresent(local -> w.attr(IFLA_VXLAN_LOCAL, Ip4.toBytes(local)));
+        spec.local6().ifPresent(local -> w.attr(IFLA_VXLAN_LOCAL6, local.toBytes()));
         w.attrU16BigEndian(IFLA_VXLAN_PORT, spec.port());
         w.attrU8(IFLA_VXLAN_LEARNING, spec.learning() ? 1 : 0);
         w.endNested(data);
@@ -114,7 +115,8 @@ final class LinkCodec {
                 data.ipv4(IFLA_VXLAN_LOCAL),
                 data.u32(IFLA_VXLAN_LINK).orElse(0),
                 data.u16BigEndian(IFLA_VXLAN_PORT).orElse(0),
-                data.u8(IFLA_VXLAN_LEARNING).orElse(0) != 0);
+                data.u8(IFLA_VXLAN_LEARNING).orElse(0) != 0,
+                data.length(IFLA_VXLAN_LOCAL6) == 16 ? data.ipv6(IFLA_VXLAN_LOCAL6) : Optional.empty());
     }
 
     private static TunAttributes decodeTun(Attributes data) {

@@ -14,6 +14,7 @@ public final class LinuxAbi {
     public static final int AF_UNIX = 1;
     public static final int AF_INET = 2;
     public static final int AF_BRIDGE = 7;
+    public static final int AF_INET6 = 10;
     public static final int AF_NETLINK = 16;
 
     // Socket types and their flags.

@@ -40,4 +40,32 @@ final class NetlinkAddresses implements Addresses {
     public List<LinkAddress> list(int linkIndex) {
         return list().stream().filter(a -> a.linkIndex() == linkIndex).collect(Collectors.toList());
     }
+
+    @Override
+    public void add(LinkAddress6 address) {
+        socket.execute(w -> AddressCodec.add6(w, address, false),
+                () -> "RTM_NEWADDR add " + address + " dev " + links.describe(address.linkIndex()));
+    }
+
+    @Override
+    public void replace(LinkAddress6 address) {
+        socket.execute(w -> AddressCodec.add6(w, address, true),
+                () -> "RTM_NEWADDR replace " + address + " dev " + links.describe(address.linkIndex()));
+    }
+
+    @Override
+    public void delete(LinkAddress6 address) {
+        socket.execute(w -> AddressCodec.delete6(w, address),
+                () -> "RTM_DELADDR " + address + " dev " + links.describe(address.linkIndex()));
+    }
+
+    @Override
+    public List<LinkAddress6> list6() {
+        return socket.dump(AddressCodec::dump6, () -> "RTM_GETADDR AF_INET6 dump", AddressCodec::decode6);
+    }
+
+    @Override
+    public List<LinkAddress6> list6(int linkIndex) {
+        return list6().stream().filter(a -> a.linkIndex() == linkIndex).collect(Collectors.toList());
+    }
 }

@@ -68,11 +68,14 @@ final class NetlinkConstants {
     static final int IFLA_VXLAN_LOCAL = 4;
     static final int IFLA_VXLAN_LEARNING = 7;
     static final int IFLA_VXLAN_PORT = 15;
+    static final int IFLA_VXLAN_LOCAL6 = 17;
 
     // struct ifaddrmsg: u8 family, u8 prefixlen, u8 flags, u8 scope, u32 index
     static final int IFADDRMSG_LEN = 8;
     static final int IFA_ADDRESS = 1;
     static final int IFA_LOCAL = 2;
+    /** u32 flags, the full set (ifa_flags holds only the low 8 bits). */
+    static final int IFA_FLAGS = 8;
 
     // struct ndmsg: u8 family, u8 pad1, u16 pad2, s32 ifindex, u16 state, u8 flags, u8 type
     static final int NDMSG_LEN = 12;

@@ -45,4 +45,36 @@ final class NetlinkFdb implements Fdb {
         return socket.dump(NeighbourCodec::dumpFdb, () -> "RTM_GETNEIGH fdb dump", NeighbourCodec::decodeFdb)
                 .stream().filter(e -> e.linkIndex() == linkIndex).collect(Collectors.toList());
     }
+
+    @Override
+    public void add(FdbEntry6 entry) {
+        write6(entry, NeighbourCodec.FdbMode.ADD, "add");
+    }
+
+    @Override
+    public void append(FdbEntry6 entry) {
+        write6(entry, NeighbourCodec.FdbMode.APPEND, "append");
+    }
+
+    @Override
+    public void replace(FdbEntry6 entry) {
+        write6(entry, NeighbourCodec.FdbMode.REPLACE, "replace");
+    }
+
+    private void write6(FdbEntry6 e, NeighbourCodec.FdbMode mode, String verb) {
+        socket.execute(w -> NeighbourCodec.writeFdb6(w, e, mode), () -> "RTM_NEWNEIGH fdb " + verb + " " + e.mac()
+                + " dev " + links.describe(e.linkIndex()) + " dst " + e.destination() + " self");
+    }
+
+    @Override
+    public void delete(FdbEntry6 e) {
+        socket.execute(w -> NeighbourCodec.deleteFdb6(w, e), () -> "RTM_DELNEIGH fdb " + e.mac() + " dev "
+                + links.describe(e.linkIndex()) + " dst " + e.destination() + " self");
+    }
+
+    @Override
+    public List<FdbEntry6> list6(int linkIndex) {
+        return socket.dump(NeighbourCodec::dumpFdb, () -> "RTM_GETNEIGH fdb dump", NeighbourCodec::decodeFdb6)
+                .stream().filter(e -> e.linkIndex() == linkIndex).collect(Collectors.toList());
+    }
 }

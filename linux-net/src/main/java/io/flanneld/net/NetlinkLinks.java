@@ -35,6 +35,7 @@ final class NetlinkLinks implements Links {
         socket.execute(w -> LinkCodec.createVxlan(w, spec), () -> "RTM_NEWLINK create " + spec.name()
                 + " type vxlan id " + spec.vni()
                 + (spec.local().isPresent() ? " local " + Ip4.format(spec.local().getAsInt()) : "")
+                + spec.local6().map(a -> " local " + a).orElse("")
                 + (spec.underlayIndex() > 0 ? " dev " + describe(spec.underlayIndex()) : "")
                 + " dstport " + spec.port() + (spec.learning() ? " learning" : " nolearning"));
         return byName(spec.name()).orElseThrow(() -> new IllegalStateException(

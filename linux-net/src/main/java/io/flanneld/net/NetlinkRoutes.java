@@ -2,6 +2,7 @@ package io.flanneld.net;
 
 import io.flanneld.schema.Ip4;
 import io.flanneld.schema.Ip4Net;
+import io.flanneld.schema.Ip6;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Optional;
@@ -71,6 +72,51 @@ final class NetlinkRoutes implements Routes {
     public List<Ip4Net> blackholes() {
         return socket.dump(RouteCodec::dump, () -> "RTM_GETROUTE dump",
                 m -> RouteCodec.decodeBlackhole(m, Route.TABLE_MAIN));
+    }
+
+    @Override
+    public void add(Route6 route) {
+        socket.execute(w -> RouteCodec.add6(w, route, false), () -> "RTM_NEWROUTE add " + describe6(route));
+    }
+
+    @Override
+    public void replace(Route6 route) {
+        socket.execute(w -> RouteCodec.add6(w, route, true), () -> "RTM_NEWROUTE replace " + describe6(route));
+    }
+
+    @Override
+    public void delete(Route6 route) {
+        socket.execute(w -> RouteCodec.delete6(w, route), () -> "RTM_DELROUTE " + describe6(route));
+    }
+
+    @Override
+    public List<Route6> list6() {
+        return list6(Route.TABLE_MAIN);
+    }
+
+    @Override
+    public List<Route6> list6(int table) {
+        return socket.dump(RouteCodec::dump6, () -> "RTM_GETROUTE AF_INET6 dump", RouteCodec::decode6).stream()
+                .filter(r -> r.table() == table).collect(Collectors.toList());
+    }
+
+    @Override
+    public Optional<Route6> defaultRoute6() {
+        return list6().stream().filter(Route6::isDefault).min(Comparator.comparingInt(Route6::metric));
+    }
+
+    @Override
+    public Optional<RouteLookup6> lookup6(Ip6 destination) {
+        return socket.get(w -> RouteCodec.lookup6(w, destination), () -> "RTM_GETROUTE " + destination,
+                Errno.ENETUNREACH, RouteCodec::decodeLookup6);
+    }
+
+    private String describe6(Route6 route) {
+        String text = route.describe();
+        if (route.outputIndex() == 0) {
+            return text;
+        }
+        return text.replace(" dev #" + route.outputIndex(), " dev " + links.describe(route.outputIndex()));
     }
 
     /** The route as `ip route` prints it, with the device's name rather than its index. */

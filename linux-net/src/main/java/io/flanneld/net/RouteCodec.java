@@ -1,17 +1,20 @@
 package io.flanneld.net;
 
 import static io.flanneld.net.LinuxAbi.AF_INET;
+import static io.flanneld.net.LinuxAbi.AF_INET6;
 import static io.flanneld.net.NetlinkConstants.*;
 
 import io.flanneld.schema.Ip4;
 import io.flanneld.schema.Ip4Net;
+import io.flanneld.schema.Ip6;
+import io.flanneld.schema.Ip6Net;
 import java.nio.ByteBuffer;
 import java.util.Optional;
 import java.util.OptionalInt;
 
 /**
- * Encodes RTM_{NEW,DEL,GET}ROUTE for IPv4 and decodes RTM_NEWROUTE replies into {@link Route}, blackhole routes and
- * {@link RouteLookup}.
+ * Encodes RTM_{NEW,DEL,GET}ROUTE for IPv4 and IPv6 and decodes RTM_NEWROUTE replies into {@link Route} and
+ * {@link Route6}, blackhole routes, {@link RouteLookup} and {@link RouteLookup6}.
  */
 final class RouteCodec {
     private RouteCodec() {
@@ -204,5 +207,125 @@ final class RouteCodec {
         }
         return Optional.of(new Route(destination, gateway, oif, (flags & RTNH_F_ONLINK) != 0, table, protocol,
                 scope, metric));
+    }
+
+    // ---- IPv6: the same messages with family AF_INET6 and 16-byte addresses.
+
+    static ByteBuffer add6(MessageWriter w, Route6 r, boolean replace) {
+        int flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | (replace ? NLM_F_REPLACE : NLM_F_EXCL);
+        w.begin(RTM_NEWROUTE, flags);
+        rtmsg6(w, r, r.protocol(), r.scope(), RTN_UNICAST);
+        return attributes6(w, r);
+    }
+
+    /** As {@link #delete}: scope, protocol and type are wildcards; a metric of 0 matches any metric. */
+    static ByteBuffer delete6(MessageWriter w, Route6 r) {
+        w.begin(RTM_DELROUTE, NLM_F_REQUEST | NLM_F_ACK);
+        rtmsg6(w, r, 0, RT_SCOPE_NOWHERE, 0);
+        return attributes6(w, r);
+    }
+
+    static ByteBuffer dump6(MessageWriter w) {
+        w.begin(RTM_GETROUTE, NLM_F_REQUEST | NLM_F_DUMP).u8(AF_INET6).u8(0).u8(0).u8(0)
+                .u8(0).u8(0).u8(0).u8(0).u32(0);
+        return w.finish();
+    }
+
+    /** As {@link #lookup}, for one IPv6 address (a /128 RTA_DST): `ip -6 route get DST`. */
+    static ByteBuffer lookup6(MessageWriter w, Ip6 destination) {
+        w.begin(RTM_GETROUTE, NLM_F_REQUEST | NLM_F_ACK).u8(AF_INET6).u8(128).u8(0).u8(0)
+                .u8(0).u8(0).u8(0).u8(0).u32(0);
+        w.attr(RTA_DST, destination.toBytes());
+        return w.finish();
+    }
+
+    private static void rtmsg6(MessageWriter w, Route6 r, int protocol, int scope, int type) {
+        int tableByte = r.table() < 256 ? r.table() : 252;
+        w.u8(AF_INET6).u8(r.destination().prefixLength()).u8(0).u8(0)
+                .u8(tableByte).u8(protocol).u8(scope).u8(type)
+                .u32(r.onlink() ? RTNH_F_ONLINK : 0);
+    }
+
+    private static ByteBuffer attributes6(MessageWriter w, Route6 r) {
+        w.attrU32(RTA_TABLE, r.table());
+        w.attr(RTA_DST, r.destination().address().toBytes());
+        r.gateway().ifPresent(g -> w.attr(RTA_GATEWAY, g.toBytes()));
+        if (r.outputIndex() != 0) {
+            w.attrU32(RTA_OIF, r.outputIndex());
+        }
+        if (r.metric() != 0) {
+            w.attrU32(RTA_PRIORITY, r.metric());
+        }
+        return w.finish();
+    }
+
+    /** An IPv6 unicast route with a single next hop, or empty for other families, types and multipath routes. */
+    static Optional<Route6> decode6(NetlinkMessage message) {
+        try {
+            ByteBuffer b = requireRoute(message);
+            if (Byte.toUnsignedInt(b.get(0)) != AF_INET6 || Byte.toUnsignedInt(b.get(7)) != RTN_UNICAST) {
+                return Optional.empty();
+            }
+            Attributes attrs = message.attributesAfter("rtmsg", RTMSG_LEN);
+            int table = attrs.u32(RTA_TABLE).orElse(Byte.toUnsignedInt(b.get(4)));
+            Optional<Ip6> gateway = ipv6(attrs, RTA_GATEWAY);
+            int oif = attrs.u32(RTA_OIF).orElse(0);
+            if (gateway.isEmpty() && oif == 0) {
+                return Optional.empty(); // multipath (RTA_MULTIPATH)
+            }
+            return Optional.of(new Route6(destination6(attrs, b), gateway, oif, (b.getInt(8) & RTNH_F_ONLINK) != 0,
+                    table, Byte.toUnsignedInt(b.get(5)), Byte.toUnsignedInt(b.get(6)),
+                    attrs.u32(RTA_PRIORITY).orElse(0)));
+        } catch (IllegalArgumentException e) {
+            throw new MalformedMessageException(message.typeName() + ": " + e.getMessage());
+        }
+    }
+
+    /** The reply to {@link #lookup6}. */
+    static RouteLookup6 decodeLookup6(NetlinkMessage message) {
+        ByteBuffer b = requireRoute(message);
+        if (Byte.toUnsignedInt(b.get(0)) != AF_INET6) {
+            throw new MalformedMessageException("RTM_NEWROUTE: route lookup answered for family "
+                    + Byte.toUnsignedInt(b.get(0)) + ", not AF_INET6");
+        }
+        Attributes attrs = message.attributesAfter("rtmsg", RTMSG_LEN);
+        Ip6 destination = ipv6(attrs, RTA_DST).orElseThrow(
+                () -> new MalformedMessageException("RTM_NEWROUTE: route lookup reply without RTA_DST"));
+        int oif = attrs.u32(RTA_OIF).orElseThrow(
+                () -> new MalformedMessageException("RTM_NEWROUTE: route lookup reply without RTA_OIF"));
+        int table = attrs.u32(RTA_TABLE).orElse(Byte.toUnsignedInt(b.get(4)));
+        try {
+            return new RouteLookup6(destination, Byte.toUnsignedInt(b.get(7)), table, oif, ipv6(attrs, RTA_GATEWAY),
+                    ipv6(attrs, RTA_PREFSRC));
+        } catch (IllegalArgumentException e) {
+            throw new MalformedMessageException("RTM_NEWROUTE: " + e.getMessage());
+        }
+    }
+
+    /** A 16-byte address attribute; one of another size is malformed in an AF_INET6 message. */
+    private static Optional<Ip6> ipv6(Attributes attrs, int type) {
+        int length = attrs.length(type);
+        if (length < 0) {
+            return Optional.empty();
+        }
+        if (length != 16) {
+            throw new MalformedMessageException("RTM_NEWROUTE: AF_INET6 address attribute type " + type + " has "
+                    + length + " bytes");
+        }
+        return attrs.ipv6(type);
+    }
+
+    /** RTA_DST with rtm_dst_len (:: when absent); host bits past the length make the reply malformed. */
+    private static Ip6Net destination6(Attributes attrs, ByteBuffer rtmsg) {
+        Ip6 address = ipv6(attrs, RTA_DST).orElse(Ip6.ZERO);
+        int length = Byte.toUnsignedInt(rtmsg.get(1));
+        if (length > 128) {
+            throw new MalformedMessageException("RTM_NEWROUTE: IPv6 destination length " + length);
+        }
+        if (!address.masked(length).equals(address)) {
+            throw new MalformedMessageException("RTM_NEWROUTE: destination " + address + "/" + length
+                    + " has host bits set");
+        }
+        return new Ip6Net(address, length);
     }
 }

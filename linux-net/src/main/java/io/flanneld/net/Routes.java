@@ -4,7 +4,7 @@ import io.flanneld.schema.Ip4Net;
 import java.util.List;
 import java.util.Optional;
 
-/** IPv4 unicast routes, blackhole routes of the main table, and the kernel's route lookup. */
+/** IPv4 and IPv6 unicast routes, IPv4 blackhole routes of the main table, and the kernel's route lookup. */
 public interface Routes {
     /** Adds the route; fails with EEXIST if one for the same destination, table and metric exists. */
     void add(Route route);
@@ -41,4 +41,24 @@ public interface Routes {
 
     /** Destinations of the main table's blackhole routes. */
     List<Ip4Net> blackholes();
+
+    /** Adds the IPv6 route; fails with EEXIST if one for the same destination, table and metric exists. */
+    void add(Route6 route);
+
+    /** Adds the IPv6 route or replaces the one for the same destination, table and metric. */
+    void replace(Route6 route);
+
+    /** Deletes the IPv6 route matching destination, table, gateway and device (metric 0: any metric). */
+    void delete(Route6 route);
+
+    /** IPv6 unicast routes of the main table. */
+    List<Route6> list6();
+
+    List<Route6> list6(int table);
+
+    /** The main table's IPv6 default route with the lowest metric, if there is one. */
+    Optional<Route6> defaultRoute6();
+
+    /** What `ip -6 route get` shows; empty when no route reaches it (ENETUNREACH). */
+    Optional<RouteLookup6> lookup6(io.flanneld.schema.Ip6 destination);
 }

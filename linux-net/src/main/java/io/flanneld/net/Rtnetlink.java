@@ -72,13 +72,16 @@ public final class Rtnetlink implements AutoCloseable {
         return routes;
     }
 
-    /** Every link with its IPv4 addresses, in ifindex order: the view interface selection works from. */
+    /** Every link with its IPv4 and IPv6 addresses, in ifindex order: the view interface selection works from. */
     public List<LinkWithAddresses> linksWithAddresses() {
         Map<Integer, List<LinkAddress>> byLink = addresses.list().stream()
                 .collect(Collectors.groupingBy(LinkAddress::linkIndex));
+        Map<Integer, List<LinkAddress6>> byLink6 = addresses.list6().stream()
+                .collect(Collectors.groupingBy(LinkAddress6::linkIndex));
         return links.list().stream()
                 .sorted((a, b) -> Integer.compare(a.index(), b.index()))
-                .map(l -> new LinkWithAddresses(l, byLink.getOrDefault(l.index(), List.of())))
+                .map(l -> new LinkWithAddresses(l, byLink.getOrDefault(l.index(), List.of()),
+                        byLink6.getOrDefault(l.index(), List.of())))
                 .collect(Collectors.toList());
     }
 

@@ -1,5 +1,6 @@
 package io.flanneld.net;
 
+import io.flanneld.schema.Ip6;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.OptionalInt;
@@ -17,12 +18,18 @@ import java.util.OptionalInt;
  * @param learning whether to learn MACs from traffic (flannel: off, it programs FDB entries itself)
  * @param mac a MAC to give the device, e.g. the one published in the lease before a restart; empty for a random one
  * @param mtu the MTU to create it with, 0 to let the kernel derive it from the underlay
+ * @param local6 the IPv6 source address of encapsulated packets (IFLA_VXLAN_LOCAL6), which makes the underlay IPv6
+ *     (flannel-v6.&lt;VNI&gt;); empty for an IPv4 underlay
  */
 public record VxlanSpec(String name, int vni, OptionalInt local, int underlayIndex, int port,
-                        boolean learning, Optional<MacAddress> mac, int mtu) {
+                        boolean learning, Optional<MacAddress> mac, int mtu, Optional<Ip6> local6) {
     public VxlanSpec {
         Objects.requireNonNull(name, "name");
         Objects.requireNonNull(local, "local");
+        Objects.requireNonNull(local6, "local6");
+        if (local.isPresent() && local6.isPresent()) {
+            throw new IllegalArgumentException("a VXLAN device has an IPv4 or an IPv6 local address, not both");
+        }
         Objects.requireNonNull(mac, "mac");
         LinkNames.requireValid(name);
         if (vni < 0 || vni > 0xFF_FFFF) {
@@ -36,16 +43,31 @@ public record VxlanSpec(String name, int vni, OptionalInt local, int underlayInd
         }
     }
 
+    /** A device with an IPv4 underlay (or none): no IFLA_VXLAN_LOCAL6. */
+    public VxlanSpec(String name, int vni, OptionalInt local, int underlayIndex, int port, boolean learning,
+                     Optional<MacAddress> mac, int mtu) {
+        this(name, vni, local, underlayIndex, port, learning, mac, mtu, Optional.empty());
+    }
+
+    /**
+     * flannel's IPv6 device: `ip link add flannel-v6.1 type vxlan id 1 local 2001:2::1 dev eth0 dstport 8472
+     * nolearning`, kernel-chosen MAC and MTU.
+     */
+    public static VxlanSpec flannel6(String name, int vni, Ip6 local, int underlayIndex, int port) {
+        return new VxlanSpec(name, vni, OptionalInt.empty(), underlayIndex, port, false, Optional.empty(), 0,
+                Optional.of(local));
+    }
+
     /** flannel's device: learning off, kernel-chosen MAC and MTU. */
     public static VxlanSpec flannel(String name, int vni, int local, int underlayIndex, int port) {
         return new VxlanSpec(name, vni, OptionalInt.of(local), underlayIndex, port, false, Optional.empty(), 0);
     }
 
     public VxlanSpec withMac(MacAddress newMac) {
-        return new VxlanSpec(name, vni, local, underlayIndex, port, learning, Optional.of(newMac), mtu);
+        return new VxlanSpec(name, vni, local, underlayIndex, port, learning, Optional.of(newMac), mtu, local6);
     }
 
     public VxlanSpec withMtu(int newMtu) {
-        return new VxlanSpec(name, vni, local, underlayIndex, port, learning, mac, newMtu);
+        return new VxlanSpec(name, vni, local, underlayIndex, port, learning, mac, newMtu, local6);
     }
 }

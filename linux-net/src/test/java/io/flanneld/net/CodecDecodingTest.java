@@ -5,6 +5,8 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.flanneld.schema.Ip4;
 import io.flanneld.schema.Ip4Net;
+import io.flanneld.schema.Ip6;
+import io.flanneld.schema.Ip6Net;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.List;
@@ -264,5 +266,119 @@ class CodecDecodingTest {
                 // fine
             }
         }
+    }
+
+    private static final String OWN6 = "20010002 00000000 00000000 00000001";
+    private static final String PEER6 = "20010002 00000000 00000000 00000002";
+    private static final String OVERLAY2 = "20010002 00190002 00000000 00000000";
+
+    @Test
+    void decodesIpv6AddressesWithScopeAndFlags() {
+        // "inet6 2001:2::1/64 scope global tentative": IFA_ADDRESS only, IFA_FLAGS carries the 32-bit flags
+        // (TENTATIVE|PERMANENT = 0xc0; ifa_flags holds the same low byte), IFA_CACHEINFO ignored.
+        LinkAddress6 tentative = AddressCodec.decode6(single("48000000 1400 0200 00000000 00000000"
+                + "0a 40 c0 00 03000000"
+                + "1400 0100" + OWN6
+                + "1400 0600 ffffffff ffffffff 10000000 10000000"        // IFA_CACHEINFO (ignored)
+                + "0800 0800 c0000000")).orElseThrow();                   // IFA_FLAGS
+        assertEquals(new LinkAddress6(3, Ip6.parse("2001:2::1"), 64, 0, 0xc0), tentative);
+        assertTrue(tentative.isTentative());
+        assertFalse(tentative.isDeprecated());
+        assertEquals(Ip6Net.parse("2001:2::/64"), tentative.network());
+        // IFA_FLAGS wins over ifa_flags (it has all the bits: here MANAGETEMPADDR 0x100 | DEPRECATED 0x20)
+        LinkAddress6 wide = AddressCodec.decode6(single("34000000 1400 0200 00000000 00000000 0a 40 00 00 03000000"
+                + "1400 0100" + OWN6 + "0800 0800 20010000")).orElseThrow();
+        assertEquals(0x120, wide.flags());
+        assertTrue(wide.isDeprecated());
+        // link-local, no IFA_FLAGS: the flags come from ifa_flags (PERMANENT 0x80 | DADFAILED 0x08)
+        LinkAddress6 linkLocal = AddressCodec.decode6(single("2c000000 1400 0200 00000000 00000000"
+                + "0a 40 88 fd 03000000 1400 0100 fe800000 00000000 00000000 00000001")).orElseThrow();
+        assertEquals(new LinkAddress6(3, Ip6.parse("fe80::1"), 64, LinkAddress6.SCOPE_LINK, 0x88), linkLocal);
+        assertTrue(linkLocal.isLinkLocal() && linkLocal.isDadFailed());
+        // a point-to-point address: IFA_LOCAL is ours, IFA_ADDRESS the peer's
+        assertEquals(Optional.of(new LinkAddress6(3, Ip6.parse("2001:2::1"), 128, 0, 0x80)),
+                AddressCodec.decode6(single("40000000 1400 0200 00000000 00000000 0a 80 80 00 03000000"
+                        + "1400 0100" + PEER6 + "1400 0200" + OWN6)));
+        // an IPv4 address is not an IPv6 one, and vice versa
+        assertEquals(Optional.empty(), AddressCodec.decode6(single(
+                "28000000 1400 0200 00000000 00000000 02 20 80 00 05000000 0800 0100 c6130100 0800 0200 c6130100")));
+        assertEquals(Optional.empty(), AddressCodec.decode(single(
+                "2c000000 1400 0200 00000000 00000000 0a 40 80 00 03000000 1400 0100" + OWN6)));
+        assertThrows(MalformedMessageException.class, () -> AddressCodec.decode6(single(
+                "2c000000 1400 0200 00000000 00000000 0a 81 80 00 03000000 1400 0100" + OWN6)));   // /129
+    }
+
+    @Test
+    void decodesNdpEntriesAndIpv6FdbEntries() {
+        String ndp = "3c000000 1c00 0200 00000000 00000000 0a 00 0000 05000000 8000 00 01"
+                + "1400 0100" + OVERLAY2 + "0a00 0200 8e1f00aabbcc 0000";
+        assertEquals(Optional.of(Neighbour6.permanent(5, Ip6.parse("2001:2:19:2::"),
+                MacAddress.parse("8e:1f:00:aa:bb:cc"))), NeighbourCodec.decodeNeighbour6(single(ndp)));
+        assertEquals(Optional.empty(), NeighbourCodec.decodeNeighbour(single(ndp)));  // not an ARP entry
+        assertEquals(Optional.empty(), NeighbourCodec.decodeNeighbour6(single(        // a multicast group's entry
+                "3c000000 1c00 0200 00000000 00000000 0a 00 0000 05000000 4000 00 01"
+                        + "1400 0100 ff020000 00000000 00000000 00000016 0a00 0200 333300000016 0000")));
+        assertEquals(Optional.empty(), NeighbourCodec.decodeNeighbour6(single(        // INCOMPLETE: no lladdr
+                "30000000 1c00 0200 00000000 00000000 0a 00 0000 05000000 0100 00 01 1400 0100" + OVERLAY2)));
+
+        String fdb6 = "3c000000 1c00 0200 00000000 00000000 07 00 0000 05000000 8000 02 00"
+                + "0a00 0200 8e1f00aabbcc 0000 1400 0100" + PEER6;
+        assertEquals(Optional.of(FdbEntry6.permanent(5, MacAddress.parse("8e:1f:00:aa:bb:cc"), Ip6.parse("2001:2::2"))),
+                NeighbourCodec.decodeFdb6(single(fdb6)));
+        assertEquals(Optional.empty(), NeighbourCodec.decodeFdb(single(fdb6)));       // the IPv4 list skips it
+        assertEquals(Optional.empty(), NeighbourCodec.decodeFdb6(single(              // and the IPv6 list an IPv4 one
+                "30000000 1c00 0200 00000000 00000000 07 00 0000 05000000 8000 02 00"
+                        + "0a00 0200 8e1f00aabbcc 0000 0800 0100 c6120002")));
+    }
+
+    @Test
+    void decodesIpv6RoutesAndLookups() {
+        // "2001:2:19:2::/64 via 2001:2:19:2:: dev #5 proto boot metric 1024 onlink pref medium" as a dump shows it
+        assertEquals(Optional.of(new Route6(Ip6Net.parse("2001:2:19:2::/64"), Optional.of(Ip6.parse("2001:2:19:2::")),
+                        5, true, 254, 3, 0, 1024)),
+                RouteCodec.decode6(single("88000000 1800 0200 00000000 00000000 0a 40 00 00 fe 03 00 01 04000000"
+                        + "0800 0f00 fe000000 1400 0100" + OVERLAY2 + "0800 0600 00040000"
+                        + "1400 0500" + OVERLAY2 + "0800 0400 05000000"
+                        + "2400 0c00 00000000 00000000 00000000 00000000 00000000 00000000 00000000 00000000"
+                        + "0500 1400 00 000000")));                           // RTA_PREF (ignored)
+        // the default route: no RTA_DST
+        assertEquals(Optional.of(new Route6(Ip6Net.parse("::/0"), Optional.of(Ip6.parse("2001:2::2")), 3, false,
+                        254, 3, 0, 1024)),
+                RouteCodec.decode6(single("48000000 1800 0200 00000000 00000000 0a 00 00 00 fe 03 00 01 00000000"
+                        + "0800 0f00 fe000000 0800 0600 00040000 1400 0500" + PEER6 + "0800 0400 03000000")));
+        // an IPv4 route is not decoded as an IPv6 one, nor the other way round
+        assertEquals(Optional.empty(), RouteCodec.decode6(single("3c000000 1800 0200 00000000 00000000"
+                + "02 18 00 00 fe 03 00 01 04000000 0800 0f00 fe000000 0800 0100 c6130200 0800 0500 c6130200"
+                + "0800 0400 05000000")));
+        assertEquals(Optional.empty(), RouteCodec.decode(single("48000000 1800 0200 00000000 00000000"
+                + "0a 00 00 00 fe 03 00 01 00000000 0800 0f00 fe000000 0800 0600 00040000 1400 0500" + PEER6
+                + "0800 0400 03000000")));
+        // host bits past the length, and a gateway of 4 bytes in an AF_INET6 route, are malformed
+        assertThrows(MalformedMessageException.class, () -> RouteCodec.decode6(single(
+                "40000000 1800 0200 00000000 00000000 0a 20 00 00 fe 03 00 01 00000000 0800 0f00 fe000000"
+                        + "1400 0100" + OVERLAY2 + "0800 0400 03000000")));
+        assertThrows(MalformedMessageException.class, () -> RouteCodec.decode6(single(
+                "34000000 1800 0200 00000000 00000000 0a 00 00 00 fe 03 00 01 00000000 0800 0f00 fe000000"
+                        + "0800 0500 c6120002 0800 0400 03000000")));
+
+        // `ip -6 route get 2001:2::2` on a host with 2001:2::1/64 on ifindex 3
+        RouteLookup6 lookup = RouteCodec.decodeLookup6(single("5c000000 1800 0000 00000000 00000000"
+                + "0a 80 00 00 fe 02 00 01 00000000 0800 0f00 fe000000"
+                + "1400 0100" + PEER6 + "1400 0700" + OWN6 + "0800 0400 03000000 0800 0600 00010000"));
+        assertEquals(new RouteLookup6(Ip6.parse("2001:2::2"), 1, 254, 3, Optional.empty(),
+                Optional.of(Ip6.parse("2001:2::1"))), lookup);
+        assertEquals("2001:2::2 dev #3 src 2001:2::1", lookup.describe());
+        assertThrows(MalformedMessageException.class, () -> RouteCodec.decodeLookup6(single(LOOKUP_REPLY)));
+    }
+
+    @Test
+    void decodesVxlanLinkWithLocal6() {
+        Link link = LinkCodec.decode(single("7c000000 1000 0200 07000000 00000000 00 00 0100 06000000 43100100 00000000"
+                + "1100 0300 666c616e6e656c2d76362e3100 000000"
+                + "4800 1280 0a00 0100 76786c616e00 0000"
+                + "  3800 0280 0800 0100 01000000 0800 0300 02000000"
+                + "    1400 1100" + OWN6 + "0600 0f00 2118 0000 0500 0700 00 000000"));
+        assertEquals(Optional.of(new VxlanAttributes(1, OptionalInt.empty(), 2, 8472, false,
+                Optional.of(Ip6.parse("2001:2::1")))), link.vxlan());
     }
 }

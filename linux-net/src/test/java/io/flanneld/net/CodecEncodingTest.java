@@ -5,6 +5,8 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.flanneld.schema.Ip4;
 import io.flanneld.schema.Ip4Net;
+import io.flanneld.schema.Ip6;
+import io.flanneld.schema.Ip6Net;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.Optional;
@@ -181,5 +183,102 @@ class CodecEncodingTest {
                 + "02 20 00 00 00 00 00 00 00000000"                    // AF_INET, dst_len 32, any table, any type
                 + "0800 0100 c6124009",                                 // RTA_DST 198.18.64.9
                 RouteCodec.lookup(w, Ip4.parse("198.18.64.9")));
+    }
+
+    // ---- IPv6. Addresses: 2001:2::1 (own underlay), 2001:2::2 (peer underlay), 2001:2:19:1:: (own overlay subnet),
+    // 2001:2:19:2::/64 (peer overlay subnet); struct in6_addr is 16 bytes in network order.
+    private static final String OWN6 = "20010002 00000000 00000000 00000001";
+    private static final String PEER6 = "20010002 00000000 00000000 00000002";
+    private static final String OVERLAY1 = "20010002 00190001 00000000 00000000";
+    private static final String OVERLAY2 = "20010002 00190002 00000000 00000000";
+
+    @Test
+    void vxlanLinkWithIpv6UnderlayCarriesLocal6() {
+        VxlanSpec spec = VxlanSpec.flannel6("flannel-v6.1", 1, Ip6.parse("2001:2::1"), 2, 8472);
+        assertLayout(
+                "7c000000 1000 0506 00000000 00000000"          // 124 bytes, RTM_NEWLINK, REQ|ACK|EXCL|CREATE
+                + "00 00 0000 00000000 00000000 00000000"
+                + "1100 0300 666c616e6e656c2d76362e3100 000000"  // IFLA_IFNAME "flannel-v6.1\0" (17) + 3 padding
+                + "4800 1280"                                    // IFLA_LINKINFO, 72 bytes
+                + "  0a00 0100 76786c616e00 0000"
+                + "  3800 0280"                                  // IFLA_INFO_DATA, 56 bytes
+                + "    0800 0100 01000000"                       // IFLA_VXLAN_ID 1
+                + "    0800 0300 02000000"                       // IFLA_VXLAN_LINK 2
+                + "    1400 1100" + OWN6                          // IFLA_VXLAN_LOCAL6 (17), no IFLA_VXLAN_LOCAL
+                + "    0600 0f00 2118 0000"
+                + "    0500 0700 00 000000",
+                LinkCodec.createVxlan(w, spec));
+    }
+
+    @Test
+    void ipv6AddressCarriesLocalAndAddressAndWideFlagsInIfaFlags() {
+        LinkAddress6 a = new LinkAddress6(5, Ip6.parse("2001:2:19:1::"), 128);
+        String body = "0a 80 00 00 05000000"                           // ifaddrmsg: AF_INET6, /128, no flags, universe
+                + "1400 0200" + OVERLAY1 + "1400 0100" + OVERLAY1;      // IFA_LOCAL, IFA_ADDRESS
+        assertLayout("40000000 1400 0506 00000000 00000000" + body, AddressCodec.add6(w, a, false));
+        assertLayout("40000000 1400 0505 00000000 00000000" + body, AddressCodec.add6(w, a, true));
+        assertLayout("40000000 1500 0500 00000000 00000000" + body, AddressCodec.delete6(w, a));
+        LinkAddress6 nodad = new LinkAddress6(5, Ip6.parse("2001:2::1"), 64, 0, LinkAddress6.IFA_F_NODAD);
+        assertLayout("40000000 1400 0506 00000000 00000000 0a 40 02 00 05000000"   // NODAD fits in ifa_flags
+                + "1400 0200" + OWN6 + "1400 0100" + OWN6, AddressCodec.add6(w, nodad, false));
+        LinkAddress6 wide = new LinkAddress6(5, Ip6.parse("2001:2::1"), 64, 0, LinkAddress6.IFA_F_NOPREFIXROUTE);
+        assertLayout("48000000 1400 0506 00000000 00000000 0a 40 00 00 05000000"
+                + "1400 0200" + OWN6 + "1400 0100" + OWN6
+                + "0800 0800 00020000", AddressCodec.add6(w, wide, false));      // IFA_FLAGS 0x200
+        assertLayout("18000000 1600 0103 00000000 00000000 0a 00 00 00 00000000", AddressCodec.dump6(w));
+    }
+
+    @Test
+    void permanentNdpEntry() {
+        Neighbour6 n = Neighbour6.permanent(5, Ip6.parse("2001:2:19:2::"), MacAddress.parse("8e:1f:00:aa:bb:cc"));
+        assertLayout("3c000000 1c00 0505 00000000 00000000"             // RTM_NEWNEIGH, REQ|ACK|REPLACE|CREATE
+                + "0a 00 0000 05000000 8000 00 00"                     // ndmsg: AF_INET6, ifindex 5, NUD_PERMANENT
+                + "1400 0100" + OVERLAY2                                // NDA_DST
+                + "0a00 0200 8e1f00aabbcc 0000",                       // NDA_LLADDR
+                NeighbourCodec.replaceNeighbour6(w, n));
+        assertLayout("30000000 1d00 0500 00000000 00000000 0a 00 0000 05000000 0000 00 00 1400 0100" + OVERLAY2,
+                NeighbourCodec.deleteNeighbour6(w, 5, Ip6.parse("2001:2:19:2::")));
+        assertLayout("1c000000 1e00 0103 00000000 00000000 0a 00 0000 00000000 0000 00 00",
+                NeighbourCodec.dumpNeighbours6(w));
+    }
+
+    @Test
+    void fdbEntryWithIpv6Remote() {
+        FdbEntry6 e = FdbEntry6.permanent(5, MacAddress.parse("8e:1f:00:aa:bb:cc"), Ip6.parse("2001:2::2"));
+        String body = "07 00 0000 05000000 8000 02 00"                  // AF_BRIDGE, NUD_PERMANENT, NTF_SELF
+                + "0a00 0200 8e1f00aabbcc 0000"
+                + "1400 0100" + PEER6;                                  // NDA_DST: a 16-byte remote
+        assertLayout("3c000000 1c00 0505 00000000 00000000" + body,
+                NeighbourCodec.writeFdb6(w, e, NeighbourCodec.FdbMode.REPLACE));
+        assertLayout("3c000000 1c00 0506 00000000 00000000" + body,
+                NeighbourCodec.writeFdb6(w, e, NeighbourCodec.FdbMode.ADD));
+        assertLayout("3c000000 1d00 0500 00000000 00000000 07 00 0000 05000000 0000 02 00"
+                + "0a00 0200 8e1f00aabbcc 0000 1400 0100" + PEER6, NeighbourCodec.deleteFdb6(w, e));
+    }
+
+    @Test
+    void ipv6OnlinkRouteGatewayRouteLookupAndDump() {
+        Route6 r = Route6.onlinkVia(Ip6Net.parse("2001:2:19:2::/64"), Ip6.parse("2001:2:19:2::"), 5);
+        assertLayout("54000000 1800 0506 00000000 00000000"
+                + "0a 40 00 00 fe 03 00 01 04000000"                    // AF_INET6 /64 main boot universe unicast ONLINK
+                + "0800 0f00 fe000000"
+                + "1400 0100" + OVERLAY2                                // RTA_DST
+                + "1400 0500" + OVERLAY2                                // RTA_GATEWAY
+                + "0800 0400 05000000",                                 // RTA_OIF
+                RouteCodec.add6(w, r, false));
+        assertLayout("54000000 1900 0500 00000000 00000000"
+                + "0a 40 00 00 fe 00 ff 00 04000000"                    // delete: wildcards as for IPv4
+                + "0800 0f00 fe000000 1400 0100" + OVERLAY2 + "1400 0500" + OVERLAY2 + "0800 0400 05000000",
+                RouteCodec.delete6(w, r));
+        Route6 hostGw = Route6.viaDevice(Ip6Net.parse("2001:2:19:2::/64"), Ip6.parse("2001:2::2"), 3).withMetric(100);
+        assertLayout("5c000000 1800 0505 00000000 00000000"
+                + "0a 40 00 00 fe 03 00 01 00000000"
+                + "0800 0f00 fe000000 1400 0100" + OVERLAY2 + "1400 0500" + PEER6
+                + "0800 0400 03000000 0800 0600 64000000",             // RTA_OIF 3, RTA_PRIORITY 100
+                RouteCodec.add6(w, hostGw, true));
+        assertLayout("30000000 1a00 0500 00000000 00000000"
+                + "0a 80 00 00 00 00 00 00 00000000"                    // AF_INET6, dst_len 128
+                + "1400 0100" + PEER6, RouteCodec.lookup6(w, Ip6.parse("2001:2::2")));
+        assertLayout("1c000000 1a00 0103 00000000 00000000 0a 00 00 00 00 00 00 00 00000000", RouteCodec.dump6(w));
     }
 }

@@ -120,8 +120,10 @@ class VxlanKernelTest {
         rtnl.addresses().replace(ownOverlay(link.index()));
 
         List<LinkWithAddresses> all = rtnl.linksWithAddresses();
-        assertTrue(all.contains(new LinkWithAddresses(rtnl.links().byIndex(underlay).orElseThrow(),
-                List.of(new LinkAddress(underlay, Ip4.parse("198.18.0.1"), 24)))), all.toString());
+        LinkWithAddresses underlayWithAddresses = all.stream().filter(l -> l.link().index() == underlay).findFirst()
+                .orElseThrow(() -> new AssertionError(all.toString()));
+        assertEquals(rtnl.links().byIndex(underlay).orElseThrow(), underlayWithAddresses.link());
+        assertEquals(List.of(new LinkAddress(underlay, Ip4.parse("198.18.0.1"), 24)), underlayWithAddresses.addresses());
 
         rtnl.addresses().delete(ownOverlay(link.index()));
         assertEquals(List.of(), rtnl.addresses().list(link.index()));
