@@ -157,6 +157,7 @@ final class FlannelDaemon {
         }
         Lease lease = acquired.lease();
         leaseHeld = true;
+        metrics.subnets(lease);
         writeSubnetFile(config, lease, backend.mtu());
         warnIfNotForwarding(lease.subnet() != null, lease.ipv6Subnet() != null);
 
