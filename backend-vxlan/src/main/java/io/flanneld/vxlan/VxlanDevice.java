@@ -6,6 +6,7 @@ import io.flanneld.net.MacAddress;
 import io.flanneld.net.VxlanAttributes;
 import io.flanneld.net.VxlanSpec;
 import io.flanneld.schema.Ip4;
+import io.flanneld.schema.Ip6;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
@@ -30,20 +31,44 @@ public record VxlanDevice(String name, int index, MacAddress mac, int mtu) {
     /**
      * The device wanted: {@code ip link add <name> type vxlan id <vni> local <local> dev <underlay> dstport <port>
      * nolearning}, with the given MTU.
+     *
+     * @param local the IPv4 local address (unused when {@code local6} is given)
+     * @param local6 the IPv6 local address of a device with an IPv6 underlay (flannel-v6.&lt;VNI&gt;), else null
      */
-    public record Config(String name, int vni, int port, int local, int underlayIndex, int mtu) {
+    public record Config(String name, int vni, int port, int local, int underlayIndex, int mtu, Ip6 local6) {
         public Config {
             Objects.requireNonNull(name, "name");
         }
 
+        /** A device with an IPv4 underlay. */
+        public Config(String name, int vni, int port, int local, int underlayIndex, int mtu) {
+            this(name, vni, port, local, underlayIndex, mtu, null);
+        }
+
+        /** A device with an IPv6 underlay, local address {@code local6}. */
+        public static Config ipv6(String name, int vni, int port, Ip6 local6, int underlayIndex, int mtu) {
+            return new Config(name, vni, port, 0, underlayIndex, mtu, Objects.requireNonNull(local6, "local6"));
+        }
+
         VxlanSpec spec() {
-            return VxlanSpec.flannel(name, vni, local, underlayIndex, port).withMtu(mtu);
+            VxlanSpec spec = local6 != null ? VxlanSpec.flannel6(name, vni, local6, underlayIndex, port)
+                    : VxlanSpec.flannel(name, vni, local, underlayIndex, port);
+            return spec.withMtu(mtu);
+        }
+
+        String localText() {
+            return local6 != null ? local6.toString() : Ip4.format(local);
         }
     }
 
     /** The device's name for a VNI, as flannel names it. */
     public static String nameFor(int vni) {
         return "flannel." + vni;
+    }
+
+    /** The IPv6 device's name for a VNI, as flannel names it (pkg/backend/vxlan/vxlan.go). */
+    public static String nameFor6(int vni) {
+        return "flannel-v6." + vni;
     }
 
     /** Creates the device, or reuses the existing one if it matches {@code want}; sets the MTU either way. */
@@ -83,7 +108,7 @@ public record VxlanDevice(String name, int index, MacAddress mac, int mtu) {
     private static Link create(Links links, Config want, MacAddress mac) {
         Link link = links.createVxlan(mac == null ? want.spec() : want.spec().withMac(mac));
         log.info("Created {} (index {}, VNI {}, port {}, local {}, underlay index {}, MAC {})", want.name(),
-                link.index(), want.vni(), want.port(), Ip4.format(want.local()), want.underlayIndex(),
+                link.index(), want.vni(), want.port(), want.localText(), want.underlayIndex(),
                 link.mac().map(MacAddress::toString).orElse("none"));
         return link;
     }
@@ -102,7 +127,13 @@ public record VxlanDevice(String name, int index, MacAddress mac, int mtu) {
         if (have.port() != want.port()) {
             out.add("has port " + have.port() + " instead of " + want.port());
         }
-        if (!have.local().equals(OptionalInt.of(want.local()))) {
+        if (want.local6() != null) {
+            if (!have.local6().equals(Optional.of(want.local6()))) {
+                out.add("has local address " + have.local6().map(Ip6::toString)
+                        .orElse(have.local().isPresent() ? Ip4.format(have.local().getAsInt()) : "none")
+                        + " instead of " + want.local6());
+            }
+        } else if (!have.local().equals(OptionalInt.of(want.local()))) {
             out.add("has local address " + (have.local().isPresent() ? Ip4.format(have.local().getAsInt()) : "none")
                     + " instead of "
                     + Ip4.format(want.local()));
