@@ -220,4 +220,31 @@ class DualStackDaemonIT {
         assertEquals(env, again.subnetEnv(), "the IPv6 subnet kept across the restart");
         Pods.assertAllReachEachOtherOverBothFamilies(all);
     }
+
+    /** host-gw, dual-stack: each peer's IPv6 subnet routed via its PublicIPv6 on eth0 beside the IPv4 route; pods ping over both. */
+    @Test
+    void hostGwCarriesBothFamiliesWithPlainRoutes() throws Exception {
+        cluster.config("{\"Network\":\"198.19.0.0/16\",\"EnableIPv6\":true,\"IPv6Network\":\"2001:2:19::/48\","
+                + "\"Backend\":{\"Type\":\"host-gw\"}}");
+        Map<String, Daemons.Running> daemons = new LinkedHashMap<>();
+        for (int i = 1; i <= 2; i++) {
+            host(i);
+            daemons.put("h" + i, daemon("h" + i));
+        }
+        Map<String, Pods.DualPod> all = new LinkedHashMap<>();
+        for (var e : daemons.entrySet()) {
+            e.getValue().awaitSubnetFile();
+            assertTrue(e.getValue().subnetEnv().contains("FLANNEL_MTU=1500"), e.getValue().subnetEnv());
+            all.put(e.getKey(), pods.attachDualStack(fabric.host(e.getKey()), e.getValue()));
+            e.getValue().awaitLog("backend host-gw started");
+        }
+        String h2v6 = group(V6_SUBNET, daemons.get("h2").subnetEnv());
+        try {
+            Wait.until(Duration.ofSeconds(10), Duration.ofMillis(100), "h1 routes h2's IPv6 subnet via its PublicIPv6",
+                    () -> fabric.host("h1").exec("ip", "-6", "route", "show", h2v6 + "/64").stdout().contains("via 2001:2::2 dev eth0"));
+            Pods.assertAllReachEachOtherOverBothFamilies(all);
+        } catch (AssertionError e) {
+            throw new AssertionError(e.getMessage() + "\n" + state(daemons), e);
+        }
+    }
 }
