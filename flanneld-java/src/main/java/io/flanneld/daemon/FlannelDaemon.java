@@ -197,7 +197,7 @@ final class FlannelDaemon {
         metrics.watch(watcher);
         NodeKeeper keeper = new NodeKeeper(filters, backend, options.node().resync(), what -> {
             metrics.repaired(what);
-            if (what.equals("device")) {
+            if (what.equals("device") || what.equals("device_v6")) {
                 republishIfChanged(leases, backend);
             }
         });
