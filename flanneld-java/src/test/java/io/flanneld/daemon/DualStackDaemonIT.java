@@ -247,4 +247,65 @@ class DualStackDaemonIT {
             throw new AssertionError(e.getMessage() + "\n" + state(daemons), e);
         }
     }
+
+    /**
+     * A node standing in for flannel's own dual-stack vxlan node: its key and value written exactly as flannel writes
+     * them (MakeSubnetKey's dual-stack form; LeaseAttrs with PublicIPv6, BackendData and BackendV6Data), its devices
+     * flannel.1 and flannel-v6.1 and its entries for our node programmed with ip/bridge as flannel's vxlan backend
+     * programs them. Our daemon programs it over both families, and the pods reach each other over both.
+     */
+    @Test
+    void aFlannelDualStackNodeAndOursCarryEachOthersTrafficInBothFamilies() throws Exception {
+        cluster.config(DUAL);
+        host(1);
+        Daemons.Running ours = daemon("h1");
+        ours.awaitSubnetFile();
+        ours.awaitLog("backend vxlan started");
+
+        NetnsFabric.Host flannel = host(9);
+        flannel.exec("ip", "link", "add", "flannel.1", "type", "vxlan", "id", "1", "local", "198.18.0.9", "dev", "eth0", "dstport", "8472",
+                "nolearning").check();
+        flannel.exec("ip", "link", "add", "flannel-v6.1", "type", "vxlan", "id", "1", "local", "2001:2::9", "dev", "eth0", "dstport", "8472",
+                "nolearning").check();
+        flannel.exec("ip", "addr", "add", "198.19.9.0/32", "dev", "flannel.1").check();
+        flannel.exec("ip", "-6", "addr", "add", "2001:2:19:9::/128", "dev", "flannel-v6.1", "nodad").check();
+        flannel.exec("ip", "link", "set", "flannel.1", "up").check();
+        flannel.exec("ip", "link", "set", "flannel-v6.1", "up").check();
+        String mac4 = flannel.exec("cat", "/sys/class/net/flannel.1/address").check().stdout().strip();
+        String mac6 = flannel.exec("cat", "/sys/class/net/flannel-v6.1/address").check().stdout().strip();
+        etcd.etcdctl("put", SUBNETS + "198.19.9.0-24&2001:2:19:9::-64", "{\"PublicIP\":\"198.18.0.9\",\"PublicIPv6\":\"2001:2::9\","
+                + "\"BackendType\":\"vxlan\",\"BackendData\":{\"VNI\":1,\"VtepMAC\":\"" + mac4 + "\"},"
+                + "\"BackendV6Data\":{\"VNI\":1,\"VtepMAC\":\"" + mac6 + "\"}}").check();
+
+        // flannel's side: our node's entries, from our node's lease.
+        var value = new com.fasterxml.jackson.databind.ObjectMapper().readTree(
+                etcd.etcdctl("get", SUBNETS + keyName(ours), "--print-value-only").check().stdout());
+        String v4 = group(V4_SUBNET, ours.subnetEnv()) + "0";
+        String v6 = group(V6_SUBNET, ours.subnetEnv());
+        String oursMac4 = value.get("BackendData").get("VtepMAC").asText();
+        String oursMac6 = value.get("BackendV6Data").get("VtepMAC").asText();
+        flannel.exec("ip", "neigh", "replace", v4, "lladdr", oursMac4, "dev", "flannel.1", "nud", "permanent").check();
+        flannel.exec("bridge", "fdb", "replace", oursMac4, "dev", "flannel.1", "dst", "198.18.0.1", "self", "permanent").check();
+        flannel.exec("ip", "route", "replace", v4 + "/24", "via", v4, "dev", "flannel.1", "onlink").check();
+        flannel.exec("ip", "-6", "neigh", "replace", v6, "lladdr", oursMac6, "dev", "flannel-v6.1", "nud", "permanent").check();
+        flannel.exec("bridge", "fdb", "replace", oursMac6, "dev", "flannel-v6.1", "dst", "2001:2::1", "self", "permanent").check();
+        flannel.exec("ip", "-6", "route", "replace", v6 + "/64", "via", v6, "dev", "flannel-v6.1", "onlink").check();
+
+        Map<String, Pods.DualPod> all = new LinkedHashMap<>();
+        all.put("h1", pods.attachDualStack(fabric.host("h1"), ours));
+        all.put("flannel", pods.attachDualStack(flannel, "FLANNEL_NETWORK=198.19.0.0/16\nFLANNEL_SUBNET=198.19.9.1/24\n"
+                + "FLANNEL_IPV6_NETWORK=2001:2:19::/48\nFLANNEL_IPV6_SUBNET=2001:2:19:9::1/64\nFLANNEL_MTU=1450\nFLANNEL_IPMASQ=false\n"));
+        NetnsFabric.Host h1 = fabric.host("h1");
+        Map<String, Daemons.Running> daemons = Map.of("h1", ours);
+        try {
+            Wait.until(Duration.ofSeconds(10), Duration.ofMillis(100), "our node programs flannel's node over both families",
+                    () -> h1.exec("ip", "route", "show", "198.19.9.0/24").stdout().contains("via 198.19.9.0 dev flannel.1 onlink")
+                            && h1.exec("ip", "-6", "route", "show", "2001:2:19:9::/64").stdout().contains("via 2001:2:19:9:: dev flannel-v6.1")
+                            && h1.exec("bridge", "fdb", "show", "dev", "flannel-v6.1").stdout().contains(mac6 + " dst 2001:2::9 ")
+                            && h1.exec("ip", "-6", "neigh", "show", "dev", "flannel-v6.1").stdout().contains("2001:2:19:9:: lladdr " + mac6));
+            Pods.assertAllReachEachOtherOverBothFamilies(all);
+        } catch (AssertionError e) {
+            throw new AssertionError(e.getMessage() + "\n" + state(daemons), e);
+        }
+    }
 }

@@ -60,7 +60,11 @@ final class Pods implements AutoCloseable {
      * IPv6 one.
      */
     DualPod attachDualStack(NetnsFabric.Host host, Daemons.Running daemon) {
-        String env = daemon.subnetEnv();
+        return attachDualStack(host, daemon.subnetEnv());
+    }
+
+    /** {@link #attachDualStack(NetnsFabric.Host, Daemons.Running)} from a subnet.env's text (a node not run by a daemon here). */
+    DualPod attachDualStack(NetnsFabric.Host host, String env) {
         String mtu = variable(env, "FLANNEL_MTU");
         String subnet = variable(env, "FLANNEL_SUBNET");
         String subnet6 = variable(env, "FLANNEL_IPV6_SUBNET");
