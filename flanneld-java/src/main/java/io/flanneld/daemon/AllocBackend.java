@@ -28,6 +28,12 @@ final class AllocBackend implements Backend {
         return null;
     }
 
+    /** Leases only: with EnableIPv6 the node leases an IPv6 subnet too, and there is no data path to refuse it. */
+    @Override
+    public boolean carriesIpv6() {
+        return true;
+    }
+
     @Override
     public int mtu() {
         return iface.mtu();

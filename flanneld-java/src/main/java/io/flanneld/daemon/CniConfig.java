@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.flanneld.lease.SubnetFile;
 import io.flanneld.schema.Ip4;
 import io.flanneld.schema.Ip4Net;
+import io.flanneld.schema.Ip6Net;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -28,6 +29,18 @@ final class CniConfig {
      * @param daemonMasquerades with --ip-masq the daemon masquerades, so the bridge must not do it again
      */
     static String render(Ip4Net network, Ip4Net subnet, int mtu, boolean daemonMasquerades) {
+        return render(network, subnet, null, null, mtu, daemonMasquerades);
+    }
+
+    /**
+     * With IPv6 as flannel's CNI plugin builds its delegate's IPAM from FLANNEL_IPV6_*: one host-local range set per
+     * family (IPv4's first, then IPv6's) and a route to each family's Network, so a pod gets an address of each.
+     *
+     * @param network  the IPv4 Network, null on an IPv6-only node (then {@code subnet} too)
+     * @param network6 the IPv6 Network, null without IPv6 (then {@code subnet6} too)
+     */
+    static String render(Ip4Net network, Ip4Net subnet, Ip6Net network6, Ip6Net subnet6, int mtu,
+                         boolean daemonMasquerades) {
         ObjectNode root = JSON.createObjectNode();
         root.put("cniVersion", CNI_VERSION);
         root.put("name", "flannel");
@@ -43,10 +56,24 @@ final class CniConfig {
         bridge.put("mtu", mtu);
         ObjectNode ipam = bridge.putObject("ipam");
         ipam.put("type", "host-local");
-        ObjectNode range = ipam.putArray("ranges").addArray().addObject();
-        range.put("subnet", subnet.toString());
-        range.put("gateway", Ip4.format(subnet.firstHost()));
-        ipam.putArray("routes").addObject().put("dst", network.toString());
+        ArrayNode ranges = ipam.putArray("ranges");
+        if (subnet != null) {
+            ObjectNode range = ranges.addArray().addObject();
+            range.put("subnet", subnet.toString());
+            range.put("gateway", Ip4.format(subnet.firstHost()));
+        }
+        if (subnet6 != null) {
+            ObjectNode range = ranges.addArray().addObject();
+            range.put("subnet", subnet6.toString());
+            range.put("gateway", subnet6.firstHost().toString());
+        }
+        ArrayNode routes = ipam.putArray("routes");
+        if (network != null) {
+            routes.addObject().put("dst", network.toString());
+        }
+        if (network6 != null) {
+            routes.addObject().put("dst", network6.toString());
+        }
 
         ObjectNode portmap = plugins.addObject();
         portmap.put("type", "portmap");
@@ -54,9 +81,10 @@ final class CniConfig {
         return root.toPrettyString() + "\n";
     }
 
-    static Path write(Path dir, Ip4Net network, Ip4Net subnet, int mtu, boolean daemonMasquerades) throws IOException {
+    static Path write(Path dir, Ip4Net network, Ip4Net subnet, Ip6Net network6, Ip6Net subnet6, int mtu,
+                      boolean daemonMasquerades) throws IOException {
         Path file = dir.resolve(FILE_NAME);
-        SubnetFile.writeAtomically(file, render(network, subnet, mtu, daemonMasquerades));
+        SubnetFile.writeAtomically(file, render(network, subnet, network6, subnet6, mtu, daemonMasquerades));
         return file;
     }
 

@@ -138,8 +138,12 @@ final class DaemonChecks {
         SubnetEnv env = files.subnetEnv().get();
         List<String> wrong = new ArrayList<>();
         f.config().ifPresent(c -> {
-            if (!c.network().equals(env.network())) {
+            if (!java.util.Objects.equals(c.network(), env.network())) {
                 wrong.add("FLANNEL_NETWORK is " + env.network() + " but the config's Network is " + c.network());
+            }
+            Object network6 = c.enableIpv6() ? c.ipv6().network() : null;
+            if (!java.util.Objects.equals(network6, env.ipv6Network())) {
+                wrong.add("FLANNEL_IPV6_NETWORK is " + env.ipv6Network() + " but the config's IPv6Network is " + network6);
             }
         });
         Optional<ExternalInterface> iface = s.underlay().iface();
@@ -147,8 +151,9 @@ final class DaemonChecks {
             wrong.add("FLANNEL_MTU is " + env.mtu() + " but the " + f.backend().get() + " backend's MTU is " + (iface.get().mtu() - f.overhead())
                     + " (" + iface.get().name() + "'s " + iface.get().mtu() + " − " + f.overhead() + ")");
         }
-        String text = "FLANNEL_SUBNET " + Ip4.format(env.subnet().firstHost()) + "/" + env.subnet().prefixLength() + ", FLANNEL_NETWORK "
-                + env.network() + ", FLANNEL_MTU " + env.mtu();
+        String text = (env.hasIpv4() ? "FLANNEL_SUBNET " + env.subnetText() + ", FLANNEL_NETWORK " + env.network() + ", " : "")
+                + (env.hasIpv6() ? "FLANNEL_IPV6_SUBNET " + env.ipv6SubnetText() + ", FLANNEL_IPV6_NETWORK " + env.ipv6Network() + ", " : "")
+                + "FLANNEL_MTU " + env.mtu();
         if (!wrong.isEmpty()) {
             return Check.fail("subnet.env", text + ": " + String.join("; ", wrong),
                     restart(s) + " (it rewrites subnet.env), then restart what read it (dockerd, pods)");

@@ -66,6 +66,21 @@ final class DaemonMetrics implements AutoCloseable {
         };
     }
 
+    /**
+     * {@code flannel_lease_subnet{family="ipv4"|"ipv6",subnet="…"} 1}: the subnets this host holds, one series per
+     * family, so a dual-stack node shows both and an IPv6-only node its IPv6 subnet alone.
+     */
+    void subnets(io.flanneld.schema.Lease lease) {
+        if (lease.subnet() != null) {
+            Gauge.builder("flannel.lease.subnet", () -> 1).tag("family", "ipv4").tag("subnet", lease.subnet().toString())
+                    .description("the subnets this host holds, per address family").register(registry);
+        }
+        if (lease.ipv6Subnet() != null) {
+            Gauge.builder("flannel.lease.subnet", () -> 1).tag("family", "ipv6").tag("subnet", lease.ipv6Subnet().toString())
+                    .description("the subnets this host holds, per address family").register(registry);
+        }
+    }
+
     void lease(LeaseManager leases, BooleanSupplier held) {
         Gauge.builder("flannel.lease.held", () -> held.getAsBoolean() ? 1 : 0)
                 .description("1 while this host holds its subnet lease").register(registry);
@@ -154,6 +169,11 @@ final class DaemonMetrics implements AutoCloseable {
     }
 
     /** Serves the Prometheus text format; a scrape reads the meters in memory, so it can run on the listener's thread. */
+    /** The Prometheus text /metrics serves. */
+    String scrape() {
+        return registry.scrape();
+    }
+
     HttpRoutes.Handler handler() {
         return request -> new HttpRoutes.Response(200, "text/plain; version=0.0.4; charset=utf-8",
                 registry.scrape().getBytes(StandardCharsets.UTF_8));

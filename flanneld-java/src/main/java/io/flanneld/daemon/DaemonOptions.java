@@ -12,6 +12,7 @@ record DaemonOptions(
         String etcdPrefix,
         InterfaceChoice iface,
         String publicIp,
+        String publicIpv6,
         Path subnetFile,
         LeaseOptions lease,
         boolean ipMasq,

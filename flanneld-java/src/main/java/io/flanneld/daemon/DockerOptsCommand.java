@@ -3,7 +3,6 @@ package io.flanneld.daemon;
 import io.flanneld.lease.SubnetEnv;
 import io.flanneld.lease.SubnetFile;
 import io.flanneld.lease.SubnetFileException;
-import io.flanneld.schema.Ip4;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -49,32 +48,48 @@ final class DockerOptsCommand implements Callable<Integer> {
     boolean noIpMasq;
 
     @Option(names = "--daemon-json", paramLabel = "FILE",
-            description = "Also write a daemon.json fragment with bip, mtu and ip-masq ('-' for standard output).")
+            description = "Also write a daemon.json fragment with bip, ip-masq, ipv6 and fixed-cidr-v6 (with an IPv6 subnet) and mtu ('-' for standard output).")
     String daemonJson;
 
-    /** Docker's options for a subnet.env, in mk-docker-opts.sh's order. */
-    record DockerOptions(String bip, Optional<Boolean> ipMasq, int mtu) {
+    /**
+     * Docker's options for a subnet.env, in mk-docker-opts.sh's order (its variables as {@code set} lists them, by
+     * name): {@code --bip} from FLANNEL_SUBNET (absent on an IPv6-only node, as the script writes none without it),
+     * {@code --ip-masq}, then with FLANNEL_IPV6_SUBNET Docker's IPv6 pair {@code --ipv6 --fixed-cidr-v6=<the IPv6
+     * subnet>}, then {@code --mtu}.
+     */
+    record DockerOptions(Optional<String> bip, Optional<Boolean> ipMasq, Optional<String> fixedCidrV6, int mtu) {
         static DockerOptions of(SubnetEnv env, boolean withIpMasq) {
-            String bip = Ip4.format(env.subnet().firstHost()) + "/" + env.subnet().prefixLength();
+            Optional<String> bip = env.hasIpv4() ? Optional.of(env.subnetText()) : Optional.empty();
+            // Docker's fixed-cidr-v6 is the network its containers' IPv6 addresses come from: the node's IPv6 subnet.
+            Optional<String> v6 = env.hasIpv6() ? Optional.of(env.ipv6Subnet().toString()) : Optional.empty();
             // When flannel masquerades, Docker must not do it a second time, and the other way round.
-            return new DockerOptions(bip, withIpMasq ? Optional.of(!env.ipMasq()) : Optional.empty(), env.mtu());
+            return new DockerOptions(bip, withIpMasq ? Optional.of(!env.ipMasq()) : Optional.empty(), v6, env.mtu());
+        }
+
+        /** Each variable the script would write, with its value, in its order. */
+        private List<String[]> variables() {
+            List<String[]> vars = new ArrayList<>();
+            bip.ifPresent(b -> vars.add(new String[] {"DOCKER_OPT_BIP", "--bip=" + b}));
+            ipMasq.ifPresent(m -> vars.add(new String[] {"DOCKER_OPT_IPMASQ", "--ip-masq=" + m}));
+            fixedCidrV6.ifPresent(c -> {
+                vars.add(new String[] {"DOCKER_OPT_IPV6", "--ipv6"});
+                vars.add(new String[] {"DOCKER_OPT_IPV6_FIXED_CIDR", "--fixed-cidr-v6=" + c});
+            });
+            vars.add(new String[] {"DOCKER_OPT_MTU", "--mtu=" + mtu});
+            return vars;
         }
 
         List<String> flags() {
-            List<String> flags = new ArrayList<>();
-            flags.add("--bip=" + bip);
-            ipMasq.ifPresent(m -> flags.add("--ip-masq=" + m));
-            flags.add("--mtu=" + mtu);
-            return flags;
+            return variables().stream().map(v -> v[1]).toList();
         }
 
         String envFile(boolean individual, boolean combined, String combinedKey) {
             boolean both = !individual && !combined;
             StringBuilder sb = new StringBuilder();
             if (individual || both) {
-                sb.append("DOCKER_OPT_BIP=\"--bip=").append(bip).append("\"\n");
-                ipMasq.ifPresent(m -> sb.append("DOCKER_OPT_IPMASQ=\"--ip-masq=").append(m).append("\"\n"));
-                sb.append("DOCKER_OPT_MTU=\"--mtu=").append(mtu).append("\"\n");
+                for (String[] v : variables()) {
+                    sb.append(v[0]).append("=\"").append(v[1]).append("\"\n");
+                }
             }
             if (combined || both) {
                 sb.append(combinedKey).append("=\"").append(String.join(" ", flags())).append("\"\n");
@@ -82,8 +97,12 @@ final class DockerOptsCommand implements Callable<Integer> {
             return sb.toString();
         }
 
+        /** The same options as daemon.json keys ({@code bip}, {@code ip-masq}, {@code ipv6}, {@code fixed-cidr-v6}, {@code mtu}). */
         String daemonJson() {
-            return "{\"bip\":\"" + bip + "\"," + ipMasq.map(m -> "\"ip-masq\":" + m + ",").orElse("") + "\"mtu\":" + mtu + "}\n";
+            return "{" + bip.map(b -> "\"bip\":\"" + b + "\",").orElse("")
+                    + ipMasq.map(m -> "\"ip-masq\":" + m + ",").orElse("")
+                    + fixedCidrV6.map(c -> "\"ipv6\":true,\"fixed-cidr-v6\":\"" + c + "\",").orElse("")
+                    + "\"mtu\":" + mtu + "}\n";
         }
     }
 

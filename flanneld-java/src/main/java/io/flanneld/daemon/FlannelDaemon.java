@@ -19,6 +19,7 @@ import io.flanneld.net.ErrnoException;
 import io.flanneld.net.NetlinkException;
 import io.flanneld.net.Rtnetlink;
 import io.flanneld.net.SystemdNotify;
+import io.flanneld.schema.Ip6Net;
 import io.flanneld.schema.Lease;
 import io.flanneld.schema.LeaseAttrs;
 import io.flanneld.schema.NetworkConfig;
@@ -115,9 +116,6 @@ final class FlannelDaemon {
         if (options.healthzPort() > 0) {
             startHealthServer(metrics);
         }
-        ExternalInterface iface = selectInterface();
-        LOG.info("interface {}", iface);
-
         EtcdStart.Ready etcdReady;
         try {
             etcdReady = etcd.await();
@@ -128,16 +126,28 @@ final class FlannelDaemon {
         }
         LeaseManager leases = etcdReady.leases();
         LeaseSession session = etcdReady.session();
-        NetworkConfig config = AddressFamilies.carried(etcdReady.config(), leases.registry().keys().config(), LOG::warn);
+        NetworkConfig wanted = etcdReady.config();
+        String configKey = leases.registry().keys().config();
+        // The interface is chosen once the config says which address families it must have an address of.
+        ExternalInterface iface = selectInterface(wanted);
+        LOG.info("interface {}", iface);
         metrics.lease(leases, () -> leaseHeld);
         Rtnetlink netlink = Rtnetlink.open();
         shutdownOrder.closeLast(netlink);
         metrics.netlink(netlink);
-        Backend backend = create(config, iface, netlink);
+        Backend backend = create(wanted, iface, netlink);
         shutdownOrder.closeLast(backend); // forwards until the rest of a stop is done
         metrics.backend(backend);
+        NetworkConfig config = AddressFamilies.carried(wanted, configKey, backend.type(), backend.carriesIpv6(), LOG::warn);
+        if (config.enableIpv6() && !iface.hasIpv6()) {
+            // selectInterface insists on an IPv6 address with EnableIPv6; this guards the wiring.
+            throw new FatalException("EnableIPv6 is set, but interface " + iface.name() + " has no IPv6 address");
+        }
 
         LeaseAttrs attrs = new LeaseAttrs(iface.publicIp(), backend.type(), backend.backendData());
+        if (config.enableIpv6()) {
+            attrs = attrs.withIpv6(iface.publicIpv6(), backend.backendV6Data());
+        }
         LeaseSession.Acquired acquired;
         try {
             acquired = session.acquire(config, attrs, previousLease());
@@ -147,8 +157,9 @@ final class FlannelDaemon {
         }
         Lease lease = acquired.lease();
         leaseHeld = true;
+        metrics.subnets(lease);
         writeSubnetFile(config, lease, backend.mtu());
-        warnIfNotForwarding();
+        warnIfNotForwarding(lease.subnet() != null, lease.ipv6Subnet() != null);
 
         // The peers come from acquire's own listing; the watch starts from it and brings what changed since.
         List<Lease> peers = acquired.peers();
@@ -165,7 +176,7 @@ final class FlannelDaemon {
         // The packet filters come after the data path: for the udp backend every millisecond before it runs is pod
         // traffic lost across a restart, while the rules (about 100 ms of iptables commands) follow it a moment later.
         List<PacketFilter> filters = installPacketFilters(config, lease);
-        if (options.node().blackholeRoute()) {
+        if (options.node().blackholeRoute() && lease.subnet() != null) {
             BlackholeRoute blackhole = BlackholeRoute.add(netlink.routes(), lease.subnet());
             closeLater(blackhole);
             filters.add(blackhole);
@@ -186,7 +197,7 @@ final class FlannelDaemon {
         metrics.watch(watcher);
         NodeKeeper keeper = new NodeKeeper(filters, backend, options.node().resync(), what -> {
             metrics.repaired(what);
-            if (what.equals("device")) {
+            if (what.equals("device") || what.equals("device_v6")) {
                 republishIfChanged(leases, backend);
             }
         });
@@ -198,7 +209,7 @@ final class FlannelDaemon {
             LOG.warn("no kernel change notifications ({}); kernel state is checked every {} s only", e.getMessage(),
                     options.node().resync().toSeconds());
         }
-        notifySystemd("READY=1\nSTATUS=subnet " + lease.subnet() + ", backend " + backend.type());
+        notifySystemd("READY=1\nSTATUS=subnet " + describeSubnets(lease) + ", backend " + backend.type());
     }
 
     /** Tells systemd (Type=notify) that subnet.env is written and the data path runs, so dependent units may start. */
@@ -228,9 +239,18 @@ final class FlannelDaemon {
         }
     }
 
-    private ExternalInterface selectInterface() {
+    /** "198.19.7.0/24", "198.19.7.0/24 and 2001:2:19:7::/64" or "2001:2:19:7::/64": the subnets a lease holds. */
+    static String describeSubnets(Lease lease) {
+        if (lease.ipv6Subnet() == null) {
+            return String.valueOf(lease.subnet());
+        }
+        return lease.subnet() == null ? lease.ipv6Subnet().toString() : lease.subnet() + " and " + lease.ipv6Subnet();
+    }
+
+    private ExternalInterface selectInterface(NetworkConfig config) {
         try (Rtnetlink nl = Rtnetlink.open()) {
-            return InterfaceSelector.select(nl, options.iface(), options.publicIp());
+            return InterfaceSelector.select(nl, options.iface(), options.publicIp(), options.publicIpv6(),
+                    new InterfaceSelector.Families(config.enableIpv4(), config.enableIpv6()));
         } catch (InterfaceSelectionException e) {
             throw new FatalException("cannot choose the interface: " + e.getMessage());
         }
@@ -256,22 +276,27 @@ final class FlannelDaemon {
         if (env.isEmpty()) {
             return Optional.empty();
         }
+        SubnetEnv previous = env.get();
         long etcdLease = LeaseRecordFile.read(LeaseRecordFile.beside(options.subnetFile()))
-                .filter(r -> r.subnet().equals(env.get().subnet()))
+                .filter(r -> java.util.Objects.equals(r.subnet(), previous.subnet())
+                        && (r.ipv6Subnet() == null || r.ipv6Subnet().equals(previous.ipv6Subnet())))
                 .map(PreviousLease::etcdLeaseId)
                 .orElse(0L);
-        LOG.info("previous subnet {} (from {})", env.get().subnet(), options.subnetFile());
-        return Optional.of(new PreviousLease(env.get().subnet(), etcdLease));
+        PreviousLease lease = new PreviousLease(previous.subnet(), etcdLease, previous.ipv6Subnet());
+        LOG.info("previous subnet {} (from {})", previous.hasIpv4() && previous.hasIpv6()
+                ? previous.subnet() + " and " + previous.ipv6Subnet()
+                : previous.hasIpv4() ? previous.subnet() : previous.ipv6Subnet(), options.subnetFile());
+        return Optional.of(lease);
     }
 
     /** Keeps subnet.env.lease naming the etcd lease the key is bound to after the key was re-created. */
     private void recordEtcdLease(Lease lease) {
         Path record = LeaseRecordFile.beside(options.subnetFile());
         try {
-            LeaseRecordFile.write(record, new PreviousLease(lease.subnet(), lease.etcdLeaseId()));
-            LOG.info("lease {}: now bound to etcd lease {}, recorded in {}", lease.subnet(), Long.toHexString(lease.etcdLeaseId()), record);
+            LeaseRecordFile.write(record, new PreviousLease(lease.subnet(), lease.etcdLeaseId(), lease.ipv6Subnet()));
+            LOG.info("lease {}: now bound to etcd lease {}, recorded in {}", describeSubnets(lease), Long.toHexString(lease.etcdLeaseId()), record);
         } catch (IOException e) {
-            LOG.warn("lease {}: cannot record etcd lease {} in {}: {}", lease.subnet(), Long.toHexString(lease.etcdLeaseId()), record,
+            LOG.warn("lease {}: cannot record etcd lease {} in {}: {}", describeSubnets(lease), Long.toHexString(lease.etcdLeaseId()), record,
                     e.getMessage());
         }
     }
@@ -279,20 +304,28 @@ final class FlannelDaemon {
     private void writeSubnetFile(NetworkConfig config, Lease lease, int mtu) {
         Path file = options.subnetFile();
         try {
-            SubnetFile.write(file, new SubnetEnv(config.network(), lease.subnet(), mtu, options.ipMasq()));
-            LeaseRecordFile.write(LeaseRecordFile.beside(file), new PreviousLease(lease.subnet(), lease.etcdLeaseId()));
+            SubnetFile.write(file, subnetEnv(config, lease, mtu, options.ipMasq()));
+            LeaseRecordFile.write(LeaseRecordFile.beside(file), new PreviousLease(lease.subnet(), lease.etcdLeaseId(), lease.ipv6Subnet()));
         } catch (IOException e) {
             throw new FatalException("cannot write " + file + ": " + e.getMessage());
         }
-        LOG.info("wrote {}: subnet {}, MTU {}", file, lease.subnet(), mtu);
+        LOG.info("wrote {}: subnet {}, MTU {}", file, describeSubnets(lease), mtu);
         if (options.cniConfDir().isPresent()) {
             try {
-                Path conf = CniConfig.write(options.cniConfDir().get(), config.network(), lease.subnet(), mtu, options.ipMasq());
-                LOG.info("wrote {}: bridge cni0, host-local over {}", conf, lease.subnet());
+                Path conf = CniConfig.write(options.cniConfDir().get(), lease.subnet() == null ? null : config.network(),
+                        lease.subnet(), lease.ipv6Subnet() == null ? null : config.ipv6().network(), lease.ipv6Subnet(), mtu,
+                        options.ipMasq());
+                LOG.info("wrote {}: bridge cni0, host-local over {}", conf, describeSubnets(lease));
             } catch (IOException e) {
                 throw new FatalException("--cni-conf-dir: cannot write " + options.cniConfDir().get().resolve(CniConfig.FILE_NAME) + ": " + e.getMessage());
             }
         }
+    }
+
+    /** subnet.env for this lease: the variables of each family the lease holds a subnet of, as flannel writes them. */
+    static SubnetEnv subnetEnv(NetworkConfig config, Lease lease, int mtu, boolean ipMasq) {
+        return new SubnetEnv(lease.subnet() == null ? null : config.network(), lease.subnet(), mtu, ipMasq,
+                lease.ipv6Subnet() == null ? null : config.ipv6().network(), lease.ipv6Subnet());
     }
 
     /**
@@ -305,21 +338,43 @@ final class FlannelDaemon {
         boolean nft = config.enableNFTables();
         Iptables iptables = Iptables.local();
         NfTables nftables = NfTables.local();
+        boolean v4 = lease.subnet() != null;
+        boolean v6 = lease.ipv6Subnet() != null;
         if (options.node().forwardRules()) {
             // As flanneld: installed by the keeper's first check, right after start, not on the way to a running data
             // path (a busy xtables lock must not hold up subnet.env's consumers); a failure is logged and retried.
-            PacketFilter forward = nft ? NfTablesRules.forward(nftables, config.network()) : ForwardRules.chain(iptables, config.network());
-            closeLater(forward);
-            filters.add(forward);
-            LOG.info("--iptables-forward-rules: accepting forwarded traffic from and to {} in {}, checked every {} s",
-                    config.network(), forward.where(), options.node().resync().toSeconds());
+            if (v4) {
+                filters.add(forwardFilter(nft ? NfTablesRules.forward(nftables, config.network())
+                        : ForwardRules.chain(iptables, config.network()), config.network().toString()));
+            }
+            if (v6) {
+                Ip6Net network6 = config.ipv6().network();
+                filters.add(forwardFilter(nft ? NfTablesRules.forward6(nftables, network6)
+                        : ForwardRules.chain6(iptables, network6), network6.toString()));
+            }
         }
         if (options.ipMasq()) {
-            filters.add(install("--ip-masq", () -> nft
-                    ? NfTablesRules.masquerade(nftables, config.network(), lease.subnet(), options.node().randomFully())
-                    : IpMasq.withDetectedRandomFully(iptables, config.network(), lease.subnet(), options.node().randomFully())));
+            boolean randomFully = options.node().randomFully();
+            if (v4) {
+                filters.add(install("--ip-masq", () -> nft
+                        ? NfTablesRules.masquerade(nftables, config.network(), lease.subnet(), randomFully)
+                        : IpMasq.withDetectedRandomFully(iptables, config.network(), lease.subnet(), randomFully)));
+            }
+            if (v6) {
+                Ip6Net network6 = config.ipv6().network();
+                filters.add(install("--ip-masq", () -> nft
+                        ? NfTablesRules.masquerade6(nftables, network6, lease.ipv6Subnet(), randomFully)
+                        : IpMasq.ipv6WithDetectedRandomFully(iptables, network6, lease.ipv6Subnet(), randomFully)));
+            }
         }
         return filters;
+    }
+
+    private PacketFilter forwardFilter(PacketFilter forward, String network) {
+        closeLater(forward);
+        LOG.info("--iptables-forward-rules: accepting forwarded traffic from and to {} in {}, checked every {} s",
+                network, forward.where(), options.node().resync().toSeconds());
+        return forward;
     }
 
     private interface FilterFactory {
@@ -342,11 +397,16 @@ final class FlannelDaemon {
      * One warning when this node does not forward IPv4: pods on other nodes then cannot reach pods here whatever the
      * data path does. flannel leaves the sysctl to the operator (Docker and kubelet's setups turn it on).
      */
-    private static void warnIfNotForwarding() {
+    private static void warnIfNotForwarding(boolean ipv4, boolean ipv6) {
         Optional<Boolean> forwarding = Forwarding.ipv4Enabled();
-        if (forwarding.isPresent() && !forwarding.get()) {
+        if (ipv4 && forwarding.isPresent() && !forwarding.get()) {
             LOG.warn("net.ipv4.ip_forward is 0: this node does not forward packets, so pod traffic between nodes stops here; "
                     + "sysctl -w net.ipv4.ip_forward=1 (Docker turns it on when it starts)");
+        }
+        Optional<Boolean> forwarding6 = Forwarding.ipv6Enabled();
+        if (ipv6 && forwarding6.isPresent() && !forwarding6.get()) {
+            LOG.warn("net.ipv6.conf.all.forwarding is 0: this node does not forward IPv6 packets, so IPv6 pod traffic between "
+                    + "nodes stops here; sysctl -w net.ipv6.conf.all.forwarding=1");
         }
     }
 
@@ -354,8 +414,10 @@ final class FlannelDaemon {
     private static void republishIfChanged(LeaseManager leases, Backend backend) {
         LeaseAttrs held = leases.heldAttrs();
         String now = backend.backendData();
-        if (held != null && !java.util.Objects.equals(now, held.backendData())) {
-            leases.republish(new LeaseAttrs(held.publicIp(), held.backendType(), now));
+        String now6 = held == null || held.publicIpv6() == null ? null : backend.backendV6Data();
+        if (held != null && (!java.util.Objects.equals(now, held.backendData())
+                || !java.util.Objects.equals(now6, held.backendV6Data()))) {
+            leases.republish(new LeaseAttrs(held.publicIp(), held.backendType(), now, held.publicIpv6(), now6));
         }
     }
 

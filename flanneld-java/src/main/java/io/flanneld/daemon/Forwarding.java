@@ -11,6 +11,7 @@ import java.util.Optional;
  */
 final class Forwarding {
     static final Path IPV4 = Path.of("/proc/sys/net/ipv4/ip_forward");
+    static final Path IPV6 = Path.of("/proc/sys/net/ipv6/conf/all/forwarding");
 
     private Forwarding() {
     }
@@ -19,6 +20,15 @@ final class Forwarding {
     static Optional<Boolean> ipv4Enabled() {
         try {
             return Optional.of(!Files.readString(IPV4).strip().equals("0"));
+        } catch (IOException | RuntimeException e) {
+            return Optional.empty();
+        }
+    }
+
+    /** {@code net.ipv6.conf.all.forwarding}: true or false; empty when it cannot be read (IPv6 disabled, say). */
+    static Optional<Boolean> ipv6Enabled() {
+        try {
+            return Optional.of(!Files.readString(IPV6).strip().equals("0"));
         } catch (IOException | RuntimeException e) {
             return Optional.empty();
         }

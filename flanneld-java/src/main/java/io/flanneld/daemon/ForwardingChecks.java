@@ -8,6 +8,7 @@ import io.flanneld.net.RouteLookup;
 import io.flanneld.schema.BackendConfig;
 import io.flanneld.schema.Ip4;
 import io.flanneld.schema.Ip4Net;
+import io.flanneld.schema.NetworkConfig;
 import io.flanneld.schema.Lease;
 import java.util.ArrayList;
 import java.util.List;
@@ -29,8 +30,13 @@ final class ForwardingChecks {
 
     static List<Check> all(DoctorSnapshot s, NodeFacts f) {
         List<Check> out = new ArrayList<>();
-        out.add(ipForward(s));
-        f.config().ifPresent(c -> out.add(forwardRules(s, c.network(), c.enableNFTables())));
+        if (f.config().map(NetworkConfig::enableIpv4).orElse(true)) {
+            out.add(ipForward(s));
+        }
+        if (f.config().map(NetworkConfig::enableIpv6).orElse(false)) {
+            out.add(ip6Forward(s));
+        }
+        f.config().filter(NetworkConfig::enableIpv4).ifPresent(c -> out.add(forwardRules(s, c.network(), c.enableNFTables())));
         rpFilter(s, f).ifPresent(out::add);
         return out;
     }
@@ -43,6 +49,19 @@ final class ForwardingChecks {
         return on.get() ? Check.ok("ip_forward", "net.ipv4.ip_forward = 1")
                 : Check.fail("ip_forward", "net.ipv4.ip_forward = 0: this node forwards nothing, so pod traffic from and to other nodes stops here",
                         "sysctl -w net.ipv4.ip_forward=1, and net.ipv4.ip_forward = 1 in /etc/sysctl.d/ to keep it");
+    }
+
+    /** With EnableIPv6: {@code net.ipv6.conf.all.forwarding}, without which no IPv6 pod traffic crosses the node. */
+    static Check ip6Forward(DoctorSnapshot s) {
+        Optional<Boolean> on = s.forwarding().ipv6Forward();
+        if (on.isEmpty()) {
+            return Check.warn("ip6_forward", "net.ipv6.conf.all.forwarding cannot be read (/proc/sys/net/ipv6/conf/all/forwarding)",
+                    "cat /proc/sys/net/ipv6/conf/all/forwarding");
+        }
+        return on.get() ? Check.ok("ip6_forward", "net.ipv6.conf.all.forwarding = 1")
+                : Check.fail("ip6_forward", "net.ipv6.conf.all.forwarding = 0: EnableIPv6 is set, but this node forwards no IPv6, "
+                        + "so IPv6 pod traffic from and to other nodes stops here",
+                        "sysctl -w net.ipv6.conf.all.forwarding=1, and net.ipv6.conf.all.forwarding = 1 in /etc/sysctl.d/ to keep it");
     }
 
     static Check forwardRules(DoctorSnapshot s, Ip4Net network, boolean nftables) {

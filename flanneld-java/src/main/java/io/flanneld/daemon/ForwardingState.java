@@ -12,19 +12,27 @@ import java.util.Optional;
  * @param ipForward      the sysctl; empty when it cannot be read
  * @param filterTable    {@code iptables -t filter -S}, one rule per element; empty when iptables could not be read
  * @param iptablesError  why iptables could not be read
+ * @param ipv6Forward    {@code net.ipv6.conf.all.forwarding}; empty when it cannot be read
  */
-record ForwardingState(Optional<Boolean> ipForward, List<String> filterTable, Optional<String> iptablesError) {
+record ForwardingState(Optional<Boolean> ipForward, List<String> filterTable, Optional<String> iptablesError,
+                       Optional<Boolean> ipv6Forward) {
     ForwardingState {
         filterTable = List.copyOf(filterTable);
     }
 
-    /** Reads the sysctl and the filter table. */
+    /** Without a reading of the IPv6 sysctl. */
+    ForwardingState(Optional<Boolean> ipForward, List<String> filterTable, Optional<String> iptablesError) {
+        this(ipForward, filterTable, iptablesError, Optional.empty());
+    }
+
+    /** Reads the sysctls and the filter table. */
     static ForwardingState read(Iptables iptables) {
         Optional<Boolean> on = Forwarding.ipv4Enabled();
+        Optional<Boolean> on6 = Forwarding.ipv6Enabled();
         try {
-            return new ForwardingState(on, iptables.list(ForwardRules.TABLE, null), Optional.empty());
+            return new ForwardingState(on, iptables.list(ForwardRules.TABLE, null), Optional.empty(), on6);
         } catch (IptablesException e) {
-            return new ForwardingState(on, List.of(), Optional.of(e.getMessage()));
+            return new ForwardingState(on, List.of(), Optional.of(e.getMessage()), on6);
         }
     }
 

@@ -1,6 +1,7 @@
 package io.flanneld.daemon;
 
 import io.flanneld.schema.Ip4Net;
+import io.flanneld.schema.Ip6Net;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -18,6 +19,8 @@ import java.util.List;
  * -A FLANNEL-POSTRTG ! -s NETWORK -d NETWORK -m comment --comment "flanneld masq" -j MASQUERADE --random-fully
  * </pre>
  * (--random-fully only where iptables supports it and not turned off by {@code --ip-masq-fully-random-disable}.)
+ * With IPv6, the same rules for the IPv6 Network and subnet through {@code ip6tables}, multicast being
+ * {@code ff00::/8} there, as flannel's masqIP6Rules writes them.
  * Kept in place by {@link IptablesChain}.
  */
 public final class IpMasq implements PacketFilter {
@@ -27,6 +30,7 @@ public final class IpMasq implements PacketFilter {
     /** kube-proxy marks packets it will masquerade itself; masquerading them twice breaks them on some kernels. */
     public static final String KUBE_PROXY_MARK = "0x4000/0x4000";
     private static final String MULTICAST = "224.0.0.0/4";
+    private static final String MULTICAST6 = "ff00::/8";
 
     private final IptablesChain chain;
 
@@ -37,6 +41,25 @@ public final class IpMasq implements PacketFilter {
      */
     public IpMasq(Iptables iptables, Ip4Net network, Ip4Net subnet, boolean randomFully) {
         this.chain = new IptablesChain("ip_masq", iptables, rules(network, subnet, randomFully));
+    }
+
+    private IpMasq(IptablesChain chain) {
+        this.chain = chain;
+    }
+
+    /**
+     * The IPv6 rules for the IPv6 Network and this host's IPv6 subnet, through {@code iptables.ipv6()}.
+     *
+     * @param iptables the IPv4 runner; its {@link Iptables#ipv6()} twin runs the commands
+     */
+    public static IpMasq ipv6(Iptables iptables, Ip6Net network, Ip6Net subnet, boolean randomFully) {
+        return new IpMasq(new IptablesChain("ip_masq", iptables.ipv6(), rules6(network, subnet, randomFully)));
+    }
+
+    /** {@link #ipv6} with --random-fully where this ip6tables supports it and {@code randomFully} allows it. */
+    public static IpMasq ipv6WithDetectedRandomFully(Iptables iptables, Ip6Net network, Ip6Net subnet, boolean randomFully)
+            throws IptablesException {
+        return ipv6(iptables, network, subnet, randomFully && iptables.ipv6().supportsRandomFully());
     }
 
     /**
@@ -50,8 +73,15 @@ public final class IpMasq implements PacketFilter {
 
     /** The rule set in installation order: the POSTROUTING jump first, then the chain's rules. */
     public static List<IptablesRule> rules(Ip4Net network, Ip4Net subnet, boolean randomFully) {
-        String net = network.toString();
-        String sub = subnet.toString();
+        return rules(network.toString(), subnet.toString(), MULTICAST, randomFully);
+    }
+
+    /** The IPv6 rule set (for ip6tables) in installation order: the IPv4 one with IPv6 networks and ff00::/8. */
+    public static List<IptablesRule> rules6(Ip6Net network, Ip6Net subnet, boolean randomFully) {
+        return rules(network.toString(), subnet.toString(), MULTICAST6, randomFully);
+    }
+
+    private static List<IptablesRule> rules(String net, String sub, String multicast, boolean randomFully) {
         List<IptablesRule> rules = new ArrayList<>();
         rules.add(rule("POSTROUTING", "-j", CHAIN));
         rules.add(rule(CHAIN, "-m", "mark", "--mark", KUBE_PROXY_MARK, "-j", "RETURN"));
@@ -61,7 +91,7 @@ public final class IpMasq implements PacketFilter {
         // Outside traffic that arrives for a local pod keeps its source.
         rules.add(rule(CHAIN, "!", "-s", net, "-d", sub, "-j", "RETURN"));
         // Pods to the outside world, except multicast.
-        rules.add(masquerade(randomFully, "-s", net, "!", "-d", MULTICAST));
+        rules.add(masquerade(randomFully, "-s", net, "!", "-d", multicast));
         // The host itself talking to remote pods: take a source address the overlay can answer.
         rules.add(masquerade(randomFully, "!", "-s", net, "-d", net));
         return List.copyOf(rules);

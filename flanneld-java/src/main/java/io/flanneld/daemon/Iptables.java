@@ -22,6 +22,8 @@ public final class Iptables {
 
     private final List<String> prefix;
     private final Duration timeout;
+    /** {@code iptables}, or {@code ip6tables} for the IPv6 rules. */
+    private final String binary;
 
     /**
      * @param commandPrefix prepended to every command line, e.g. {@code [ip, netns, exec, ns1]}; empty for this
@@ -29,6 +31,11 @@ public final class Iptables {
      * @param timeout bound on each command, after which it is killed
      */
     public Iptables(List<String> commandPrefix, Duration timeout) {
+        this(commandPrefix, timeout, "iptables");
+    }
+
+    private Iptables(List<String> commandPrefix, Duration timeout, String binary) {
+        this.binary = binary;
         this.prefix = List.copyOf(commandPrefix);
         if (timeout.isNegative() || timeout.isZero()) {
             throw new IllegalArgumentException("timeout must be positive: " + timeout);
@@ -39,6 +46,19 @@ public final class Iptables {
     /** iptables in this process's own network namespace, each command bounded by 30 s. */
     public static Iptables local() {
         return new Iptables(List.of(), Duration.ofSeconds(30));
+    }
+
+    /**
+     * The same, acting on the IPv6 tables through {@code ip6tables} (flannel's go-iptables with ProtocolIPv6): same
+     * prefix, same bound on each command.
+     */
+    public Iptables ipv6() {
+        return new Iptables(prefix, timeout, "ip6tables");
+    }
+
+    /** {@code iptables} or {@code ip6tables}: the binary this runs, which names its tables in messages. */
+    public String binary() {
+        return binary;
     }
 
     /** Whether the rule is present ({@code -C}); exit status 1 means it is not. */
@@ -128,10 +148,10 @@ public final class Iptables {
         }
     };
 
-    /** Runs {@code iptables -w 5 <args>} (just {@code iptables --version} for a version query). */
+    /** Runs {@code iptables -w 5 <args>} (just {@code iptables --version} for a version query); ip6tables likewise. */
     private Result run(List<String> args) throws IptablesException {
         List<String> cmd = new ArrayList<>(prefix);
-        cmd.add("iptables");
+        cmd.add(binary);
         if (!args.equals(List.of("--version"))) {
             cmd.add("-w");
             cmd.add(LOCK_WAIT_SECONDS);

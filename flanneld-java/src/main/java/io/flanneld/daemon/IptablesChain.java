@@ -49,7 +49,7 @@ final class IptablesChain implements PacketFilter {
 
     @Override
     public String where() {
-        return "iptables " + table + "/" + chain;
+        return iptables.binary() + " " + table + "/" + chain;
     }
 
     /** The rules in installation order: the jump first, then the chain's rules. */
@@ -76,7 +76,7 @@ final class IptablesChain implements PacketFilter {
             iptables.newChain(table, chain);
             createdChain = true;
             repaired = true;
-            LOG.info("created iptables chain {} in table {}", chain, table);
+            LOG.info("created {} chain {} in table {}", iptables.binary(), chain, table);
         }
         List<IptablesRule> present = new ArrayList<>();
         for (IptablesRule r : chainRules) {
@@ -93,14 +93,14 @@ final class IptablesChain implements PacketFilter {
             for (IptablesRule r : chainRules) {
                 iptables.append(r);
                 added.add(r);
-                LOG.info("added iptables rule {}", r);
+                LOG.info("added {} rule {}", iptables.binary(), r);
             }
         }
         if (!iptables.exists(jump)) {
             repaired = true;
             iptables.append(jump);
             added.add(jump);
-            LOG.info("added iptables rule {}", jump);
+            LOG.info("added {} rule {}", iptables.binary(), jump);
         }
         boolean first = !installed;
         installed = true;

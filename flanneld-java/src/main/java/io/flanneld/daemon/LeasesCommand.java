@@ -56,7 +56,10 @@ final class LeasesCommand implements Callable<Integer> {
     static List<Row> rows(SubnetRegistry registry) throws EtcdUnavailableException, EtcdAccessException {
         LeaseSnapshot snapshot = registry.listLeases();
         List<Row> rows = new ArrayList<>();
-        for (Lease lease : snapshot.leases().stream().sorted(Comparator.comparing(Lease::subnet)).toList()) {
+        // IPv4-holding leases by IPv4 subnet, then IPv6-only ones by IPv6 subnet.
+        Comparator<Lease> order = Comparator.comparing(Lease::subnet, Comparator.nullsLast(Comparator.naturalOrder()))
+                .thenComparing(Lease::ipv6Subnet, Comparator.nullsLast(Comparator.naturalOrder()));
+        for (Lease lease : snapshot.allLeases().sorted(order).toList()) {
             Optional<Long> ttl = lease.isReservation() ? Optional.empty() : registry.timeToLive(lease.etcdLeaseId());
             rows.add(new Row(lease, vtepMac(lease.attrs().backendData()), ttl));
         }
@@ -75,14 +78,24 @@ final class LeasesCommand implements Callable<Integer> {
         }
     }
 
+    /**
+     * The table; with any IPv6 lease in the cluster, two more columns (IPV6 SUBNET, PUBLIC IPV6) after PUBLIC IP, and
+     * "-" for a family a lease does not hold.
+     */
     static String table(List<Row> rows) {
-        StringBuilder sb = new StringBuilder(String.format("%-18s  %-15s  %-7s  %-17s  %-12s  %s%n",
-                "SUBNET", "PUBLIC IP", "BACKEND", "VTEP MAC", "EXPIRES IN", "RESERVATION"));
+        boolean v6 = rows.stream().anyMatch(r -> r.lease().ipv6Subnet() != null);
+        String v6Header = v6 ? String.format("%-24s  %-24s  ", "IPV6 SUBNET", "PUBLIC IPV6") : "";
+        StringBuilder sb = new StringBuilder(String.format("%-18s  %-15s  %s%-7s  %-17s  %-12s  %s%n",
+                "SUBNET", "PUBLIC IP", v6Header, "BACKEND", "VTEP MAC", "EXPIRES IN", "RESERVATION"));
         for (Row r : rows) {
-            sb.append(String.format("%-18s  %-15s  %-7s  %-17s  %-12s  %s%n", r.lease().subnet(), r.lease().attrs().publicIpText(),
-                    r.lease().attrs().backend(), r.vtepMac().isEmpty() ? "-" : r.vtepMac(),
-                    r.lease().isReservation() ? "never" : r.expiresInSeconds().map(LeasesCommand::human).orElse("expired"),
-                    r.lease().isReservation() ? "yes" : "no"));
+            Lease l = r.lease();
+            String v6Cells = v6 ? String.format("%-24s  %-24s  ", l.ipv6Subnet() == null ? "-" : l.ipv6Subnet(),
+                    l.attrs().publicIpv6() == null ? "-" : l.attrs().publicIpv6()) : "";
+            sb.append(String.format("%-18s  %-15s  %s%-7s  %-17s  %-12s  %s%n", l.subnet() == null ? "-" : l.subnet(),
+                    l.attrs().publicIpText(), v6Cells,
+                    l.attrs().backend(), r.vtepMac().isEmpty() ? "-" : r.vtepMac(),
+                    l.isReservation() ? "never" : r.expiresInSeconds().map(LeasesCommand::human).orElse("expired"),
+                    l.isReservation() ? "yes" : "no"));
         }
         return sb.toString();
     }
@@ -96,8 +109,16 @@ final class LeasesCommand implements Callable<Integer> {
         ArrayNode array = JSON.createArrayNode();
         for (Row r : rows) {
             ObjectNode o = array.addObject();
-            o.put("Subnet", r.lease().subnet().toString());
+            if (r.lease().subnet() != null) {
+                o.put("Subnet", r.lease().subnet().toString());
+            }
             o.put("PublicIP", r.lease().attrs().publicIpText());
+            if (r.lease().ipv6Subnet() != null) {
+                o.put("IPv6Subnet", r.lease().ipv6Subnet().toString());
+            }
+            if (r.lease().attrs().publicIpv6() != null) {
+                o.put("PublicIPv6", r.lease().attrs().publicIpv6().toString());
+            }
             o.put("BackendType", r.lease().attrs().backendType());
             if (!r.vtepMac().isEmpty()) {
                 o.put("VtepMAC", r.vtepMac());

@@ -59,12 +59,12 @@ public final class Main implements Callable<Integer> {
     String etcdPassword;
 
     @Option(names = "--iface", paramLabel = "NAME|IP",
-            description = "Interface (name or IPv4 address) for traffic between hosts; repeatable, first match wins. "
+            description = "Interface (name, IPv4 or IPv6 address) for traffic between hosts; repeatable, first match wins. "
                     + "Default: the interface of the default route.")
     List<String> ifaces = List.of();
 
     @Option(names = "--iface-regex", paramLabel = "REGEX",
-            description = "Regular expression searched for in every interface's IPv4 addresses, then in interface names; repeatable, "
+            description = "Regular expression searched for in every interface's IPv4 (and with EnableIPv6 IPv6) addresses, then in interface names; repeatable, "
                     + "checked in order after --iface, first match wins.")
     List<String> ifaceRegexes = List.of();
 
@@ -75,6 +75,10 @@ public final class Main implements Callable<Integer> {
     @Option(names = "--public-ip", paramLabel = "IP", defaultValue = "${env:FLANNELD_PUBLIC_IP}",
             description = "IPv4 address other hosts reach this one at (default: the interface's address).")
     String publicIp;
+
+    @Option(names = "--public-ipv6", paramLabel = "IPV6", defaultValue = "${env:FLANNELD_PUBLIC_IPV6}",
+            description = "IPv6 address other hosts reach this one at, with EnableIPv6 (default: the interface's IPv6 address).")
+    String publicIpv6;
 
     @Option(names = "--subnet-file", scope = ScopeType.INHERIT, paramLabel = "FILE",
             defaultValue = "${env:FLANNELD_SUBNET_FILE:-/run/flannel/subnet.env}",
@@ -257,7 +261,7 @@ public final class Main implements Callable<Integer> {
         }
         return new DaemonOptions(etcdOptions(), keys().prefix(),
                 new DaemonOptions.InterfaceChoice(ifaces, ifaceRegexes, java.util.Optional.ofNullable(emptyToNull(ifaceCanReach))),
-                emptyToNull(publicIp), subnetFile, lease, ipMasq, healthzIp, healthzPort, java.util.Optional.ofNullable(cniConfDir),
+                emptyToNull(publicIp), emptyToNull(publicIpv6), subnetFile, lease, ipMasq, healthzIp, healthzPort, java.util.Optional.ofNullable(cniConfDir),
                 new DaemonOptions.NodeIntegration(iptablesForwardRules, Duration.ofSeconds(iptablesResyncSeconds), ipBlackholeRoute, !ipMasqFullyRandomDisable));
     }
 

@@ -39,7 +39,7 @@ final class NfTablesChain implements PacketFilter {
 
     @Override
     public String where() {
-        return "nftables " + NfTablesScript.FAMILY + " " + NfTablesScript.TABLE + "/" + chain.name();
+        return "nftables " + chain.family() + " " + chain.table() + "/" + chain.name();
     }
 
     /** The chain's rules in order, as written to nft. */
@@ -70,7 +70,7 @@ final class NfTablesChain implements PacketFilter {
         nft.apply(script);
         Optional<String> listing = listChain();
         if (listing.isEmpty()) {
-            throw new NfTablesException(List.of("nft", "list", "chain", NfTablesScript.FAMILY, NfTablesScript.TABLE,
+            throw new NfTablesException(List.of("nft", "list", "chain", chain.family(), chain.table(),
                     chain.name()), 1, "chain gone right after it was installed");
         }
         installed = NfTablesScript.chainBody(listing.get(), chain.name());
@@ -118,26 +118,26 @@ final class NfTablesChain implements PacketFilter {
     }
 
     private void removeTableIfEmpty() throws NfTablesException {
-        Optional<String> table = nft.list("table", NfTablesScript.FAMILY, NfTablesScript.TABLE);
+        Optional<String> table = nft.list("table", chain.family(), chain.table());
         if (table.isEmpty()) {
             return;
         }
         if (!NfTablesScript.tableIsEmpty(table.get())) {
-            LOG.debug("leaving nftables table {} {}: it still holds other chains", NfTablesScript.FAMILY, NfTablesScript.TABLE);
+            LOG.debug("leaving nftables table {} {}: it still holds other chains", chain.family(), chain.table());
             return;
         }
         try {
-            nft.apply(NfTablesScript.removeTable());
-            LOG.info("removed nftables table {} {}", NfTablesScript.FAMILY, NfTablesScript.TABLE);
+            nft.apply(NfTablesScript.removeTable(chain));
+            LOG.info("removed nftables table {} {}", chain.family(), chain.table());
         } catch (NfTablesException e) {
             // The other chain's close may have deleted it in between; only a table still there is a failure.
-            if (nft.list("table", NfTablesScript.FAMILY, NfTablesScript.TABLE).isPresent()) {
+            if (nft.list("table", chain.family(), chain.table()).isPresent()) {
                 throw e;
             }
         }
     }
 
     private Optional<String> listChain() throws NfTablesException {
-        return nft.list("chain", NfTablesScript.FAMILY, NfTablesScript.TABLE, chain.name());
+        return nft.list("chain", chain.family(), chain.table(), chain.name());
     }
 }

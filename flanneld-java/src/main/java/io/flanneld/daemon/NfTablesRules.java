@@ -1,6 +1,7 @@
 package io.flanneld.daemon;
 
 import io.flanneld.schema.Ip4Net;
+import io.flanneld.schema.Ip6Net;
 
 /**
  * The node's packet-filter rules in nftables, for a network config with {@code "EnableNFTables": true}: flannel's
@@ -49,6 +50,18 @@ public final class NfTablesRules {
     static NfTablesChain masqueradeChain(NfTables nft, Ip4Net network, Ip4Net subnet, boolean fullyRandom) {
         return new NfTablesChain("ip_masq", nft, NfTablesScript.POSTRTG,
                 NfTablesScript.masqueradeRules(network, subnet, fullyRandom));
+    }
+
+    /** The IPv6 {@code --ip-masq} chain, in table {@code ip6 flannel-ipv6}. */
+    public static PacketFilter masquerade6(NfTables nft, Ip6Net network, Ip6Net subnet, boolean randomFully)
+            throws NfTablesException {
+        return new NfTablesChain("ip_masq", nft, NfTablesScript.POSTRTG6,
+                NfTablesScript.masqueradeRules6(network, subnet, randomFully && nft.supportsFullyRandom()));
+    }
+
+    /** The IPv6 {@code --iptables-forward-rules} chain, in table {@code ip6 flannel-ipv6}. */
+    public static PacketFilter forward6(NfTables nft, Ip6Net network) {
+        return new NfTablesChain("forward_rules", nft, NfTablesScript.FORWARD6, NfTablesScript.forwardRules6(network));
     }
 
     static NfTablesChain forwardChain(NfTables nft, Ip4Net network) {

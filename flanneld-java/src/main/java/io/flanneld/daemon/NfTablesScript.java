@@ -1,6 +1,7 @@
 package io.flanneld.daemon;
 
 import io.flanneld.schema.Ip4Net;
+import io.flanneld.schema.Ip6Net;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -42,12 +43,19 @@ import java.util.Optional;
 final class NfTablesScript {
     static final String FAMILY = "ip";
     static final String TABLE = "flannel-ipv4";
-    static final String TABLE_COMMENT = "rules for " + TABLE;
     /** flannel's masquerade chain: nat at postrouting, srcnat priority (100), where iptables' nat POSTROUTING sits. */
-    static final Chain POSTRTG = new Chain("postrtg", "nat", "postrouting", 100,
+    static final Chain POSTRTG = new Chain(FAMILY, TABLE, "postrtg", "nat", "postrouting", 100,
             "chain to manage traffic masquerading by flannel");
     /** flannel's forward chain: filter at forward, filter priority (0), as iptables' filter FORWARD. */
-    static final Chain FORWARD = new Chain("forward", "filter", "forward", 0, "chain to accept flannel traffic");
+    static final Chain FORWARD = new Chain(FAMILY, TABLE, "forward", "filter", "forward", 0, "chain to accept flannel traffic");
+    /** flannel's IPv6 table ({@code EnableIPv6}): the same chains in {@code ip6 flannel-ipv6}. */
+    static final String FAMILY6 = "ip6";
+    static final String TABLE6 = "flannel-ipv6";
+    static final Chain POSTRTG6 = new Chain(FAMILY6, TABLE6, POSTRTG.name(), POSTRTG.type(), POSTRTG.hook(),
+            POSTRTG.priority(), POSTRTG.comment());
+    static final Chain FORWARD6 = new Chain(FAMILY6, TABLE6, FORWARD.name(), FORWARD.type(), FORWARD.hook(),
+            FORWARD.priority(), FORWARD.comment());
+    static final String MULTICAST6 = "ff00::/8";
     /** kube-proxy's masquerade mark; flannel matches it exactly in nftables mode. */
     static final String KUBE_PROXY_MARK = "0x4000";
     static final String MULTICAST = "224.0.0.0/4";
@@ -58,7 +66,11 @@ final class NfTablesScript {
      * A base chain of the table. The priority is written as a number, as knftables writes it, because older nft
      * releases do not know every priority name; {@code nft list} shows the name again.
      */
-    record Chain(String name, String type, String hook, int priority, String comment) {
+    record Chain(String family, String table, String name, String type, String hook, int priority, String comment) {
+        /** "ip flannel-ipv4 postrtg": how nft names the chain. */
+        String qualified() {
+            return family + " " + table + " " + name;
+        }
     }
 
     private NfTablesScript() {
@@ -66,25 +78,38 @@ final class NfTablesScript {
 
     /** The {@code --ip-masq} rules of chain {@link #POSTRTG}, in order; {@code fullyRandom} is iptables' --random-fully. */
     static List<String> masqueradeRules(Ip4Net network, Ip4Net subnet, boolean fullyRandom) {
-        String net = network.toString();
-        String sub = subnet.toString();
+        return masqueradeRules(FAMILY, network.toString(), subnet.toString(), MULTICAST, fullyRandom);
+    }
+
+    /** The IPv6 rules of chain {@link #POSTRTG6}: the same with {@code ip6} matches and ff00::/8, as flannel's. */
+    static List<String> masqueradeRules6(Ip6Net network, Ip6Net subnet, boolean fullyRandom) {
+        return masqueradeRules(FAMILY6, network.toString(), subnet.toString(), MULTICAST6, fullyRandom);
+    }
+
+    private static List<String> masqueradeRules(String ip, String net, String sub, String multicast, boolean fullyRandom) {
         String masquerade = fullyRandom ? "masquerade fully-random" : "masquerade";
         return List.of(
                 // kube-proxy masquerades what it marked; doing it twice breaks it on some kernels.
                 "meta mark " + KUBE_PROXY_MARK + " return",
                 // Pod to pod, in either direction: never NAT inside the overlay.
-                "ip saddr " + sub + " ip daddr " + net + " return",
-                "ip saddr " + net + " ip daddr " + sub + " return",
-                "ip saddr != " + sub + " ip daddr " + net + " return",
+                ip + " saddr " + sub + " " + ip + " daddr " + net + " return",
+                ip + " saddr " + net + " " + ip + " daddr " + sub + " return",
+                ip + " saddr != " + sub + " " + ip + " daddr " + net + " return",
                 // Pods to the outside world, except multicast.
-                "ip saddr " + net + " ip daddr != " + MULTICAST + " " + masquerade,
-                "ip saddr != " + net + " ip daddr " + net + " " + masquerade);
+                ip + " saddr " + net + " " + ip + " daddr != " + multicast + " " + masquerade,
+                ip + " saddr != " + net + " " + ip + " daddr " + net + " " + masquerade);
     }
 
     /** The {@code --iptables-forward-rules} rules of chain {@link #FORWARD}: accept from and to the network. */
     static List<String> forwardRules(Ip4Net network) {
         String net = network.toString();
         return List.of("ip saddr " + net + " accept", "ip daddr " + net + " accept");
+    }
+
+    /** The IPv6 rules of chain {@link #FORWARD6}. */
+    static List<String> forwardRules6(Ip6Net network) {
+        String net = network.toString();
+        return List.of("ip6 saddr " + net + " accept", "ip6 daddr " + net + " accept");
     }
 
     /**
@@ -96,16 +121,15 @@ final class NfTablesScript {
      */
     static String install(Chain chain, List<String> rules) {
         StringBuilder s = new StringBuilder();
-        s.append("add table ").append(FAMILY).append(' ').append(TABLE)
-                .append(" { comment ").append(quote(TABLE_COMMENT)).append(" ; }\n");
+        s.append("add table ").append(chain.family()).append(' ').append(chain.table())
+                .append(" { comment ").append(quote("rules for " + chain.table())).append(" ; }\n");
         s.append(dropChain(chain));
-        s.append("add chain ").append(FAMILY).append(' ').append(TABLE).append(' ').append(chain.name())
+        s.append("add chain ").append(chain.qualified())
                 .append(" { type ").append(chain.type()).append(" hook ").append(chain.hook())
                 .append(" priority ").append(chain.priority()).append(" ; comment ").append(quote(chain.comment()))
                 .append(" ; }\n");
         for (String rule : rules) {
-            s.append("add rule ").append(FAMILY).append(' ').append(TABLE).append(' ').append(chain.name())
-                    .append(' ').append(rule).append('\n');
+            s.append("add rule ").append(chain.qualified()).append(' ').append(rule).append('\n');
         }
         return s.toString();
     }
@@ -116,12 +140,17 @@ final class NfTablesScript {
      * {@link #tableIsEmpty} tells whether to delete it.
      */
     static String remove(Chain chain) {
-        return "add table " + FAMILY + " " + TABLE + "\n" + dropChain(chain);
+        return "add table " + chain.family() + " " + chain.table() + "\n" + dropChain(chain);
     }
 
     /** Deletes the whole table; only sent once a listing showed it empty. */
     static String removeTable() {
-        return "delete table " + FAMILY + " " + TABLE + "\n";
+        return removeTable(POSTRTG);
+    }
+
+    /** Deletes the table {@code chain} is in. */
+    static String removeTable(Chain chain) {
+        return "delete table " + chain.family() + " " + chain.table() + "\n";
     }
 
     /** A masquerade fully-random rule in a throwaway table, for {@code nft -c}: accepted only where the kernel can. */
@@ -132,7 +161,7 @@ final class NfTablesScript {
     }
 
     private static String dropChain(Chain chain) {
-        String c = FAMILY + " " + TABLE + " " + chain.name();
+        String c = chain.qualified();
         return "add chain " + c + "\n" + "flush chain " + c + "\n" + "delete chain " + c + "\n";
     }
 

@@ -124,4 +124,56 @@ class CniIT {
         assertEquals(1, h2.awaitExit());
         assertFalse(Files.exists(dir.resolve("h2").resolve("net.d").resolve("10-flannel.conflist")), h2.logText());
     }
+
+    /**
+     * A dual-stack cluster: the conflist's two host-local ranges give a pod an IPv4 and an IPv6 address from its node's
+     * two subnets (the real bridge plugin's ADD), and pods on two nodes reach each other over both families.
+     */
+    @Test
+    void aCniAddOnADualStackHostGivesThePodBothAddresses() throws Exception {
+        cluster.config("{\"Network\":\"198.19.0.0/16\",\"EnableIPv6\":true,\"IPv6Network\":\"2001:2:19::/48\",\"Backend\":{\"Type\":\"vxlan\"}}");
+        List<String> v4 = new ArrayList<>();
+        List<String> v6 = new ArrayList<>();
+        for (int i = 1; i <= 2; i++) {
+            NetnsFabric.Host host = fabric.addHost("h" + i, "198.18.0." + i + "/16");
+            host.exec("ip", "-6", "addr", "add", "2001:2::" + i + "/64", "dev", host.iface(), "nodad").check();
+            host.exec("sysctl", "-qw", "net.ipv4.ip_forward=1", "net.ipv6.conf.all.forwarding=1", "net.ipv6.conf.default.accept_dad=0").check();
+            Path netd = dir.resolve("h" + i).resolve("net.d");
+            Daemons.Running d = Daemons.start(host, dir.resolve("h" + i), etcd.endpoint(), "--cni-conf-dir", netd.toString());
+            d.awaitSubnetFile();
+            d.awaitLog("backend vxlan started");
+            String subnet6 = d.subnetEnv().lines().filter(l -> l.startsWith("FLANNEL_IPV6_SUBNET=")).findFirst().orElseThrow()
+                    .substring("FLANNEL_IPV6_SUBNET=".length()).replace("::1/", "::/");
+            JsonNode conf = JSON.readTree(Files.readString(netd.resolve("10-flannel.conflist")));
+            JsonNode ipam = conf.get("plugins").get(0).get("ipam");
+            assertEquals(2, ipam.get("ranges").size(), "one range set per family: " + ipam);
+            assertEquals(subnet6, ipam.get("ranges").get(1).get(0).get("subnet").asText());
+            assertEquals("2001:2:19::/48", ipam.get("routes").get(1).get("dst").asText());
+
+            String pod = cluster.pods().bareNamespace("cd" + i + "-" + fabric.suffix());
+            Cmd.run(Duration.ofSeconds(10), "ip", "netns", "exec", pod, "sysctl", "-qw", "net.ipv6.conf.default.accept_dad=0").check();
+            Cmd.Result add = bridgePlugin(host, "ADD", pod, pluginConf(conf, dir.resolve("ipam6-" + i)));
+            assertEquals(0, add.exitCode(), "CNI ADD: " + add.stdout() + add.stderr());
+            JsonNode ips = JSON.readTree(add.stdout()).get("ips");
+            assertEquals(2, ips.size(), "an address of each family: " + add.stdout());
+            String a4 = ips.get(0).get("address").asText();
+            String a6 = ips.get(1).get("address").asText();
+            assertTrue(io.flanneld.schema.Ip4Net.parse(d.keyName().replace('-', '/').replaceAll("&.*", ""))
+                    .contains(io.flanneld.schema.Ip4.parse(a4.substring(0, a4.indexOf('/')))), a4 + " in the node's IPv4 subnet");
+            assertTrue(io.flanneld.schema.Ip6Net.parse(subnet6).contains(io.flanneld.schema.Ip6.parse(a6.substring(0, a6.indexOf('/')))),
+                    a6 + " in the node's IPv6 subnet " + subnet6);
+            Cmd.Result shown = Cmd.run(Duration.ofSeconds(10), "ip", "-n", pod, "addr", "show", "eth0");
+            assertTrue(shown.stdout().contains(a4) && shown.stdout().contains(a6), shown.stdout());
+            podNamespaces.add(pod);
+            v4.add(a4.substring(0, a4.indexOf('/')));
+            v6.add(a6.substring(0, a6.indexOf('/')));
+        }
+        for (int i = 0; i < 2; i++) {
+            for (String to : List.of(v4.get(1 - i), v6.get(1 - i))) {
+                Cmd.Result ping = Cmd.run(Duration.ofSeconds(10), "ip", "netns", "exec", podNamespaces.get(i), "ping", "-c", "2", "-W", "1",
+                        "-q", to);
+                assertTrue(ping.ok(), podNamespaces.get(i) + " -> " + to + ": " + ping.stdout() + ping.stderr());
+            }
+        }
+    }
 }

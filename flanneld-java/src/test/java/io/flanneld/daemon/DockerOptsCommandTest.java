@@ -56,6 +56,31 @@ class DockerOptsCommandTest {
     }
 
     @Test
+    void dualStackAddsDockersIpv6Options() throws Exception {
+        Files.writeString(subnetEnv, "FLANNEL_NETWORK=198.19.0.0/16\nFLANNEL_SUBNET=198.19.15.1/24\n"
+                + "FLANNEL_IPV6_NETWORK=2001:2:19::/48\nFLANNEL_IPV6_SUBNET=2001:2:19:15::1/64\nFLANNEL_MTU=1450\nFLANNEL_IPMASQ=true\n");
+        Path json = dir.resolve("daemon.json");
+        assertEquals(0, run("mk-docker-opts", "-f", subnetEnv.toString(), "-d", "-", "--daemon-json", json.toString()));
+        assertEquals("DOCKER_OPT_BIP=\"--bip=198.19.15.1/24\"\nDOCKER_OPT_IPMASQ=\"--ip-masq=false\"\n"
+                + "DOCKER_OPT_IPV6=\"--ipv6\"\nDOCKER_OPT_IPV6_FIXED_CIDR=\"--fixed-cidr-v6=2001:2:19:15::/64\"\n"
+                + "DOCKER_OPT_MTU=\"--mtu=1450\"\n"
+                + "DOCKER_OPTS=\"--bip=198.19.15.1/24 --ip-masq=false --ipv6 --fixed-cidr-v6=2001:2:19:15::/64 --mtu=1450\"\n",
+                out.toString());
+        assertEquals("{\"bip\":\"198.19.15.1/24\",\"ip-masq\":false,\"ipv6\":true,\"fixed-cidr-v6\":\"2001:2:19:15::/64\","
+                + "\"mtu\":1450}\n", Files.readString(json));
+    }
+
+    @Test
+    void ipv6OnlyHasNoBip() throws Exception {
+        Files.writeString(subnetEnv, "FLANNEL_IPV6_NETWORK=2001:2:19::/48\nFLANNEL_IPV6_SUBNET=2001:2:19:15::1/64\n"
+                + "FLANNEL_MTU=1430\nFLANNEL_IPMASQ=false\n");
+        Path json = dir.resolve("daemon.json");
+        assertEquals(0, run("mk-docker-opts", "-f", subnetEnv.toString(), "-d", "-", "-c", "-m", "--daemon-json", json.toString()));
+        assertEquals("DOCKER_OPTS=\"--ipv6 --fixed-cidr-v6=2001:2:19:15::/64 --mtu=1430\"\n", out.toString());
+        assertEquals("{\"ipv6\":true,\"fixed-cidr-v6\":\"2001:2:19:15::/64\",\"mtu\":1430}\n", Files.readString(json));
+    }
+
+    @Test
     void aMissingFileIsAClearErrorAndExitOne() {
         assertEquals(1, run("mk-docker-opts", "-f", dir.resolve("absent.env").toString(), "-d", "-"));
         assertTrue(err.toString().contains("absent.env does not exist"), err.toString());

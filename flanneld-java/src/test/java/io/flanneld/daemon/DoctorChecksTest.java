@@ -123,6 +123,54 @@ class DoctorChecksTest {
         return bad.get(0);
     }
 
+    private static DoctorSnapshot withConfigAndEnv(DoctorSnapshot s, NetworkConfig c, SubnetEnv env, ForwardingState fw) {
+        DoctorSnapshot.Etcd e = s.etcd();
+        DoctorSnapshot.Etcd etcd = new DoctorSnapshot.Etcd(e.endpoints(), e.error(), Optional.of(c), e.configError(), e.leases(), e.ownTtlSeconds());
+        DoctorSnapshot.Files f = s.files();
+        DoctorSnapshot.Files files = new DoctorSnapshot.Files(f.subnetFile(), Optional.of(env), f.subnetEnvError(), f.cniConfDir(),
+                f.cniConflist(), f.cniDirFiles());
+        return new DoctorSnapshot(files, s.daemons(), s.healthz(), etcd, s.kernel(), fw, s.nft(), s.underlay(), s.vxlan(), s.probes());
+    }
+
+    private static final io.flanneld.schema.Ipv6Config V6 = new io.flanneld.schema.Ipv6Config(
+            io.flanneld.schema.Ip6Net.parse("2001:2:19::/48"), 64, io.flanneld.schema.Ip6.parse("2001:2:19:1::"),
+            io.flanneld.schema.Ip6.parse("2001:2:19:ffff::"));
+
+    /** Dual stack: subnet.env's IPv6 pair is checked against IPv6Network, and net.ipv6.conf.all.forwarding too. */
+    @Test
+    void aDualStackNodeChecksTheIpv6PairAndIpv6Forwarding() {
+        NetworkConfig dual = config("vxlan").withIpv6(V6);
+        SubnetEnv env = new SubnetEnv(NETWORK, OWN, 1450, false, V6.network(), io.flanneld.schema.Ip6Net.parse("2001:2:19:1::/64"));
+        DoctorSnapshot ok = withConfigAndEnv(healthy(), dual, env,
+                new ForwardingState(Optional.of(true), RULES, Optional.empty(), Optional.of(true)));
+        List<Check> checks = DoctorReport.checks(ok);
+        assertEquals(List.of("daemon", "etcd", "lease", "subnet.env", "ip_forward", "ip6_forward", "forward rules", "rp_filter", "device",
+                "data path", "cni0"), checks.stream().map(Check::name).toList(), DoctorReport.text(checks));
+        assertTrue(checks.stream().allMatch(c -> c.status() == Check.Status.OK), DoctorReport.text(checks));
+
+        Check off = only(withConfigAndEnv(healthy(), dual, env,
+                new ForwardingState(Optional.of(true), RULES, Optional.empty(), Optional.of(false))), "ip6_forward");
+        assertTrue(off.summary().contains("net.ipv6.conf.all.forwarding = 0"), off.summary());
+
+        SubnetEnv noV6 = new SubnetEnv(NETWORK, OWN, 1450, false);
+        Check stale = only(withConfigAndEnv(healthy(), dual, noV6,
+                new ForwardingState(Optional.of(true), RULES, Optional.empty(), Optional.of(true))), "subnet.env");
+        assertTrue(stale.summary().contains("FLANNEL_IPV6_NETWORK is null but the config's IPv6Network is 2001:2:19::/48"), stale.summary());
+    }
+
+    /** IPv6-only: doctor does not trip over the missing IPv4 half, and checks IPv6 forwarding. */
+    @Test
+    void anIpv6OnlyNodeDoesNotCrashDoctor() {
+        NetworkConfig v6only = NetworkConfig.ipv6Only(V6, BackendConfig.ofType("vxlan"), false);
+        SubnetEnv env = new SubnetEnv(null, null, 1430, false, V6.network(), io.flanneld.schema.Ip6Net.parse("2001:2:19:1::/64"));
+        List<Check> checks = DoctorReport.checks(withConfigAndEnv(healthy(), v6only, env,
+                new ForwardingState(Optional.of(false), RULES, Optional.empty(), Optional.of(true))));
+        assertTrue(checks.stream().anyMatch(c -> c.name().equals("ip6_forward") && c.status() == Check.Status.OK), DoctorReport.text(checks));
+        assertTrue(checks.stream().noneMatch(c -> c.name().equals("ip_forward")), "no IPv4 to forward: " + DoctorReport.text(checks));
+        assertTrue(checks.stream().anyMatch(c -> c.name().equals("subnet.env") && c.summary().contains("FLANNEL_IPV6_SUBNET 2001:2:19:1::1/64")),
+                DoctorReport.text(checks));
+    }
+
     @Test
     void aHealthyNodeIsOkEverywhere() {
         List<Check> checks = DoctorReport.checks(healthy());

@@ -119,27 +119,30 @@ class ForeignValuesDaemonIT {
     }
 
     /**
-     * A config with EnableIPv6: this daemon carries IPv4 only in this release, says so once and leases a plain IPv4 key
-     * as before; an IPv6-only config (EnableIPv4 false) ends the start with an error naming EnableIPv4.
+     * A config with EnableIPv6 and the vxlan backend, which carries IPv6: a host without a global IPv6 address cannot
+     * carry the config's IPv6 half, so the start ends with exit 1 naming the interface and nothing is leased (rather
+     * than a node that leases an IPv6 subnet it would leave dark); a host with one leases one dual-stack key. An
+     * IPv6-only config on such a host leases an IPv6-only key.
      */
     @Test
-    void enableIpv6LeasesIpv4OnlyWithOneWarningAndAnIpv6OnlyConfigIsRefused() throws Exception {
+    void enableIpv6NeedsAGlobalIpv6AddressOnTheInterface() throws Exception {
         cluster = DaemonCluster.start();
         cluster.config("{\"Network\":\"198.19.0.0/16\",\"EnableIPv6\":true,\"IPv6Network\":\"2001:2:19::/48\",\"Backend\":{\"Type\":\"vxlan\"}}");
         NetnsFabric.Host h1 = cluster.fabric().addHost("h1", "198.18.0.1/16");
+        Daemons.Running refused = Daemons.start(h1, dir.resolve("h1"), cluster.etcd().endpoint());
+        assertEquals(1, refused.awaitExit(), refused.logText());
+        assertTrue(refused.logText().contains("cannot choose the interface: --iface eth0 has no global IPv6 address (EnableIPv6 is set)"),
+                refused.logText());
+        assertTrue(!java.nio.file.Files.exists(refused.subnetFile()), "nothing leased");
+        assertEquals("", cluster.etcd().etcdctl("get", "--prefix", SUBNETS, "--keys-only").check().stdout().strip());
+
+        h1.exec("ip", "-6", "addr", "add", "2001:2::1/64", "dev", h1.iface(), "nodad").check();
         Daemons.Running d = Daemons.start(h1, dir.resolve("h1"), cluster.etcd().endpoint());
         d.awaitSubnetFile();
         d.awaitLog("running;");
-        assertEquals(1, count(d.logText(), "EnableIPv6 is set: this node leases and carries IPv4 only"), d.logText());
-        assertTrue(!d.subnetEnv().contains("IPV6"), d.subnetEnv());
+        assertTrue(d.subnetEnv().contains("FLANNEL_IPV6_SUBNET=2001:2:19:"), d.subnetEnv());
         String stored = cluster.etcd().etcdctl("get", "--prefix", SUBNETS, "--keys-only").check().stdout().strip();
-        assertEquals(SUBNETS + d.keyName(), stored, "one plain IPv4 key");
-
-        cluster.config("{\"EnableIPv4\":false,\"EnableIPv6\":true,\"IPv6Network\":\"2001:2:19::/48\",\"Backend\":{\"Type\":\"vxlan\"}}");
-        NetnsFabric.Host h2 = cluster.fabric().addHost("h2", "198.18.0.2/16");
-        Daemons.Running refused = Daemons.start(h2, dir.resolve("h2"), cluster.etcd().endpoint());
-        assertEquals(1, refused.awaitExit(), refused.logText());
-        assertTrue(refused.logText().contains("EnableIPv4 is false"), refused.logText());
-        assertTrue(!java.nio.file.Files.exists(refused.subnetFile()), "nothing leased");
+        assertTrue(stored.matches(java.util.regex.Pattern.quote(SUBNETS) + "198\\.19\\.\\d+\\.0-24&2001:2:19:[0-9a-f]+::-64"),
+                "one dual-stack key: " + stored);
     }
 }

@@ -50,13 +50,16 @@ class MainTest {
     @Test
     void acceptsFlanneldStyleSingleDashFlags() {
         DaemonOptions o = parse("-etcd-endpoints=http://198.18.0.100:2379,http://198.18.0.101:2379", "-iface", "eth0",
-                "-ip-masq", "--subnet-lease-renew-margin", "30", "--subnet-lease-ttl", "90s", "--public-ip", "198.18.0.1");
+                "-ip-masq", "--subnet-lease-renew-margin", "30", "--subnet-lease-ttl", "90s", "--public-ip", "198.18.0.1",
+                "-public-ipv6", "2001:2::1");
         assertEquals("http://198.18.0.100:2379,http://198.18.0.101:2379", o.etcd().endpointList());
         assertEquals(java.util.List.of("eth0"), o.iface().names());
         assertEquals(true, o.ipMasq());
         assertEquals(Duration.ofMinutes(30), o.lease().renewMargin());
         assertEquals(Duration.ofSeconds(90), o.lease().ttl());
         assertEquals("198.18.0.1", o.publicIp());
+        assertEquals("2001:2::1", o.publicIpv6());
+        assertEquals(null, parse().publicIpv6());
         DaemonOptions.InterfaceChoice choice = parse("--iface-regex", "^eth", "-iface-regex", "^198\\.18\\.",
                 "--iface-can-reach", "198.18.0.254", "--iface", "eth1").iface();
         assertEquals(new DaemonOptions.InterfaceChoice(java.util.List.of("eth1"), java.util.List.of("^eth", "^198\\.18\\."),
@@ -155,7 +158,7 @@ class MainTest {
         cli.setOut(new PrintWriter(out));
         assertEquals(0, cli.execute("--help"));
         for (String flag : new String[] {"--etcd-endpoints", "--etcd-prefix", "--etcd-certfile", "--etcd-keyfile", "--etcd-cafile",
-            "--etcd-username", "--etcd-password", "--iface", "--public-ip", "--subnet-file", "--subnet-lease-renew-margin",
+            "--etcd-username", "--etcd-password", "--iface", "--public-ip", "--public-ipv6", "--subnet-file", "--subnet-lease-renew-margin",
             "--ip-masq", "--healthz-ip", "--healthz-port", "--version"}) {
             assertTrue(out.toString().contains(flag), "--help lists " + flag);
         }

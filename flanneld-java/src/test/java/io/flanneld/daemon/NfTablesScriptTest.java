@@ -60,6 +60,38 @@ class NfTablesScriptTest {
                 """, script);
     }
 
+    /** flannel's IPv6 table: {@code ip6 flannel-ipv6}, the same chains, ip6 matches and ff00::/8 (its addMasqRules). */
+    @Test
+    void ipv6ScriptsAreFlannelsIp6Table() {
+        String masq = NfTablesScript.install(NfTablesScript.POSTRTG6, NfTablesScript.masqueradeRules6(
+                io.flanneld.schema.Ip6Net.parse("2001:2:19::/48"), io.flanneld.schema.Ip6Net.parse("2001:2:19:1::/64"), true));
+        assertEquals("""
+                add table ip6 flannel-ipv6 { comment "rules for flannel-ipv6" ; }
+                add chain ip6 flannel-ipv6 postrtg
+                flush chain ip6 flannel-ipv6 postrtg
+                delete chain ip6 flannel-ipv6 postrtg
+                add chain ip6 flannel-ipv6 postrtg { type nat hook postrouting priority 100 ; comment "chain to manage traffic masquerading by flannel" ; }
+                add rule ip6 flannel-ipv6 postrtg meta mark 0x4000 return
+                add rule ip6 flannel-ipv6 postrtg ip6 saddr 2001:2:19:1::/64 ip6 daddr 2001:2:19::/48 return
+                add rule ip6 flannel-ipv6 postrtg ip6 saddr 2001:2:19::/48 ip6 daddr 2001:2:19:1::/64 return
+                add rule ip6 flannel-ipv6 postrtg ip6 saddr != 2001:2:19:1::/64 ip6 daddr 2001:2:19::/48 return
+                add rule ip6 flannel-ipv6 postrtg ip6 saddr 2001:2:19::/48 ip6 daddr != ff00::/8 masquerade fully-random
+                add rule ip6 flannel-ipv6 postrtg ip6 saddr != 2001:2:19::/48 ip6 daddr 2001:2:19::/48 masquerade fully-random
+                """, masq);
+        String forward = NfTablesScript.install(NfTablesScript.FORWARD6,
+                NfTablesScript.forwardRules6(io.flanneld.schema.Ip6Net.parse("2001:2:19::/48")));
+        assertEquals("""
+                add table ip6 flannel-ipv6 { comment "rules for flannel-ipv6" ; }
+                add chain ip6 flannel-ipv6 forward
+                flush chain ip6 flannel-ipv6 forward
+                delete chain ip6 flannel-ipv6 forward
+                add chain ip6 flannel-ipv6 forward { type filter hook forward priority 0 ; comment "chain to accept flannel traffic" ; }
+                add rule ip6 flannel-ipv6 forward ip6 saddr 2001:2:19::/48 accept
+                add rule ip6 flannel-ipv6 forward ip6 daddr 2001:2:19::/48 accept
+                """, forward);
+        assertEquals("delete table ip6 flannel-ipv6\n", NfTablesScript.removeTable(NfTablesScript.FORWARD6));
+    }
+
     @Test
     void removalWorksWhateverExistsAndTheTableGoesOnlyOnRequest() {
         assertEquals("""

@@ -138,6 +138,50 @@ class NfTablesTest {
         forward.close();
     }
 
+    /** With IPv6: flannel's {@code ip6 flannel-ipv6} table beside the IPv4 one, kept and removed the same way. */
+    @Test
+    void ipv6ChainsLiveInTheIp6TableAndAreKeptAndRemoved() throws Exception {
+        io.flanneld.schema.Ip6Net network6 = io.flanneld.schema.Ip6Net.parse("2001:2:19::/48");
+        boolean fullyRandom = nft.supportsFullyRandom();
+        String masquerade = fullyRandom ? "masquerade fully-random" : "masquerade";
+        String expected = "table ip6 flannel-ipv6 {\n"
+                + "\tcomment \"rules for flannel-ipv6\"\n"
+                + "\tchain postrtg {\n"
+                + "\t\tcomment \"chain to manage traffic masquerading by flannel\"\n"
+                + "\t\ttype nat hook postrouting priority srcnat; policy accept;\n"
+                + "\t\tmeta mark 0x00004000 return\n"
+                + "\t\tip6 saddr 2001:2:19:1::/64 ip6 daddr 2001:2:19::/48 return\n"
+                + "\t\tip6 saddr 2001:2:19::/48 ip6 daddr 2001:2:19:1::/64 return\n"
+                + "\t\tip6 saddr != 2001:2:19:1::/64 ip6 daddr 2001:2:19::/48 return\n"
+                + "\t\tip6 saddr 2001:2:19::/48 ip6 daddr != ff00::/8 " + masquerade + "\n"
+                + "\t\tip6 saddr != 2001:2:19::/48 ip6 daddr 2001:2:19::/48 " + masquerade + "\n"
+                + "\t}\n"
+                + "\n"
+                + "\tchain forward {\n"
+                + "\t\tcomment \"chain to accept flannel traffic\"\n"
+                + "\t\ttype filter hook forward priority filter; policy accept;\n"
+                + "\t\tip6 saddr 2001:2:19::/48 accept\n"
+                + "\t\tip6 daddr 2001:2:19::/48 accept\n"
+                + "\t}\n"
+                + "}\n";
+        PacketFilter masq = NfTablesRules.masquerade6(nft, network6, io.flanneld.schema.Ip6Net.parse("2001:2:19:1::/64"), true);
+        PacketFilter forward = NfTablesRules.forward6(nft, network6);
+        try {
+            assertFalse(masq.ensure());
+            assertFalse(forward.ensure());
+            assertEquals("nftables ip6 flannel-ipv6/postrtg", masq.where());
+            assertEquals(expected, a.exec("nft", "list", "table", "ip6", "flannel-ipv6").check().stdout());
+            assertFalse(tableExists(), "nothing in the IPv4 table");
+            a.exec("nft", "flush", "chain", "ip6", "flannel-ipv6", "forward").check();
+            assertTrue(forward.ensure(), "a flushed chain is put back");
+            assertEquals(expected, a.exec("nft", "list", "table", "ip6", "flannel-ipv6").check().stdout());
+        } finally {
+            masq.close();
+            forward.close();
+        }
+        assertFalse(a.exec("nft", "list", "tables").check().stdout().contains("flannel-ipv6"), "the IPv6 table is removed");
+    }
+
     @Test
     void randomFullyFalseMeansPlainMasquerade() throws Exception {
         PacketFilter masq = NfTablesRules.masquerade(nft, NETWORK, SUBNET, false);

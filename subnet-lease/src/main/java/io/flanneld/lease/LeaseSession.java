@@ -56,7 +56,8 @@ public final class LeaseSession implements AutoCloseable {
     public Acquired acquire(NetworkConfig config, LeaseAttrs attrs, Optional<PreviousLease> previous)
             throws SubnetExhaustedException, SubnetContentionException, EtcdAccessException, InterruptedException {
         LeaseManager.Acquired got = manager.acquireListed(config, attrs, previous);
-        List<Lease> peers = LeaseWatcher.peersOf(got.listing(), config, got.lease().subnet(), manager.registry().keys());
+        List<Lease> peers = LeaseWatcher.peersOf(got.listing(), config, got.lease().subnet(), got.lease().ipv6Subnet(),
+                manager.registry().keys());
         return new Acquired(config, got.lease(), got.listing(), peers);
     }
 
@@ -74,6 +75,7 @@ public final class LeaseSession implements AutoCloseable {
                 ? new LeaseWatcher(registry, acquired.config(), acquired.lease().subnet(), sink, manager::ownKeyChanged, endpoints)
                 : new LeaseWatcher(registry, acquired.config(), acquired.lease().subnet(), sink, manager::ownKeyChanged, endpoints,
                         sharedWatchLoop);
+        w.withOwnIpv6(acquired.lease().ipv6Subnet());
         watcher = w;
         w.start(acquired.listing(), acquired.peers());
         manager.startRenewing(fatal, rebound);

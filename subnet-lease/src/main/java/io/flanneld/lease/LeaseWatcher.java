@@ -3,6 +3,7 @@ package io.flanneld.lease;
 import io.flanneld.backend.LeaseEvent;
 import io.flanneld.schema.EtcdKeys;
 import io.flanneld.schema.Ip4Net;
+import io.flanneld.schema.Ip6Net;
 import io.flanneld.schema.Lease;
 import io.flanneld.schema.NetworkConfig;
 import java.time.Duration;
@@ -40,6 +41,8 @@ public final class LeaseWatcher implements AutoCloseable {
     private final EtcdKeys keys;
     private final NetworkConfig config;
     private final Ip4Net own;
+    /** This host's IPv6 subnet, or null: an IPv6-only node's peers are told apart from it. */
+    private Ip6Net own6;
     private final Consumer<List<LeaseEvent>> sink;
     private final Consumer<Optional<Lease>> ownKeyListener;
     private final String endpoints;
@@ -124,12 +127,21 @@ public final class LeaseWatcher implements AutoCloseable {
     }
 
     /**
+     * This host's IPv6 subnet, before {@link #start}: on an IPv6-only node (no IPv4 subnet) the peers are IPv6 subnets,
+     * this one excluded, and its own key is recognised by it.
+     */
+    public LeaseWatcher withOwnIpv6(Ip6Net ownIpv6) {
+        this.own6 = ownIpv6;
+        return this;
+    }
+
+    /**
      * Starts watching after {@code initial}, whose accepted other-host leases ({@link #peersOf}, computed once by the
      * caller) are {@code peers} and have already been handed to the backend.
      */
     public void start(LeaseSnapshot initial, List<Lease> peers) {
         loop.execute(() -> {
-            this.peers = new PeerSet(config, own, keys, peers);
+            this.peers = new PeerSet(config, own, own6, keys, peers);
             nextRevision = initial.revision() + 1;
             peerCount = this.peers.size();
             watch();
@@ -172,6 +184,11 @@ public final class LeaseWatcher implements AutoCloseable {
     /** As {@link #peersOf(LeaseSnapshot, NetworkConfig, Ip4Net)}, warnings naming each skipped lease's key under {@code keys}. */
     public static List<Lease> peersOf(LeaseSnapshot snapshot, NetworkConfig config, Ip4Net own, EtcdKeys keys) {
         return PeerSet.acceptedFrom(snapshot, config, own, keys);
+    }
+
+    /** With this host's IPv6 subnet: an IPv6-only node's peers are the other hosts' IPv6 subnets. */
+    public static List<Lease> peersOf(LeaseSnapshot snapshot, NetworkConfig config, Ip4Net own, Ip6Net own6, EtcdKeys keys) {
+        return PeerSet.acceptedFrom(snapshot, config, own, own6, keys);
     }
 
     private void watch() {
@@ -292,6 +309,8 @@ public final class LeaseWatcher implements AutoCloseable {
         }
         if (own != null) {
             ownKeyListener.accept(snapshot.find(own));
+        } else if (own6 != null) {
+            ownKeyListener.accept(snapshot.findIpv6(own6));
         }
         deliver(diff.events());
         nextRevision = snapshot.revision() + 1;

@@ -3,6 +3,7 @@ package io.flanneld.lease;
 import io.flanneld.backend.LeaseEvent;
 import io.flanneld.schema.EtcdKeys;
 import io.flanneld.schema.Ip4Net;
+import io.flanneld.schema.Ip6Net;
 import io.flanneld.schema.Lease;
 import io.flanneld.schema.NetworkConfig;
 import io.flanneld.schema.SubnetKey;
@@ -26,6 +27,10 @@ import org.slf4j.LoggerFactory;
  * the peer was accepted under removes it; an IPv6-only node's key is no peer (the peers are IPv4 peers: a dual-stack
  * key is one through its IPv4 subnet, and {@code own} is null on an IPv6-only node); a malformed value is dropped with a
  * warning naming the key ({@link LeaseSnapshot#decode}).
+ *
+ * <p>On an IPv6-only node (the config's {@code EnableIPv4} false) the same rules hold for IPv6 subnets instead: a peer
+ * is another host's lease whose IPv6 subnet lies inside the IPv6Network and overlaps neither {@code own6} nor an
+ * accepted peer's, whether its key is IPv6-only or dual-stack (its IPv6 half); an IPv4-only key is no peer there.
  */
 final class PeerSet {
     private static final Logger LOG = LoggerFactory.getLogger(PeerSet.class);
@@ -35,15 +40,34 @@ final class PeerSet {
     private final EtcdKeys keys;
     /** Accepted peers, pairwise disjoint, in address order (so an overlap check looks at two neighbours, not at all). */
     private final NavigableMap<Ip4Net, Lease> known = new TreeMap<>();
+    /** This host's IPv6 subnet, or null; used on an IPv6-only node. */
+    private final Ip6Net own6;
+    /** On an IPv6-only node: the accepted peers by IPv6 subnet, pairwise disjoint. */
+    private final NavigableMap<Ip6Net, Lease> known6 = new TreeMap<>();
 
     /** @param peers the accepted peers the backend already has ({@link #acceptedFrom} of the starting listing) */
     PeerSet(NetworkConfig config, Ip4Net own, EtcdKeys keys, List<Lease> peers) {
+        this(config, own, null, keys, peers);
+    }
+
+    /** @param own6 this host's IPv6 subnet (null without one): the peers' identity on an IPv6-only node */
+    PeerSet(NetworkConfig config, Ip4Net own, Ip6Net own6, EtcdKeys keys, List<Lease> peers) {
         this.config = config;
         this.own = own;
+        this.own6 = own6;
         this.keys = keys;
         for (Lease lease : peers) {
-            known.put(lease.subnet(), lease);
+            if (byIpv6(config)) {
+                known6.put(lease.ipv6Subnet(), lease);
+            } else {
+                known.put(lease.subnet(), lease);
+            }
         }
+    }
+
+    /** Whether peers are told apart by their IPv6 subnets: on an IPv6-only node. */
+    private static boolean byIpv6(NetworkConfig config) {
+        return !config.enableIpv4() && config.enableIpv6();
     }
 
     /**
@@ -52,6 +76,22 @@ final class PeerSet {
      * the key under {@code keys} (the subnet when {@code keys} is null).
      */
     static List<Lease> acceptedFrom(LeaseSnapshot snapshot, NetworkConfig config, Ip4Net own, EtcdKeys keys) {
+        return acceptedFrom(snapshot, config, own, null, keys);
+    }
+
+    /** With this host's IPv6 subnet, which an IPv6-only node's peers are told apart from. */
+    static List<Lease> acceptedFrom(LeaseSnapshot snapshot, NetworkConfig config, Ip4Net own, Ip6Net own6, EtcdKeys keys) {
+        if (byIpv6(config)) {
+            List<Lease> peers = new ArrayList<>();
+            NavigableSet<Ip6Net> subnets = new TreeSet<>();
+            snapshot.allLeases().filter(l -> l.ipv6Subnet() != null).forEach(lease -> {
+                if (acceptable6(lease, config, own6, subnets, keys == null ? "" : keys.subnet(lease.keyName()))) {
+                    peers.add(lease);
+                    subnets.add(lease.ipv6Subnet());
+                }
+            });
+            return peers;
+        }
         List<Lease> peers = new ArrayList<>();
         NavigableSet<Ip4Net> subnets = new TreeSet<>();
         for (Lease lease : snapshot.leases()) {
@@ -64,11 +104,11 @@ final class PeerSet {
     }
 
     List<Lease> peers() {
-        return List.copyOf(known.values());
+        return byIpv6(config) ? List.copyOf(known6.values()) : List.copyOf(known.values());
     }
 
     int size() {
-        return known.size();
+        return known.size() + known6.size();
     }
 
     /** What a batch of watch changes did: the events for the backend, and each change of this host's own key. */
@@ -87,6 +127,10 @@ final class PeerSet {
             Optional<SubnetKey> name = keys.parseLeaseKey(key);
             if (name.isEmpty()) {
                 LOG.warn("lease key {}: not a subnet key, skipped", key);
+                continue;
+            }
+            if (byIpv6(config)) {
+                apply6(change, key, name.get(), events, ownKey);
                 continue;
             }
             if (name.get().ipv4() == null) {
@@ -118,6 +162,101 @@ final class PeerSet {
         return new Applied(List.copyOf(events), List.copyOf(ownKey));
     }
 
+    /** {@link #apply} on an IPv6-only node: peers by IPv6 subnet. */
+    private void apply6(LeaseFeed.Change change, String key, SubnetKey name, List<LeaseEvent> events, List<Optional<Lease>> ownKey) {
+        Ip6Net subnet = name.ipv6();
+        if (subnet == null) {
+            LOG.debug("lease key {}: an IPv4-only node's key, no IPv6 subnet", key);
+            return;
+        }
+        if (subnet.equals(own6)) {
+            ownKey.add(change.put() ? LeaseSnapshot.decode(name, change.kv()) : Optional.empty());
+            return;
+        }
+        if (change.put()) {
+            LeaseSnapshot.decode(name, change.kv()).filter(l -> acceptable6(l, key)).ifPresent(lease -> {
+                Lease before = known6.put(lease.ipv6Subnet(), lease);
+                if (before == null || !before.attrs().equals(lease.attrs())) {
+                    events.add(new LeaseEvent.Added(lease));
+                }
+            });
+        } else {
+            Lease before = known6.get(subnet);
+            if (before != null && before.keyName().equals(name.name())) {
+                known6.remove(subnet);
+                events.add(new LeaseEvent.Removed(before));
+            }
+        }
+    }
+
+    /** {@link #diff} on an IPv6-only node. */
+    private Diff diff6(LeaseSnapshot snapshot, boolean keepMissing) {
+        List<LeaseEvent> events = new ArrayList<>();
+        Map<Ip6Net, Lease> now = new HashMap<>();
+        snapshot.allLeases().filter(l -> l.ipv6Subnet() != null).forEach(lease -> {
+            if (!lease.ipv6Subnet().equals(own6) && config.ipv6().network().contains(lease.ipv6Subnet())) {
+                Lease accepted = known6.get(lease.ipv6Subnet());
+                if (!now.containsKey(lease.ipv6Subnet()) || accepted != null && accepted.keyName().equals(lease.keyName())) {
+                    now.put(lease.ipv6Subnet(), lease);
+                }
+            }
+        });
+        int kept = 0;
+        for (Lease before : List.copyOf(known6.values())) {
+            Lease after = now.get(before.ipv6Subnet());
+            if (after == null || !after.keyName().equals(before.keyName())) {
+                if (keepMissing) {
+                    kept++;
+                    continue;
+                }
+                known6.remove(before.ipv6Subnet());
+                events.add(new LeaseEvent.Removed(before));
+            }
+        }
+        for (Lease lease : now.values()) {
+            Lease before = known6.get(lease.ipv6Subnet());
+            if (before == null ? acceptable6(lease, keys.subnet(lease.keyName())) : !before.attrs().equals(lease.attrs())) {
+                known6.put(lease.ipv6Subnet(), lease);
+                events.add(new LeaseEvent.Added(lease));
+            }
+        }
+        return new Diff(List.copyOf(events), kept);
+    }
+
+    private boolean acceptable6(Lease lease, String key) {
+        Lease same = known6.get(lease.ipv6Subnet());
+        if (same != null && !same.keyName().equals(lease.keyName())) {
+            LOG.warn("lease key {}: subnet {} is already held under key {}, skipped", key, lease.ipv6Subnet(), keys.subnet(same.keyName()));
+            return false;
+        }
+        return acceptable6(lease, config, own6, known6.navigableKeySet(), key);
+    }
+
+    /** An IPv6 peer: another host's IPv6 subnet, inside the IPv6Network, overlapping no other host's. */
+    private static boolean acceptable6(Lease lease, NetworkConfig config, Ip6Net own6, NavigableSet<Ip6Net> others, String key) {
+        Ip6Net subnet = lease.ipv6Subnet();
+        if (subnet.equals(own6)) {
+            return false;
+        }
+        String name = key.isEmpty() ? subnet.toString() : key;
+        if (!config.ipv6().network().contains(subnet)) {
+            LOG.warn("lease key {}: subnet {} is outside IPv6Network {}, skipped", name, subnet, config.ipv6().network());
+            return false;
+        }
+        if (own6 != null && subnet.overlaps(own6)) {
+            LOG.warn("lease key {}: subnet {} overlaps this host's subnet {}, skipped", name, subnet, own6);
+            return false;
+        }
+        Ip6Net lower = others.lower(subnet);
+        Ip6Net higher = others.higher(subnet);
+        Ip6Net other = lower != null && lower.overlaps(subnet) ? lower : higher != null && higher.overlaps(subnet) ? higher : null;
+        if (other != null) {
+            LOG.warn("lease key {}: subnet {} overlaps the lease of {}, skipped", name, subnet, other);
+            return false;
+        }
+        return true;
+    }
+
     /** What a re-list changed: the events (removals first), and how many missing peers were kept. */
     record Diff(List<LeaseEvent> events, int kept) {
     }
@@ -127,6 +266,9 @@ final class PeerSet {
      * loss, they are kept and counted instead), then new and changed leases are added.
      */
     Diff diff(LeaseSnapshot snapshot, boolean keepMissing) {
+        if (byIpv6(config)) {
+            return diff6(snapshot, keepMissing);
+        }
         List<LeaseEvent> events = new ArrayList<>();
         Map<Ip4Net, Lease> now = new HashMap<>();
         for (Lease lease : snapshot.leases()) {

@@ -1,6 +1,7 @@
 package io.flanneld.lease;
 
 import io.flanneld.schema.Ip4Net;
+import io.flanneld.schema.Ip6Net;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.ByteBuffer;
@@ -112,8 +113,14 @@ public final class SubnetFile {
             }
             vars.put(line.substring(0, eq).strip(), unquote(line.substring(eq + 1).strip()));
         }
-        Ip4Net network = net(file, vars, "FLANNEL_NETWORK", false);
-        Ip4Net subnet = net(file, vars, "FLANNEL_SUBNET", true);
+        // Each family's pair is there or absent as a whole; an IPv6-only node's file has no IPv4 pair (flannel's
+        // WriteSubnetFile writes the pairs of the enabled families only).
+        boolean v6 = present(vars, "FLANNEL_IPV6_NETWORK") || present(vars, "FLANNEL_IPV6_SUBNET");
+        boolean v4 = !v6 || present(vars, "FLANNEL_NETWORK") || present(vars, "FLANNEL_SUBNET");
+        Ip4Net network = v4 ? net(file, vars, "FLANNEL_NETWORK", false) : null;
+        Ip4Net subnet = v4 ? net(file, vars, "FLANNEL_SUBNET", true) : null;
+        Ip6Net ipv6Network = v6 ? net6(file, vars, "FLANNEL_IPV6_NETWORK", false) : null;
+        Ip6Net ipv6Subnet = v6 ? net6(file, vars, "FLANNEL_IPV6_SUBNET", true) : null;
         String mtuText = require(file, vars, "FLANNEL_MTU");
         int mtu;
         try {
@@ -128,7 +135,21 @@ public final class SubnetFile {
         if (!masq.equals("true") && !masq.equals("false")) {
             throw new SubnetFileException(file + ": FLANNEL_IPMASQ must be true or false, got \"" + masq + "\"");
         }
-        return Optional.of(new SubnetEnv(network, subnet, mtu, Boolean.parseBoolean(masq)));
+        return Optional.of(new SubnetEnv(network, subnet, mtu, Boolean.parseBoolean(masq), ipv6Network, ipv6Subnet));
+    }
+
+    private static boolean present(Map<String, String> vars, String name) {
+        String value = vars.get(name);
+        return value != null && !value.isEmpty();
+    }
+
+    private static Ip6Net net6(Path file, Map<String, String> vars, String name, boolean hostAddress) throws SubnetFileException {
+        String value = require(file, vars, name);
+        try {
+            return Ip6Net.parse(value, hostAddress);
+        } catch (IllegalArgumentException e) {
+            throw new SubnetFileException(file + ": " + name + " is not an IPv6 network: " + e.getMessage());
+        }
     }
 
     private static Ip4Net net(Path file, Map<String, String> vars, String name, boolean hostAddress) throws SubnetFileException {

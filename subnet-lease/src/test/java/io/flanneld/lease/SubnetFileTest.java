@@ -1,10 +1,12 @@
 package io.flanneld.lease;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.flanneld.schema.Ip4Net;
+import io.flanneld.schema.Ip6Net;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -30,6 +32,47 @@ class SubnetFileTest {
             assertEquals(1, files.count(), "no temporary file may be left beside subnet.env");
         }
         assertEquals(Optional.of(env), SubnetFile.read(file));
+    }
+
+    /** flannel's WriteSubnetFile (pkg/subnet/subnet.go): the IPv4 pair, the IPv6 pair, then MTU and IPMASQ. */
+    @Test
+    void dualStackWritesBothPairsInFlannelsOrder() throws Exception {
+        Path file = dir.resolve("subnet.env");
+        SubnetEnv env = new SubnetEnv(Ip4Net.parse("198.19.0.0/16"), Ip4Net.parse("198.19.7.0/24"), 1450, true,
+                Ip6Net.parse("2001:2:19::/48"), Ip6Net.parse("2001:2:19:7::/64"));
+        SubnetFile.write(file, env);
+        assertEquals("FLANNEL_NETWORK=198.19.0.0/16\nFLANNEL_SUBNET=198.19.7.1/24\n"
+                + "FLANNEL_IPV6_NETWORK=2001:2:19::/48\nFLANNEL_IPV6_SUBNET=2001:2:19:7::1/64\n"
+                + "FLANNEL_MTU=1450\nFLANNEL_IPMASQ=true\n", Files.readString(file));
+        assertEquals(Optional.of(env), SubnetFile.read(file));
+    }
+
+    @Test
+    void ipv6OnlyWritesNoIpv4Pair() throws Exception {
+        Path file = dir.resolve("subnet.env");
+        SubnetEnv env = new SubnetEnv(null, null, 1430, false, Ip6Net.parse("2001:2:19::/48"),
+                Ip6Net.parse("2001:2:19:ab00::/56"));
+        SubnetFile.write(file, env);
+        assertEquals("FLANNEL_IPV6_NETWORK=2001:2:19::/48\nFLANNEL_IPV6_SUBNET=2001:2:19:ab00::1/56\n"
+                + "FLANNEL_MTU=1430\nFLANNEL_IPMASQ=false\n", Files.readString(file));
+        SubnetEnv read = SubnetFile.read(file).orElseThrow();
+        assertEquals(env, read);
+        assertFalse(read.hasIpv4());
+        assertTrue(read.hasIpv6());
+    }
+
+    @ParameterizedTest
+    @CsvSource(delimiter = '|', value = {
+        "FLANNEL_IPV6_SUBNET=2001:2:19:7::1/64\\nFLANNEL_MTU=1450 | FLANNEL_IPV6_NETWORK",
+        "FLANNEL_IPV6_NETWORK=2001:2:19::/48\\nFLANNEL_MTU=1450 | FLANNEL_IPV6_SUBNET",
+        "FLANNEL_IPV6_NETWORK=2001:2:19::/48\\nFLANNEL_IPV6_SUBNET=198.19.7.1/24\\nFLANNEL_MTU=1450 | FLANNEL_IPV6_SUBNET",
+        "FLANNEL_NETWORK=198.19.0.0/16\\nFLANNEL_IPV6_NETWORK=2001:2:19::/48\\nFLANNEL_IPV6_SUBNET=2001:2:19:7::1/64\\nFLANNEL_MTU=1450 | FLANNEL_SUBNET",
+    })
+    void malformedIpv6FilesNameTheVariable(String content, String named) throws Exception {
+        Path file = dir.resolve("subnet.env");
+        Files.writeString(file, content.replace("\\n", "\n"));
+        SubnetFileException e = assertThrows(SubnetFileException.class, () -> SubnetFile.read(file));
+        assertTrue(e.getMessage().contains(named + " "), e.getMessage());
     }
 
     @Test
