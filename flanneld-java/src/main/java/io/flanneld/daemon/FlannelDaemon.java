@@ -116,6 +116,12 @@ final class FlannelDaemon {
         if (options.healthzPort() > 0) {
             startHealthServer(metrics);
         }
+        // The netlink socket, and a first look at the links, while etcd answers: loading the native layer is a good
+        // part of a start, and the interface can only be chosen once the config names the address families.
+        Rtnetlink netlink = Rtnetlink.open();
+        shutdownOrder.closeLast(netlink);
+        metrics.netlink(netlink);
+        netlink.linksWithAddresses();
         EtcdStart.Ready etcdReady;
         try {
             etcdReady = etcd.await();
@@ -129,12 +135,9 @@ final class FlannelDaemon {
         NetworkConfig wanted = etcdReady.config();
         String configKey = leases.registry().keys().config();
         // The interface is chosen once the config says which address families it must have an address of.
-        ExternalInterface iface = selectInterface(wanted);
+        ExternalInterface iface = selectInterface(netlink, wanted);
         LOG.info("interface {}", iface);
         metrics.lease(leases, () -> leaseHeld);
-        Rtnetlink netlink = Rtnetlink.open();
-        shutdownOrder.closeLast(netlink);
-        metrics.netlink(netlink);
         Backend backend = create(wanted, iface, netlink);
         shutdownOrder.closeLast(backend); // forwards until the rest of a stop is done
         metrics.backend(backend);
@@ -247,8 +250,8 @@ final class FlannelDaemon {
         return lease.subnet() == null ? lease.ipv6Subnet().toString() : lease.subnet() + " and " + lease.ipv6Subnet();
     }
 
-    private ExternalInterface selectInterface(NetworkConfig config) {
-        try (Rtnetlink nl = Rtnetlink.open()) {
+    private ExternalInterface selectInterface(Rtnetlink nl, NetworkConfig config) {
+        try {
             return InterfaceSelector.select(nl, options.iface(), options.publicIp(), options.publicIpv6(),
                     new InterfaceSelector.Families(config.enableIpv4(), config.enableIpv6()));
         } catch (InterfaceSelectionException e) {
