@@ -178,7 +178,9 @@ public final class VxlanBackend implements Backend {
     /** The IPv4 device's MTU (what flannel writes to subnet.env), or the IPv6 device's on an IPv6-only node. */
     @Override
     public int mtu() {
-        return first().device.mtu();
+        // The smaller device's: on a dual-stack node flannel writes the IPv4 device's (underlay − 50) while the IPv6
+        // device has underlay − 70, so pods' IPv6 packets of the 20 bytes between take a Packet Too Big and a resend.
+        return halves().stream().mapToInt(h -> h.device.mtu()).min().orElseThrow();
     }
 
     /**
