@@ -249,6 +249,12 @@ public final class VxlanBackend implements Backend {
         return first().device.index();
     }
 
+    /** flannel.&lt;VNI&gt; and flannel-v6.&lt;VNI&gt;, each as it is now (a repair that re-creates one changes its index). */
+    @Override
+    public synchronized boolean ownsDevice(int ifindex) {
+        return ifindex != 0 && ((v4 != null && v4.device.index() == ifindex) || (v6 != null && v6.device.index() == ifindex));
+    }
+
     /** The IPv4 device's MAC (the IPv6 device's on an IPv6-only node). */
     public MacAddress deviceMac() {
         return first().device.mac();

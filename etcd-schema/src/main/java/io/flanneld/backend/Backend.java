@@ -75,6 +75,15 @@ public interface Backend extends AutoCloseable {
     }
 
     /**
+     * Whether {@code ifindex} is a device this data path owns, so that a kernel notification about it may mean its
+     * state changed: {@link #deviceIndex()}, and a data path with a device per address family (vxlan's {@code
+     * flannel.<VNI>} and {@code flannel-v6.<VNI>}) says yes for each. Never for 0 (a notification that names no device).
+     */
+    default boolean ownsDevice(int ifindex) {
+        return ifindex != 0 && ifindex == deviceIndex();
+    }
+
+    /**
      * Whether this data path programs neighbour (ARP) entries on {@link #deviceIndex()}, so that a neighbour
      * notification there may mean its state changed. A backend whose device is a busy shared interface and that keeps
      * no neighbour entries on it says false, so the interface's ordinary ARP churn causes no checks.

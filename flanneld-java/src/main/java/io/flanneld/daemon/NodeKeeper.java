@@ -54,10 +54,9 @@ final class NodeKeeper implements AutoCloseable {
      * #DEBOUNCE}, once for a burst of them.
      */
     void onKernelChange(io.flanneld.net.KernelChange change) {
-        int device = backend.deviceIndex();
         if (change == io.flanneld.net.KernelChange.OVERRUN) {
             checkSoon();
-        } else if (device != 0 && change.ifindex() == device
+        } else if (backend.ownsDevice(change.ifindex())
                 && (change.kind() != io.flanneld.net.KernelChange.Kind.NEIGHBOUR || backend.programsNeighbours())) {
             checkSoon();
         }

@@ -68,6 +68,12 @@ class DualStackDaemonIT {
         return Daemons.start(fabric.host(name), dir.resolve(name), etcd.endpoint(), "--healthz-ip", "127.0.0.1", "--healthz-port", "8471");
     }
 
+    /** With the periodic check 10 minutes apart: whatever is put back within seconds was put back on a kernel notification. */
+    private Daemons.Running daemonRepairingOnNotifications(String name) {
+        return Daemons.start(fabric.host(name), dir.resolve(name), etcd.endpoint(), "--healthz-ip", "127.0.0.1", "--healthz-port", "8471",
+                "--iptables-resync", "600");
+    }
+
     private static String group(Pattern p, String env) {
         Matcher m = p.matcher(env);
         return m.find() ? m.group(1) : null;
@@ -106,7 +112,7 @@ class DualStackDaemonIT {
         Map<String, Daemons.Running> daemons = new LinkedHashMap<>();
         for (int i = 1; i <= 3; i++) {
             host(i);
-            daemons.put("h" + i, daemon("h" + i));
+            daemons.put("h" + i, daemonRepairingOnNotifications("h" + i));
         }
         Map<String, Pods.DualPod> all = new LinkedHashMap<>();
         for (var e : daemons.entrySet()) {
@@ -127,6 +133,28 @@ class DualStackDaemonIT {
         } catch (AssertionError e) {
             throw new AssertionError(e.getMessage() + "\n" + state(daemons), e);
         }
+        Pods.assertAllReachEachOtherOverBothFamilies(all);
+
+        // Someone flushes flannel-v6.1's routes and NDP entries on h2: a kernel notification about the IPv6 device
+        // brings the daemon's check at once (the periodic one is 10 minutes away).
+        NetnsFabric.Host h2Host = fabric.host("h2");
+        long ndp = h2Host.exec("ip", "-6", "neigh", "show", "dev", "flannel-v6.1").stdout().lines().filter(l -> l.contains("PERMANENT")).count();
+        assertEquals(2, ndp, h2Host.exec("ip", "-6", "neigh", "show", "dev", "flannel-v6.1").stdout());
+        // One at a time: each notification alone must bring the check (IPv6 route and neighbour groups, both devices).
+        h2Host.exec("ip", "-6", "route", "flush", "dev", "flannel-v6.1").check();
+        try {
+            Wait.until(Duration.ofSeconds(5), Duration.ofMillis(50), "h2's IPv6 routes put back",
+                    () -> lines(h2Host, "ip", "-6", "route", "show", "dev", "flannel-v6.1") == 2);
+            h2Host.exec("ip", "-6", "neigh", "flush", "dev", "flannel-v6.1", "nud", "permanent").check();
+            Wait.until(Duration.ofSeconds(5), Duration.ofMillis(50), "h2's NDP entries put back",
+                    () -> h2Host.exec("ip", "-6", "neigh", "show", "dev", "flannel-v6.1").stdout().lines()
+                            .filter(l -> l.contains("PERMANENT")).count() == 2);
+        } catch (AssertionError e) {
+            throw new AssertionError(e.getMessage() + "\n" + state(daemons), e);
+        }
+        String repairs = Daemons.httpGet(h2Host, 8471, "/metrics");
+        assertTrue(repairs.matches("(?s).*flannel_repairs_total\\{what=\"route_v6\"} 2\\.0.*")
+                && repairs.matches("(?s).*flannel_repairs_total\\{what=\"ndp\"} 2\\.0.*"), repairs);
         Pods.assertAllReachEachOtherOverBothFamilies(all);
 
         NetnsFabric.Host h1Host = fabric.host("h1");
@@ -189,7 +217,7 @@ class DualStackDaemonIT {
         Map<String, Daemons.Running> daemons = new LinkedHashMap<>();
         for (int i = 1; i <= 3; i++) {
             host(i);
-            daemons.put("h" + i, daemon("h" + i));
+            daemons.put("h" + i, daemonRepairingOnNotifications("h" + i));
         }
         Map<String, Pods.DualPod> all = new LinkedHashMap<>();
         for (var e : daemons.entrySet()) {

@@ -68,6 +68,14 @@ class NodeKeeperTest {
             return neighbours;
         }
 
+        /** A second device (vxlan's flannel-v6.&lt;VNI&gt;), 0 for none. */
+        int device6;
+
+        @Override
+        public boolean ownsDevice(int ifindex) {
+            return ifindex != 0 && (ifindex == device || ifindex == device6);
+        }
+
         @Override
         public String type() {
             return "test";
@@ -173,6 +181,20 @@ class NodeKeeperTest {
             assertEquals(1, checksAfter(withNeighbours, 1));
         } finally {
             vxlanKeeper.close();
+        }
+
+        // Dual-stack vxlan: flannel-v6.1 is its device as much as flannel.1.
+        ScriptedBackend dual = new ScriptedBackend();
+        dual.device = 7;
+        dual.device6 = 9;
+        NodeKeeper dualKeeper = new NodeKeeper(List.of(), dual, Duration.ofMinutes(10), what -> { });
+        try {
+            dualKeeper.onKernelChange(new KernelChange(KernelChange.Kind.ROUTE, true, 9));
+            assertEquals(1, checksAfter(dual, 1), "an IPv6 route gone from the second device");
+            dualKeeper.onKernelChange(new KernelChange(KernelChange.Kind.ROUTE, true, 0));
+            assertEquals(1, checksAfter(dual, 1), "a route that names no device is no reason to check");
+        } finally {
+            dualKeeper.close();
         }
     }
 }

@@ -7,8 +7,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Listens to the kernel's rtnetlink notifications about links, IPv4 addresses, IPv4 routes and neighbours in one
- * network namespace (multicast groups RTMGRP_LINK, RTMGRP_NEIGH, RTMGRP_IPV4_IFADDR, RTMGRP_IPV4_ROUTE) and hands each
+ * Listens to the kernel's rtnetlink notifications about links, addresses and routes of both families, and neighbours
+ * in one network namespace (multicast groups RTMGRP_LINK, RTMGRP_NEIGH (both families), RTMGRP_IPV4_IFADDR,
+ * RTMGRP_IPV4_ROUTE, RTMGRP_IPV6_IFADDR, RTMGRP_IPV6_ROUTE) and hands each
  * to a listener, on a thread of its own, so that kernel state someone else changes is noticed at once rather than at
  * the next periodic check. Receives into one buffer allocated once; a full socket buffer (ENOBUFS) becomes
  * {@link KernelChange#OVERRUN}. The thread waits in poll(2) on the socket and on an eventfd that {@link #close}
@@ -16,7 +17,8 @@ import org.slf4j.LoggerFactory;
  */
 public final class KernelChanges implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(KernelChanges.class);
-    private static final int GROUPS = 0x1 /* LINK */ | 0x4 /* NEIGH */ | 0x10 /* IPV4_IFADDR */ | 0x40 /* IPV4_ROUTE */;
+    private static final int GROUPS = 0x1 /* LINK */ | 0x4 /* NEIGH */ | 0x10 /* IPV4_IFADDR */ | 0x40 /* IPV4_ROUTE */
+            | 0x100 /* IPV6_IFADDR */ | 0x400 /* IPV6_ROUTE */;
 
     private final LibC libc;
     private final int fd;

@@ -77,6 +77,29 @@ class KernelChangesTest {
     }
 
     @Test
+    void hearsIpv6AddressAndRouteChanges() throws Exception {
+        try (ScratchNamespace ns = ScratchNamespace.create("chg6")) {
+            ns.ip("link", "add", "dummy0", "type", "veth", "peer", "name", "dummy1");
+            ns.ip("link", "set", "dummy0", "up");
+            ns.ip("link", "set", "dummy1", "up");
+            ns.ip("-6", "addr", "add", "2001:2:19:1::/128", "dev", "dummy0", "nodad");
+            ns.ip("-6", "route", "add", "2001:2:19:2::/64", "dev", "dummy0");
+            int index;
+            try (Rtnetlink nl = Rtnetlink.openInNamespace(ns.name)) {
+                index = nl.links().byName("dummy0").orElseThrow().index();
+            }
+            BlockingQueue<KernelChange> seen = new LinkedBlockingQueue<>();
+            try (KernelChanges changes = NetworkNamespaces.callIn(ns.name, () -> KernelChanges.start(seen::add))) {
+                // Removals only: the kernel adds link-local addresses and routes of its own after a link comes up.
+                ns.ip("-6", "route", "del", "2001:2:19:2::/64", "dev", "dummy0");
+                assertTrue(awaitChange(seen, new KernelChange(KernelChange.Kind.ROUTE, true, index)), "the IPv6 route's removal");
+                ns.ip("-6", "addr", "del", "2001:2:19:1::/128", "dev", "dummy0");
+                assertTrue(awaitChange(seen, new KernelChange(KernelChange.Kind.ADDRESS, true, index)), "the IPv6 address's removal");
+            }
+        }
+    }
+
+    @Test
     void closeWakesTheListeningThreadAtOnce() throws Exception {
         try (ScratchNamespace ns = ScratchNamespace.create("chgc")) {
             BlockingQueue<KernelChange> seen = new LinkedBlockingQueue<>();
