@@ -2,17 +2,18 @@ package io.flanneld.daemon;
 
 import io.flanneld.net.Errno;
 import io.flanneld.net.ErrnoException;
+import io.flanneld.net.IpFamily;
 import io.flanneld.net.NetlinkException;
-import io.flanneld.net.Routes;
-import io.flanneld.schema.Ip4Net;
+import io.flanneld.net.Rtnetlink;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * {@code --ip-blackhole-route}: "blackhole SUBNET" in the main table for this node's own subnet, so that traffic to
- * addresses of the subnet that no pod holds is dropped on the node instead of following the default route out of it
- * (flannel adds it for set-ups where no bridge route covers the subnet, e.g. Canal). More specific routes (a
- * bridge's, a pod's /32) still win.
+ * {@code --ip-blackhole-route}: "blackhole SUBNET" in the main table for this node's own subnet, one per address family
+ * the node has a subnet of (as flannel does), so that traffic to addresses of the subnet that no pod holds is dropped
+ * on the node instead of following the default route out of it (flannel adds it for set-ups where no bridge route
+ * covers the subnet, e.g. Canal). More specific routes (a bridge's, a pod's /32) still win, and so does, for IPv6, a
+ * route for the subnet with a lower metric (the kernel gives a blackhole route 1024, a bridge's prefix route 256).
  *
  * <p>As in flannel, a route that cannot be added is a warning, not a reason to stop: the data path works without it.
  * The route is added only if no route holds the subnet already: a bridge's route for the same subnet is never
@@ -20,27 +21,29 @@ import org.slf4j.LoggerFactory;
  * {@code --iptables-resync} seconds). {@link #close()} removes it (only a blackhole route, never another route for the
  * subnet).
  */
-final class BlackholeRoute implements PacketFilter {
+final class BlackholeRoute<N> implements PacketFilter {
     private static final Logger LOG = LoggerFactory.getLogger("flanneld");
 
-    private final Routes routes;
-    private final Ip4Net subnet;
+    private final Rtnetlink nl;
+    private final IpFamily<?, N, ?> family;
+    private final N subnet;
     private final boolean added;
 
-    private BlackholeRoute(Routes routes, Ip4Net subnet, boolean added) {
-        this.routes = routes;
+    private BlackholeRoute(Rtnetlink nl, IpFamily<?, N, ?> family, N subnet, boolean added) {
+        this.nl = nl;
+        this.family = family;
         this.subnet = subnet;
         this.added = added;
     }
 
     /** Adds the route (or adopts one a previous run left), logging a warning instead of failing. */
-    static BlackholeRoute add(Routes routes, Ip4Net subnet) {
+    static <N> BlackholeRoute<N> add(Rtnetlink nl, IpFamily<?, N, ?> family, N subnet) {
         try {
-            if (!routes.blackholes().contains(subnet)) {
-                routes.addBlackhole(subnet);
+            if (!family.blackholes(nl).contains(subnet)) {
+                family.addBlackhole(nl, subnet);
             }
             LOG.info("--ip-blackhole-route: blackhole route for {} in the main table", subnet);
-            return new BlackholeRoute(routes, subnet, true);
+            return new BlackholeRoute<>(nl, family, subnet, true);
         } catch (ErrnoException e) {
             String why = e.errno() == Errno.EEXIST
                     ? "; another route for the subnet is in the main table and is left as it is" : "";
@@ -50,12 +53,12 @@ final class BlackholeRoute implements PacketFilter {
             LOG.warn("--ip-blackhole-route: no blackhole route for {}: {}; going on without it", subnet,
                     e.getMessage());
         }
-        return new BlackholeRoute(routes, subnet, false);
+        return new BlackholeRoute<>(nl, family, subnet, false);
     }
 
     @Override
     public String what() {
-        return "blackhole_route";
+        return family == IpFamily.IPV6 ? "blackhole_route_v6" : "blackhole_route";
     }
 
     @Override
@@ -69,11 +72,11 @@ final class BlackholeRoute implements PacketFilter {
      */
     @Override
     public boolean ensure() {
-        if (!added || routes.blackholes().contains(subnet)) {
+        if (!added || family.blackholes(nl).contains(subnet)) {
             return false;
         }
         try {
-            routes.addBlackhole(subnet);
+            family.addBlackhole(nl, subnet);
             return true;
         } catch (ErrnoException e) {
             if (e.errno() == Errno.EEXIST) {
@@ -95,7 +98,7 @@ final class BlackholeRoute implements PacketFilter {
             return;
         }
         try {
-            routes.deleteBlackhole(subnet);
+            family.deleteBlackhole(nl, subnet);
             LOG.info("--ip-blackhole-route: removed the blackhole route for {}", subnet);
         } catch (NetlinkException e) {
             if (!e.notFound()) {

@@ -16,6 +16,7 @@ import io.flanneld.lease.SubnetFile;
 import io.flanneld.lease.SubnetFileException;
 import io.flanneld.lease.RequestCounter;
 import io.flanneld.net.ErrnoException;
+import io.flanneld.net.IpFamily;
 import io.flanneld.net.NetlinkException;
 import io.flanneld.net.Rtnetlink;
 import io.flanneld.net.SystemdNotify;
@@ -180,9 +181,14 @@ final class FlannelDaemon {
         // traffic lost across a restart, while the rules (about 100 ms of iptables commands) follow it a moment later.
         List<PacketFilter> filters = installPacketFilters(config, lease);
         if (options.node().blackholeRoute() && lease.subnet() != null) {
-            BlackholeRoute blackhole = BlackholeRoute.add(netlink.routes(), lease.subnet());
+            BlackholeRoute<?> blackhole = BlackholeRoute.add(netlink, IpFamily.IPV4, lease.subnet());
             closeLater(blackhole);
             filters.add(blackhole);
+        }
+        if (options.node().blackholeRoute() && lease.ipv6Subnet() != null) {
+            BlackholeRoute<?> blackhole6 = BlackholeRoute.add(netlink, IpFamily.IPV6, lease.ipv6Subnet());
+            closeLater(blackhole6);
+            filters.add(blackhole6);
         }
 
         LeaseWatcher watcher = session.follow(acquired, events -> {

@@ -118,7 +118,7 @@ public final class Main implements Callable<Integer> {
     int iptablesResyncSeconds;
 
     @Option(names = "--ip-blackhole-route", defaultValue = "${env:FLANNELD_IP_BLACKHOLE_ROUTE:-false}", fallbackValue = "true",
-            arity = "0..1", description = "Add a blackhole route for this node's subnet, so traffic to its unused addresses is dropped "
+            arity = "0..1", description = "Add a blackhole route for this node's subnet (and one for its IPv6 subnet), so traffic to its unused addresses is dropped "
                     + "instead of following the default route.")
     boolean ipBlackholeRoute;
 

@@ -4,8 +4,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.flanneld.net.IpFamily;
 import io.flanneld.net.Rtnetlink;
 import io.flanneld.schema.Ip4Net;
+import io.flanneld.schema.Ip6Net;
 import io.flanneld.testkit.Cmd;
 import io.flanneld.testkit.NetnsFabric;
 import java.io.ByteArrayOutputStream;
@@ -26,6 +28,8 @@ import org.junit.jupiter.api.Test;
 class BlackholeRouteTest {
     private static final Ip4Net LEASE = Ip4Net.parse("198.19.7.0/24");
     private static final String UNUSED = "198.19.7.77";
+    private static final Ip6Net LEASE6 = Ip6Net.parse("2001:2:19:7::/64");
+    private static final String UNUSED6 = "2001:2:19:7::77";
 
     private NetnsFabric fabric;
     private NetnsFabric.Host node;
@@ -39,6 +43,11 @@ class BlackholeRouteTest {
             NetnsFabric.Host gateway = fabric.addHost("gw", "198.18.0.254/24");
             gateway.exec("ip", "addr", "add", UNUSED + "/32", "dev", "lo").check();
             node.exec("ip", "route", "add", "default", "via", gateway.ip()).check();
+            // The same for IPv6: the gateway answers for an unused address of the node's IPv6 subnet.
+            node.exec("ip", "-6", "addr", "add", "2001:2::1/64", "dev", node.iface(), "nodad").check();
+            gateway.exec("ip", "-6", "addr", "add", "2001:2::fe/64", "dev", gateway.iface(), "nodad").check();
+            gateway.exec("ip", "-6", "addr", "add", UNUSED6 + "/128", "dev", "lo").check();
+            node.exec("ip", "-6", "route", "add", "default", "via", "2001:2::fe").check();
             nl = Rtnetlink.openInNamespace(node.netns());
         } catch (RuntimeException e) {
             fabric.close();
@@ -74,7 +83,7 @@ class BlackholeRouteTest {
         assertTrue(ping().ok(), "without the route, the default route carries it: " + ping());
         assertTrue(routeGet().stdout().contains("via 198.18.0.254 dev eth0"), routeGet().toString());
 
-        BlackholeRoute route = BlackholeRoute.add(nl.routes(), LEASE);
+        BlackholeRoute<Ip4Net> route = BlackholeRoute.add(nl, IpFamily.IPV4, LEASE);
 
         assertTrue(route.added());
         assertEquals("blackhole 198.19.7.0/24", blackholes().strip());
@@ -93,7 +102,7 @@ class BlackholeRouteTest {
 
     @Test
     void aDeletedBlackholeRouteIsPutBackByEnsure() throws Exception {
-        BlackholeRoute route = BlackholeRoute.add(nl.routes(), LEASE);
+        BlackholeRoute<Ip4Net> route = BlackholeRoute.add(nl, IpFamily.IPV4, LEASE);
         assertFalse(route.ensure(), "nothing missing");
         node.exec("ip", "route", "del", "blackhole", "198.19.7.0/24").check();
         assertTrue(route.ensure(), "put back");
@@ -106,12 +115,47 @@ class BlackholeRouteTest {
     void aBlackholeRouteLeftByAnEarlierRunIsAdoptedAndRemoved() {
         node.exec("ip", "route", "add", "blackhole", "198.19.7.0/24").check();
 
-        BlackholeRoute route = BlackholeRoute.add(nl.routes(), LEASE);
+        BlackholeRoute<Ip4Net> route = BlackholeRoute.add(nl, IpFamily.IPV4, LEASE);
 
         assertTrue(route.added());
         route.close();
         assertEquals("", blackholes().strip());
         route.close(); // already gone: nothing to do, no error
+    }
+
+    @Test
+    void theIpv6SubnetGetsItsOwnBlackholeRouteWhichABridgesRouteStillBeats() {
+        java.util.function.Supplier<Cmd.Result> ping6 = () -> node.exec(Duration.ofSeconds(5), "ping", "-6", "-n", "-c", "1", "-W", "2", UNUSED6);
+        assertTrue(ping6.get().ok(), "without the route, the default route carries it: " + ping6.get());
+
+        BlackholeRoute<Ip6Net> route = BlackholeRoute.add(nl, IpFamily.IPV6, LEASE6);
+
+        assertTrue(route.added());
+        assertEquals("blackhole_route_v6", route.what());
+        assertTrue(node.exec("ip", "-6", "route", "show", "type", "blackhole").check().stdout().contains("blackhole 2001:2:19:7::/64 dev lo"),
+                node.exec("ip", "-6", "route").stdout());
+        assertEquals("", blackholes().strip(), "no IPv4 blackhole route for an IPv6 subnet");
+        assertFalse(ping6.get().ok(), "the packet must not leave through the default route");
+
+        assertFalse(route.ensure(), "nothing missing");
+        node.exec("ip", "-6", "route", "del", "blackhole", "2001:2:19:7::/64").check();
+        assertTrue(ping6.get().ok(), "deleted by someone: the default route carries it again");
+        assertTrue(route.ensure(), "put back");
+        assertFalse(ping6.get().ok());
+
+        // A bridge comes up with an address of the subnet: its prefix route (metric 256) beats the blackhole (1024).
+        node.exec("ip", "link", "add", "cni0", "type", "veth", "peer", "name", "cni0p").check();
+        node.exec("ip", "-6", "addr", "add", "2001:2:19:7::1/64", "dev", "cni0", "nodad").check();
+        node.exec("ip", "link", "set", "cni0p", "up").check();
+        node.exec("ip", "link", "set", "cni0", "up").check();
+        String bridge = node.exec("ip", "-6", "route", "show", "2001:2:19:7::/64", "dev", "cni0").check().stdout();
+        assertTrue(bridge.contains("metric 256"), node.exec("ip", "-6", "route").stdout());
+        assertTrue(node.exec("ip", "-6", "route", "get", UNUSED6).stdout().contains("dev cni0"), "the more preferred route wins");
+
+        route.close();
+        assertEquals("", node.exec("ip", "-6", "route", "show", "type", "blackhole").check().stdout().strip());
+        assertEquals(bridge, node.exec("ip", "-6", "route", "show", "2001:2:19:7::/64", "dev", "cni0").check().stdout(),
+                "removing the blackhole route leaves the bridge's route for the same subnet");
     }
 
     /** A bridge holding the subnet (here a veth carrying 198.19.7.1/24) keeps its route; the failure is a warning. */
@@ -125,7 +169,7 @@ class BlackholeRouteTest {
         assertTrue(before.contains("dev cni0"), before);
 
         String[] log = new String[1];
-        BlackholeRoute route = capturingStderr(() -> BlackholeRoute.add(nl.routes(), LEASE), log);
+        BlackholeRoute<Ip4Net> route = capturingStderr(() -> BlackholeRoute.add(nl, IpFamily.IPV4, LEASE), log);
 
         assertFalse(route.added());
         assertTrue(log[0].contains("WARN") && log[0].contains("--ip-blackhole-route: no blackhole route for "

@@ -217,7 +217,7 @@ class DualStackDaemonIT {
         Map<String, Daemons.Running> daemons = new LinkedHashMap<>();
         for (int i = 1; i <= 3; i++) {
             host(i);
-            daemons.put("h" + i, daemonRepairingOnNotifications("h" + i));
+            daemons.put("h" + i, daemon("h" + i));
         }
         Map<String, Pods.DualPod> all = new LinkedHashMap<>();
         for (var e : daemons.entrySet()) {
@@ -243,10 +243,19 @@ class DualStackDaemonIT {
         Daemons.Running h2 = daemons.get("h2");
         String env = h2.subnetEnv();
         assertEquals(0, h2.stop());
-        Daemons.Running again = daemon("h2");
+        // Restarted with --ip-blackhole-route: a blackhole route for its IPv6 subnet, none for IPv4, gone at the stop.
+        Daemons.Running again = Daemons.start(fabric.host("h2"), dir.resolve("h2"), etcd.endpoint(), "--healthz-ip", "127.0.0.1",
+                "--healthz-port", "8471", "--ip-blackhole-route");
         again.awaitLog("backend vxlan started");
         assertEquals(env, again.subnetEnv(), "the IPv6 subnet kept across the restart");
         Pods.assertAllReachEachOtherOverBothFamilies(all);
+        again.awaitLog("--ip-blackhole-route: blackhole route for " + group(V6_SUBNET, env) + "/64");
+        NetnsFabric.Host h2Host = fabric.host("h2");
+        assertTrue(h2Host.exec("ip", "-6", "route", "show", "type", "blackhole").stdout()
+                .contains("blackhole " + group(V6_SUBNET, env) + "/64 dev lo"), h2Host.exec("ip", "-6", "route").stdout());
+        assertEquals("", h2Host.exec("ip", "route", "show", "type", "blackhole").stdout().strip());
+        assertEquals(0, again.stop());
+        assertEquals("", h2Host.exec("ip", "-6", "route", "show", "type", "blackhole").stdout().strip(), "removed at a clean stop");
     }
 
     /** host-gw, dual-stack: each peer's IPv6 subnet routed via its PublicIPv6 on eth0 beside the IPv4 route; pods ping over both. */

@@ -60,6 +60,18 @@ public interface IpFamily<A, N, R> {
     void deleteRoute(Rtnetlink nl, R route);
 
     /**
+     * Adds "blackhole DST" to the main table ({@link Routes#addBlackhole}, {@link Routes#addBlackhole6}); EEXIST when
+     * a route for DST that it may not replace is there.
+     */
+    void addBlackhole(Rtnetlink nl, N destination);
+
+    /** Deletes that blackhole route and never another route for DST; ESRCH when it is not there. */
+    void deleteBlackhole(Rtnetlink nl, N destination);
+
+    /** Destinations of the main table's blackhole routes of this family (those {@link #addBlackhole} makes). */
+    List<N> blackholes(Rtnetlink nl);
+
+    /**
      * The networks of the interface's addresses, each once: every IPv4 address's; for IPv6 only the global ones (a
      * link-local network says nothing about which hosts share the link).
      */

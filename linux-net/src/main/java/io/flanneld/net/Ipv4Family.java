@@ -93,6 +93,21 @@ public class Ipv4Family implements IpFamily<Integer, Ip4Net, Route> {
     }
 
     @Override
+    public void addBlackhole(Rtnetlink nl, Ip4Net destination) {
+        nl.routes().addBlackhole(destination);
+    }
+
+    @Override
+    public void deleteBlackhole(Rtnetlink nl, Ip4Net destination) {
+        nl.routes().deleteBlackhole(destination);
+    }
+
+    @Override
+    public List<Ip4Net> blackholes(Rtnetlink nl) {
+        return nl.routes().blackholes();
+    }
+
+    @Override
     public List<Ip4Net> networks(Rtnetlink nl, int linkIndex) {
         return nl.addresses().list(linkIndex).stream().map(LinkAddress::network).distinct().toList();
     }

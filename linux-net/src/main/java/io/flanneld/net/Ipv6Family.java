@@ -91,6 +91,21 @@ public class Ipv6Family implements IpFamily<Ip6, Ip6Net, Route6> {
     }
 
     @Override
+    public void addBlackhole(Rtnetlink nl, Ip6Net destination) {
+        nl.routes().addBlackhole6(destination);
+    }
+
+    @Override
+    public void deleteBlackhole(Rtnetlink nl, Ip6Net destination) {
+        nl.routes().deleteBlackhole6(destination);
+    }
+
+    @Override
+    public List<Ip6Net> blackholes(Rtnetlink nl) {
+        return nl.routes().blackholes6();
+    }
+
+    @Override
     public List<Ip6Net> networks(Rtnetlink nl, int linkIndex) {
         return nl.addresses().list6(linkIndex).stream().filter(a -> a.scope() == LinkAddress6.SCOPE_UNIVERSE)
                 .map(LinkAddress6::network).distinct().toList();

@@ -3,6 +3,7 @@ package io.flanneld.net;
 import io.flanneld.schema.Ip4;
 import io.flanneld.schema.Ip4Net;
 import io.flanneld.schema.Ip6;
+import io.flanneld.schema.Ip6Net;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Optional;
@@ -72,6 +73,24 @@ final class NetlinkRoutes implements Routes {
     public List<Ip4Net> blackholes() {
         return socket.dump(RouteCodec::dump, () -> "RTM_GETROUTE dump",
                 m -> RouteCodec.decodeBlackhole(m, Route.TABLE_MAIN));
+    }
+
+    @Override
+    public void addBlackhole6(Ip6Net destination) {
+        socket.execute(w -> RouteCodec.addBlackhole6(w, destination),
+                () -> "RTM_NEWROUTE add blackhole " + destination);
+    }
+
+    @Override
+    public void deleteBlackhole6(Ip6Net destination) {
+        socket.execute(w -> RouteCodec.deleteBlackhole6(w, destination),
+                () -> "RTM_DELROUTE blackhole " + destination);
+    }
+
+    @Override
+    public List<Ip6Net> blackholes6() {
+        return socket.dump(RouteCodec::dump6, () -> "RTM_GETROUTE AF_INET6 dump",
+                m -> RouteCodec.decodeBlackhole6(m, Route.TABLE_MAIN));
     }
 
     @Override

@@ -291,6 +291,62 @@ final class RouteCodec {
         }
     }
 
+    /**
+     * "blackhole DST" for IPv6 in the main table, as `ip -6 route add blackhole DST` sends it (the kernel hangs it on
+     * lo with metric {@link #IPV6_USER_METRIC}), with NLM_F_EXCL: EEXIST if a route for DST with that metric is there.
+     */
+    static ByteBuffer addBlackhole6(MessageWriter w, Ip6Net destination) {
+        w.begin(RTM_NEWROUTE, NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL);
+        w.u8(AF_INET6).u8(destination.prefixLength()).u8(0).u8(0)
+                .u8(Route.TABLE_MAIN).u8(Route.PROTOCOL_BOOT).u8(Route.SCOPE_UNIVERSE).u8(RTN_BLACKHOLE).u32(0);
+        w.attrU32(RTA_TABLE, Route.TABLE_MAIN);
+        w.attr(RTA_DST, destination.address().toBytes());
+        return w.finish();
+    }
+
+    /**
+     * Deletes the main table's IPv6 blackhole route for DST, and only it. Unlike IPv4, the kernel's IPv6 deletion does
+     * not match on the route's type: "del blackhole DST" alone removes a unicast route for DST (a bridge's) just as
+     * well. Naming the device (lo, where the kernel puts every IPv6 blackhole route) and the metric confines it to the
+     * blackhole route; ESRCH when there is none.
+     */
+    static ByteBuffer deleteBlackhole6(MessageWriter w, Ip6Net destination) {
+        w.begin(RTM_DELROUTE, NLM_F_REQUEST | NLM_F_ACK);
+        w.u8(AF_INET6).u8(destination.prefixLength()).u8(0).u8(0)
+                .u8(Route.TABLE_MAIN).u8(0).u8(Route.SCOPE_UNIVERSE).u8(RTN_BLACKHOLE).u32(0);
+        w.attrU32(RTA_TABLE, Route.TABLE_MAIN);
+        w.attr(RTA_DST, destination.address().toBytes());
+        w.attrU32(RTA_PRIORITY, IPV6_USER_METRIC);
+        w.attrU32(RTA_OIF, LOOPBACK_INDEX);
+        return w.finish();
+    }
+
+    /**
+     * The destination of an IPv6 blackhole route in {@code table} with the metric {@link #addBlackhole6} gives (the
+     * one `ip -6 route add blackhole` gives too); empty for any other route.
+     */
+    static Optional<Ip6Net> decodeBlackhole6(NetlinkMessage message, int table) {
+        try {
+            ByteBuffer b = requireRoute(message);
+            if (Byte.toUnsignedInt(b.get(0)) != AF_INET6 || Byte.toUnsignedInt(b.get(7)) != RTN_BLACKHOLE) {
+                return Optional.empty();
+            }
+            Attributes attrs = message.attributesAfter("rtmsg", RTMSG_LEN);
+            if (attrs.u32(RTA_TABLE).orElse(Byte.toUnsignedInt(b.get(4))) != table
+                    || attrs.u32(RTA_PRIORITY).orElse(0) != IPV6_USER_METRIC) {
+                return Optional.empty();
+            }
+            return Optional.of(destination6(attrs, b));
+        } catch (IllegalArgumentException e) {
+            throw new MalformedMessageException(message.typeName() + ": " + e.getMessage());
+        }
+    }
+
+    /** The metric the kernel gives an IPv6 route added without one (IP6_RT_PRIO_USER). */
+    static final int IPV6_USER_METRIC = 1024;
+    /** The loopback device's index, the same in every network namespace (LOOPBACK_IFINDEX). */
+    static final int LOOPBACK_INDEX = 1;
+
     /** The reply to {@link #lookup6}. */
     static RouteLookup6 decodeLookup6(NetlinkMessage message) {
         ByteBuffer b = requireRoute(message);

@@ -1,10 +1,11 @@
 package io.flanneld.net;
 
 import io.flanneld.schema.Ip4Net;
+import io.flanneld.schema.Ip6Net;
 import java.util.List;
 import java.util.Optional;
 
-/** IPv4 and IPv6 unicast routes, IPv4 blackhole routes of the main table, and the kernel's route lookup. */
+/** IPv4 and IPv6 unicast routes, blackhole routes of the main table, and the kernel's route lookup. */
 public interface Routes {
     /** Adds the route; fails with EEXIST if one for the same destination, table and metric exists. */
     void add(Route route);
@@ -58,6 +59,19 @@ public interface Routes {
 
     /** The main table's IPv6 default route with the lowest metric, if there is one. */
     Optional<Route6> defaultRoute6();
+
+    /**
+     * Adds "blackhole DST" (IPv6) to the main table, as `ip -6 route add blackhole DST` does: on lo, metric 1024.
+     * Fails with EEXIST if a route for DST with metric 1024 is there; a route for DST with another metric (a bridge's
+     * prefix route, 256) stays and keeps winning.
+     */
+    void addBlackhole6(Ip6Net destination);
+
+    /** Deletes the IPv6 blackhole route {@link #addBlackhole6} adds, and never another route for DST; ESRCH if none. */
+    void deleteBlackhole6(Ip6Net destination);
+
+    /** Destinations of the main table's IPv6 blackhole routes of metric 1024. */
+    List<Ip6Net> blackholes6();
 
     /** What `ip -6 route get` shows; empty when no route reaches it (ENETUNREACH). */
     Optional<RouteLookup6> lookup6(io.flanneld.schema.Ip6 destination);

@@ -160,6 +160,34 @@ class CodecDecodingTest {
                 BLACKHOLE_ROUTE.replace("c6130500", "c6130509")), 254));
     }
 
+    /**
+     * "blackhole 2001:2:19:5::/64 dev lo metric 1024 pref medium" in an AF_INET6 route dump, as the kernel answers
+     * `ip -6 route show type blackhole` after `ip -6 route add blackhole 2001:2:19:5::/64`: RTA_TABLE, RTA_DST,
+     * RTA_PRIORITY, RTA_OIF (lo), RTA_CACHEINFO and RTA_PREF.
+     */
+    static final String BLACKHOLE_ROUTE6 =
+            "74000000 1800 2200 00000000 00000000 0a 40 00 00 fe 03 00 06 00000000"
+            + "0800 0f00 fe000000"
+            + "1400 0100 20010002 00190005 00000000 00000000"
+            + "0800 0600 00040000"
+            + "0800 0400 01000000"
+            + "2400 0c00 00000000 00000000 00000000 00000000 00000000 00000000 00000000 00000000"
+            + "0500 1400 00 000000";
+
+    @Test
+    void decodesIpv6BlackholeRoutesOfOneTableAndTheUsualMetricOnly() {
+        assertEquals(Optional.of(Ip6Net.parse("2001:2:19:5::/64")), RouteCodec.decodeBlackhole6(single(BLACKHOLE_ROUTE6), 254));
+        assertEquals(Optional.empty(), RouteCodec.decodeBlackhole6(single(BLACKHOLE_ROUTE6), 255));
+        assertEquals(Optional.empty(), RouteCodec.decodeBlackhole6(single(BLACKHOLE_ROUTE6.replace("0800 0600 00040000", "0800 0600 00020000")), 254),
+                "a blackhole route of metric 512 is someone else's");
+        assertEquals(Optional.empty(), RouteCodec.decode6(single(BLACKHOLE_ROUTE6)), "never a unicast Route6");
+        assertEquals(Optional.empty(), RouteCodec.decodeBlackhole6(single(BLACKHOLE_ROUTE), 254), "nor an IPv4 blackhole");
+        assertEquals(Optional.empty(), RouteCodec.decodeBlackhole(single(BLACKHOLE_ROUTE6), 254), "and the other way round");
+        assertThrows(MalformedMessageException.class, () -> RouteCodec.decodeBlackhole6(single(
+                BLACKHOLE_ROUTE6.replace("20010002 00190005 00000000 00000000", "20010002 00190005 00000000 00000001")), 254),
+                "host bits past /64");
+    }
+
     @Test
     void decodesBlackholeRoutesOfOneTableOnly() {
         assertEquals(Optional.of(Ip4Net.parse("198.19.5.0/24")),

@@ -178,6 +178,22 @@ class CodecEncodingTest {
     }
 
     @Test
+    void ipv6BlackholeRouteIsAddedExclusivelyAndDeletedByDeviceAndMetric() {
+        Ip6Net subnet = Ip6Net.parse("2001:2:19:5::/64");
+        assertLayout("38000000 1800 0506 00000000 00000000"             // RTM_NEWROUTE, REQ|ACK|EXCL|CREATE: no REPLACE
+                + "0a 40 00 00 fe 03 00 06 00000000"                    // AF_INET6 /64 main boot universe RTN_BLACKHOLE
+                + "0800 0f00 fe000000"                                  // RTA_TABLE 254
+                + "1400 0100 20010002 00190005 00000000 00000000",      // RTA_DST; the kernel picks lo and metric 1024
+                RouteCodec.addBlackhole6(w, subnet));
+        assertLayout("48000000 1900 0500 00000000 00000000"
+                + "0a 40 00 00 fe 00 00 06 00000000"                    // delete: protocol 0; the type alone does not confine it
+                + "0800 0f00 fe000000 1400 0100 20010002 00190005 00000000 00000000"
+                + "0800 0600 00040000"                                  // RTA_PRIORITY 1024
+                + "0800 0400 01000000",                                 // RTA_OIF 1 (lo): never a bridge's route for DST
+                RouteCodec.deleteBlackhole6(w, subnet));
+    }
+
+    @Test
     void routeLookupAsksForOneDestination() {
         assertLayout("24000000 1a00 0500 00000000 00000000"             // RTM_GETROUTE, REQ|ACK, not a dump
                 + "02 20 00 00 00 00 00 00 00000000"                    // AF_INET, dst_len 32, any table, any type

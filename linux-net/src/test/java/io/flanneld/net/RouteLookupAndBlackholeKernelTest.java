@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.*;
 
 import io.flanneld.schema.Ip4;
 import io.flanneld.schema.Ip4Net;
+import io.flanneld.schema.Ip6Net;
 import java.util.List;
 import java.util.Optional;
 import java.util.OptionalInt;
@@ -89,6 +90,34 @@ class RouteLookupAndBlackholeKernelTest {
         assertEquals(Optional.empty(), rtnl.routes().lookup(Ip4.parse("198.19.5.77")));
         NetlinkException gone = assertThrows(NetlinkException.class, () -> rtnl.routes().deleteBlackhole(SUBNET));
         assertTrue(gone.notFound(), gone.getMessage());
+    }
+
+    @Test
+    void ipv6BlackholeRouteIsAddedListedAndDeletedWithoutTouchingAUnicastRouteForTheSameSubnet() {
+        Ip6Net subnet6 = Ip6Net.parse("2001:2:19:5::/64");
+        // A bridge's route for the subnet (metric 256, as the kernel gives an address's prefix route): it stays and wins.
+        ns.ip("-6", "route", "add", "2001:2:19:5::/64", "dev", "veth0", "metric", "256");
+        List<Route6> unicastBefore = rtnl.routes().list6();
+
+        rtnl.routes().addBlackhole6(subnet6);
+
+        assertEquals(List.of(subnet6), rtnl.routes().blackholes6());
+        assertTrue(ns.ip("-6", "route", "show", "type", "blackhole").contains("blackhole 2001:2:19:5::/64 dev lo metric 1024"),
+                ns.ip("-6", "route", "show", "table", "all"));
+        assertEquals(unicastBefore, rtnl.routes().list6(), "a blackhole route is not a unicast route");
+        assertEquals(List.of(), rtnl.routes().blackholes(), "nor an IPv4 one");
+        NetlinkException again = assertThrows(NetlinkException.class, () -> rtnl.routes().addBlackhole6(subnet6));
+        assertTrue(again.alreadyExists(), again.getMessage());
+
+        rtnl.routes().deleteBlackhole6(subnet6);
+
+        assertEquals(List.of(), rtnl.routes().blackholes6());
+        assertEquals(unicastBefore, rtnl.routes().list6(), "the bridge's route survives the blackhole's deletion");
+        // The trap: a second deletion finds no blackhole route and must not take the unicast route in its place
+        // (an IPv6 deletion by type alone would).
+        NetlinkException gone = assertThrows(NetlinkException.class, () -> rtnl.routes().deleteBlackhole6(subnet6));
+        assertTrue(gone.notFound(), gone.getMessage());
+        assertEquals(unicastBefore, rtnl.routes().list6());
     }
 
     /** The connected route of veth0's subnet stands for a bridge's route to the node's own subnet. */
