@@ -146,8 +146,19 @@ def train(java, flags, out_file):
     return os.path.getsize(out_file)
 
 
+def dump_static(java, class_list, archive, class_path):
+    """A static class-data archive from a class list, as deploy/bin/flanneld-java dumps it (java -Xshare:dump)."""
+    sh("ip", "netns", "exec", H2, java, "-Xshare:dump", "-XX:SharedClassListFile=" + class_list,
+       "-XX:SharedArchiveFile=" + archive, "-cp", class_path)
+    if not os.path.exists(archive):
+        raise RuntimeError("java -Xshare:dump wrote no %s" % archive)
+    return os.path.getsize(archive)
+
+
 def rows():
     appcds = os.path.join(WORK, "app17.jsa")
+    classlist = os.path.join(WORK, "app17.classlist")
+    static_cds = os.path.join(WORK, "app17-static.jsa")
     aot = os.path.join(WORK, "app25.aot")
     aot_coh = os.path.join(WORK, "app25-coh.aot")
     r = []
@@ -159,8 +170,11 @@ def rows():
          "what": "JDK 17, the flags deployed before (heap 8-64 MB, serial GC)"},
         {"name": "jdk17", "java": JAVA17, "flags": DEPLOYED, "what": "JDK 17, deploy/bin/jvm.options"},
         {"name": "jdk17-appcds", "java": JAVA17, "flags": DEPLOYED + ["-XX:SharedArchiveFile=" + appcds],
-         "what": "+ class-data archive (AppCDS), as deploy/bin/flanneld-java runs it",
+         "what": "+ dynamic class-data archive (AppCDS) written at a clean stop, the launcher's first way",
          "train": (DEPLOYED + ["-XX:ArchiveClassesAtExit=" + appcds], appcds)},
+        {"name": "jdk17-cds", "java": JAVA17, "flags": DEPLOYED + ["-XX:SharedArchiveFile=" + static_cds],
+         "what": "+ static class-data archive dumped from a start's class list, as deploy/bin/flanneld-java makes it",
+         "train": (DEPLOYED + ["-XX:DumpLoadedClassList=" + classlist], classlist), "dump": static_cds},
     ]
     if JAVA25 and os.path.exists(JAVA25):
         r += [
@@ -190,6 +204,8 @@ def measure_rows(rows_):
             flags, out_file = row["train"]
             t = time.monotonic()
             result["archive_bytes"] = train(row["java"], flags, out_file)
+            if "dump" in row:
+                result["archive_bytes"] = dump_static(row["java"], out_file, row["dump"], row.get("jar") or JAR)
             result["training_s"] = round(time.monotonic() - t, 1)
             log("  training start: %.1f s, archive %.1f MB" % (result["training_s"], result["archive_bytes"] / 1e6))
         results[row["name"]] = result
@@ -362,12 +378,17 @@ def probe(java, flags, mode_args):
     return {"ready_ms": ms(statistics.median(times)), "settled_rss_mb": round(statistics.median(rss), 1)}
 
 
-def probe_archive(java, flags, mode_args, name):
-    """A class-data archive for the probe itself (its class path is not the daemon's, so the daemon's cannot serve)."""
+def probe_archive(java, flags, mode_args, name, static):
+    """A class-data archive for the probe itself (its class path is not the daemon's, so the daemon's cannot serve),
+    made the way the row's is: written at exit, or dumped from the probe's class list."""
     path = os.path.join(WORK, "probe-%s.jsa" % name)
-    subprocess.run(["ip", "netns", "exec", H2, java] + flags + ["-XX:ArchiveClassesAtExit=" + path, "-cp", PROBE_CP,
+    classlist = os.path.join(WORK, "probe-%s.classlist" % name)
+    record = ["-XX:DumpLoadedClassList=" + classlist] if static else ["-XX:ArchiveClassesAtExit=" + path]
+    subprocess.run(["ip", "netns", "exec", H2, java] + flags + record + ["-cp", PROBE_CP,
                     "io.flanneld.bench.FootprintProbe"] + mode_args + ["--exit"], stdout=subprocess.DEVNULL,
                    stderr=subprocess.DEVNULL, check=True, timeout=120)
+    if static:
+        dump_static(java, classlist, path, PROBE_CP)
     return ["-XX:SharedArchiveFile=" + path]
 
 
@@ -379,7 +400,7 @@ def whose(row):
     etcd = ["etcd", "http://198.18.0.1:2379", "/coreos.com/network/config"]
     out = {}
     for name, mode in (("jvm", ["jvm"]), ("jvm_and_jetcd", etcd)):
-        extra = probe_archive(row["java"], flags, mode, name) if archived else []
+        extra = probe_archive(row["java"], flags, mode, name, "dump" in row) if archived else []
         out[name] = probe(row["java"], flags + extra, mode)
     out["nmt"] = nmt(row)
     return out
@@ -422,7 +443,7 @@ def main():
         if row["name"] in E.get("WHOSE_ROWS", "jdk17").split():
             log("whose: the JVM alone and with jetcd, row %s" % row["name"])
             result["whose"][row["name"]] = whose(row)
-    udp_rows = E.get("UDP_ROWS", "before jdk17-before jdk17 jdk17-appcds").split()
+    udp_rows = E.get("UDP_ROWS", "before jdk17-before jdk17 jdk17-cds").split()
     result["udp"] = {}
     for row in rows():
         if row["name"] in udp_rows:

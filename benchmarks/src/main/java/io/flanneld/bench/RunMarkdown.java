@@ -220,13 +220,14 @@ final class RunMarkdown {
             }
         }
         JsonNode fp = r.path("footprint").path("rows");
-        fp.fields().forEachRemaining(e -> {
-            if (e.getKey().endsWith("appcds")) {
-                b.append(String.format("- footprint (vxlan, as the systemd unit runs it, class-data archive): subnet.env %.0f ms after the "
-                                + "process starts, %.1f MB resident when settled, %d threads%n", e.getValue().path("subnet_env_ms").asDouble(),
-                        e.getValue().path("settled_rss_mb").asDouble(), e.getValue().path("threads").asInt()));
-            }
-        });
+        // The row of the launcher the systemd unit runs: its static archive (jdk17-cds), in runs before it the archive
+        // written at exit (jdk17-appcds).
+        JsonNode deployed = fp.has("jdk17-cds") ? fp.get("jdk17-cds") : fp.get("jdk17-appcds");
+        if (deployed != null) {
+            b.append(String.format("- footprint (vxlan, as the systemd unit runs it, class-data archive): subnet.env %.0f ms after the "
+                            + "process starts, %.1f MB resident when settled, %d threads%n", deployed.path("subnet_env_ms").asDouble(),
+                    deployed.path("settled_rss_mb").asDouble(), deployed.path("threads").asInt()));
+        }
         r.path("footprint").path("udp").fields().forEachRemaining(e -> b.append(String.format(
                 "- udp backend restart: %.0f ms of pod-to-pod traffic lost (%s)%n", e.getValue().path("restart_gap_ms").asDouble(), e.getKey())));
         b.append("\nA failed run is explained under \"Findings at scale\" in [benchmarks/README.md](benchmarks/README.md).\n");

@@ -76,6 +76,14 @@ class RunMarkdownTest {
                 + "process starts, 99.5 MB resident when settled, 28 threads\n"), p);
         assertTrue(p.contains("- udp backend restart: 610 ms of pod-to-pod traffic lost (jdk17-appcds)\n"), p);
         assertFalse(RunMarkdown.tables(RUN).contains("Footprint"), "no footprint rows without a footprint run");
+
+        // With the static archive's row (the launcher's way now), that row is the headline's.
+        com.fasterxml.jackson.databind.node.ObjectNode withStatic = FOOTPRINT.deepCopy();
+        ((com.fasterxml.jackson.databind.node.ObjectNode) withStatic.get("rows")).set("jdk17-cds",
+                parse("{\"subnet_env_ms\":600,\"subnet_env_x_bare_jvm\":12.9,\"running_ms\":700,\"settled_rss_mb\":97.0,\"threads\":28,\"stop_ms\":300}"));
+        run.set("footprint", withStatic);
+        assertTrue(RunMarkdown.performance(run, "S").contains("class-data archive): subnet.env 600 ms after the process starts, 97.0 MB"),
+                RunMarkdown.performance(run, "S"));
     }
 
     @Test
