@@ -8,6 +8,7 @@ import io.flanneld.net.RouteLookup;
 import io.flanneld.schema.BackendConfig;
 import io.flanneld.schema.Ip4;
 import io.flanneld.schema.Ip4Net;
+import io.flanneld.schema.Ip6Net;
 import io.flanneld.schema.NetworkConfig;
 import io.flanneld.schema.Lease;
 import java.util.ArrayList;
@@ -37,6 +38,7 @@ final class ForwardingChecks {
             out.add(ip6Forward(s));
         }
         f.config().filter(NetworkConfig::enableIpv4).ifPresent(c -> out.add(forwardRules(s, c.network(), c.enableNFTables())));
+        f.config().filter(c -> c.enableIpv6() && !c.enableNFTables()).ifPresent(c -> out.add(forwardRules6(s, c.ipv6().network())));
         rpFilter(s, f).ifPresent(out::add);
         return out;
     }
@@ -76,16 +78,39 @@ final class ForwardingChecks {
         if (nftables) {
             return nftForward(s, network, policy, dropping && !(fw.jumpInPlace() && fw.chainAccepts(network)), listing, byHand);
         }
-        boolean rules = fw.jumpInPlace() && fw.chainAccepts(network);
+        return iptablesForward("forward rules", "forwarded pod traffic", policy, fw.jumpInPlace(), fw.chainAccepts(network),
+                network.toString(), listing, byHand);
+    }
+
+    /**
+     * With EnableIPv6 (and the iptables rules, not nftables): ip6tables' FORWARD policy and the daemon's
+     * {@code FLANNEL-FWD} rules for the IPv6 Network, which the daemon installs through ip6tables.
+     */
+    static Check forwardRules6(DoctorSnapshot s, Ip6Net network) {
+        ForwardingState fw = s.forwarding();
+        if (fw.ip6tablesError().isPresent()) {
+            return Check.warn("forward rules v6", "ip6tables cannot be read: " + fw.ip6tablesError().get(),
+                    "run doctor as root, with ip6tables installed");
+        }
+        String byHand = "ip6tables -A FORWARD -s " + network + " -j ACCEPT; ip6tables -A FORWARD -d " + network + " -j ACCEPT";
+        return iptablesForward("forward rules v6", "forwarded IPv6 pod traffic", fw.policy6().orElse("unknown"), fw.jumpInPlace6(),
+                fw.chainAccepts6(network), network.toString(), "ip6tables -S FORWARD: " + quote(fw.forwardChain6()), byHand);
+    }
+
+    /** One family's FORWARD policy against the daemon's FLANNEL-FWD jump and ACCEPT rules for its Network. */
+    private static Check iptablesForward(String name, String traffic, String policy, boolean jump, boolean accepting, String network,
+                                         String listing, String byHand) {
+        boolean dropping = !policy.equals("ACCEPT");
+        boolean rules = jump && accepting;
         String accepts = ForwardRules.CHAIN + " accepts from and to " + network;
         if (!dropping) {
-            return Check.ok("forward rules", "FORWARD policy ACCEPT" + (rules ? "; " + accepts : ""));
+            return Check.ok(name, "FORWARD policy ACCEPT" + (rules ? "; " + accepts : ""));
         }
         if (rules) {
-            return Check.ok("forward rules", "FORWARD policy " + policy + "; " + accepts);
+            return Check.ok(name, "FORWARD policy " + policy + "; " + accepts);
         }
-        String what = fw.jumpInPlace() ? ForwardRules.CHAIN + " lacks its ACCEPT rules for " + network : "no " + ForwardRules.CHAIN + " jump";
-        return Check.fail("forward rules", "FORWARD policy " + policy + " and " + what + ": forwarded pod traffic is dropped (" + listing + ")",
+        String what = jump ? ForwardRules.CHAIN + " lacks its ACCEPT rules for " + network : "no " + ForwardRules.CHAIN + " jump";
+        return Check.fail(name, "FORWARD policy " + policy + " and " + what + ": " + traffic + " is dropped (" + listing + ")",
                 "restart flanneld-java without --iptables-forward-rules=false, or " + byHand);
     }
 

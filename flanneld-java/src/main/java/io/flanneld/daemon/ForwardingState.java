@@ -1,6 +1,7 @@
 package io.flanneld.daemon;
 
 import io.flanneld.schema.Ip4Net;
+import io.flanneld.schema.Ip6Net;
 import java.util.List;
 import java.util.Optional;
 
@@ -13,50 +14,104 @@ import java.util.Optional;
  * @param filterTable    {@code iptables -t filter -S}, one rule per element; empty when iptables could not be read
  * @param iptablesError  why iptables could not be read
  * @param ipv6Forward    {@code net.ipv6.conf.all.forwarding}; empty when it cannot be read
+ * @param filterTable6   {@code ip6tables -t filter -S}; empty when ip6tables could not be read
+ * @param ip6tablesError why ip6tables could not be read
  */
 record ForwardingState(Optional<Boolean> ipForward, List<String> filterTable, Optional<String> iptablesError,
-                       Optional<Boolean> ipv6Forward) {
+                       Optional<Boolean> ipv6Forward, List<String> filterTable6, Optional<String> ip6tablesError) {
     ForwardingState {
         filterTable = List.copyOf(filterTable);
+        filterTable6 = List.copyOf(filterTable6);
     }
 
-    /** Without a reading of the IPv6 sysctl. */
+    /** Without a reading of ip6tables. */
+    ForwardingState(Optional<Boolean> ipForward, List<String> filterTable, Optional<String> iptablesError, Optional<Boolean> ipv6Forward) {
+        this(ipForward, filterTable, iptablesError, ipv6Forward, List.of(), Optional.of("not read"));
+    }
+
+    /** Without a reading of the IPv6 sysctl or ip6tables. */
     ForwardingState(Optional<Boolean> ipForward, List<String> filterTable, Optional<String> iptablesError) {
         this(ipForward, filterTable, iptablesError, Optional.empty());
     }
 
-    /** Reads the sysctls and the filter table. */
+    /** Reads the sysctls and the filter tables of iptables and ip6tables. */
     static ForwardingState read(Iptables iptables) {
         Optional<Boolean> on = Forwarding.ipv4Enabled();
         Optional<Boolean> on6 = Forwarding.ipv6Enabled();
+        List<String> table = List.of();
+        Optional<String> error = Optional.empty();
         try {
-            return new ForwardingState(on, iptables.list(ForwardRules.TABLE, null), Optional.empty(), on6);
+            table = iptables.list(ForwardRules.TABLE, null);
         } catch (IptablesException e) {
-            return new ForwardingState(on, List.of(), Optional.of(e.getMessage()), on6);
+            error = Optional.of(e.getMessage());
         }
+        List<String> table6 = List.of();
+        Optional<String> error6 = Optional.empty();
+        try {
+            table6 = iptables.ipv6().list(ForwardRules.TABLE, null);
+        } catch (IptablesException e) {
+            error6 = Optional.of(e.getMessage());
+        }
+        return new ForwardingState(on, table, error, on6, table6, error6);
     }
 
     /** FORWARD's policy ({@code ACCEPT}, {@code DROP}), if iptables could be read. */
     Optional<String> policy() {
-        return filterTable.stream().filter(l -> l.startsWith("-P FORWARD ")).map(l -> l.substring("-P FORWARD ".length()).strip())
-                .findFirst();
+        return policy(filterTable);
     }
 
     /** The FORWARD chain as {@code iptables -S FORWARD} prints it: its policy, then its rules. */
     List<String> forwardChain() {
-        return filterTable.stream().filter(l -> l.startsWith("-P FORWARD ") || l.startsWith("-A FORWARD ")).toList();
+        return forwardChain(filterTable);
     }
 
     /** Whether FORWARD jumps to FLANNEL-FWD. */
     boolean jumpInPlace() {
-        return filterTable.stream().anyMatch(l -> l.startsWith("-A FORWARD ") && l.endsWith("-j " + ForwardRules.CHAIN));
+        return jumpInPlace(filterTable);
     }
 
     /** Whether FLANNEL-FWD accepts traffic from and to {@code network}, as {@link ForwardRules} has it. */
     boolean chainAccepts(Ip4Net network) {
+        return chainAccepts(filterTable, network.toString());
+    }
+
+    /** ip6tables' FORWARD policy. */
+    Optional<String> policy6() {
+        return policy(filterTable6);
+    }
+
+    /** {@code ip6tables -S FORWARD}. */
+    List<String> forwardChain6() {
+        return forwardChain(filterTable6);
+    }
+
+    /** Whether ip6tables' FORWARD jumps to FLANNEL-FWD. */
+    boolean jumpInPlace6() {
+        return jumpInPlace(filterTable6);
+    }
+
+    /** Whether ip6tables' FLANNEL-FWD accepts traffic from and to the IPv6 {@code network}. */
+    boolean chainAccepts6(Ip6Net network) {
+        return chainAccepts(filterTable6, network.toString());
+    }
+
+    private static Optional<String> policy(List<String> table) {
+        return table.stream().filter(l -> l.startsWith("-P FORWARD ")).map(l -> l.substring("-P FORWARD ".length()).strip())
+                .findFirst();
+    }
+
+    private static List<String> forwardChain(List<String> table) {
+        return table.stream().filter(l -> l.startsWith("-P FORWARD ") || l.startsWith("-A FORWARD ")).toList();
+    }
+
+    private static boolean jumpInPlace(List<String> table) {
+        return table.stream().anyMatch(l -> l.startsWith("-A FORWARD ") && l.endsWith("-j " + ForwardRules.CHAIN));
+    }
+
+    private static boolean chainAccepts(List<String> table, String network) {
         String prefix = "-A " + ForwardRules.CHAIN + " ";
-        return filterTable.stream().anyMatch(l -> l.startsWith(prefix) && l.contains("-s " + network + " ") && l.endsWith("-j ACCEPT"))
-                && filterTable.stream().anyMatch(l -> l.startsWith(prefix) && l.contains("-d " + network + " ") && l.endsWith("-j ACCEPT"));
+        return table.stream().anyMatch(l -> l.startsWith(prefix) && l.contains("-s " + network + " ") && l.endsWith("-j ACCEPT"))
+                && table.stream().anyMatch(l -> l.startsWith(prefix) && l.contains("-d " + network + " ") && l.endsWith("-j ACCEPT"));
     }
 
     /** One line for {@code status}: the sysctl, the policy and whether the forward rules are jumped to. */

@@ -57,10 +57,12 @@ record NodeFacts(Optional<NetworkConfig> config, Optional<Ip4Net> ownSubnet, Opt
         });
     }
 
-    /** What the data path takes off the interface's MTU: 50 for vxlan, 28 for udp, 0 for alloc. */
+    /** What the data path takes off the interface's MTU: 50 for vxlan (70 with IPv6), 28 for udp, 0 for alloc. */
     int overhead() {
         return backend().map(b -> switch (b) {
-            case BackendConfig.VXLAN -> VxlanBackend.ENCAP_OVERHEAD;
+            // With IPv6 the smaller device's, flannel-v6.<VNI>'s: what the daemon writes as FLANNEL_MTU (VxlanBackend.mtu()).
+            case BackendConfig.VXLAN -> config.map(NetworkConfig::enableIpv6).orElse(false)
+                    ? VxlanBackend.ENCAP_OVERHEAD_V6 : VxlanBackend.ENCAP_OVERHEAD;
             case BackendConfig.UDP -> UdpBackend.OVERHEAD;
             default -> 0;
         }).orElse(0);

@@ -46,6 +46,10 @@ class DoctorChecksTest {
     private static final List<String> RULES = List.of("-P FORWARD DROP", "-N FLANNEL-FWD", "-A FORWARD -m comment --comment \"flanneld forward\" -j FLANNEL-FWD",
             "-A FLANNEL-FWD -s 198.19.0.0/16 -m comment --comment \"flanneld forward\" -j ACCEPT",
             "-A FLANNEL-FWD -d 198.19.0.0/16 -m comment --comment \"flanneld forward\" -j ACCEPT");
+    /** {@code ip6tables -t filter -S} on a dual-stack node whose daemon installed the IPv6 forward rules. */
+    private static final List<String> RULES6 = List.of("-P FORWARD DROP", "-N FLANNEL-FWD", "-A FORWARD -m comment --comment \"flanneld forward\" -j FLANNEL-FWD",
+            "-A FLANNEL-FWD -s 2001:2:19::/48 -m comment --comment \"flanneld forward\" -j ACCEPT",
+            "-A FLANNEL-FWD -d 2001:2:19::/48 -m comment --comment \"flanneld forward\" -j ACCEPT");
 
     private static NetworkConfig config(String backend) {
         return new NetworkConfig(NETWORK, 24, Ip4.parse("198.19.1.0"), Ip4.parse("198.19.255.0"), BackendConfig.ofType(backend));
@@ -140,21 +144,44 @@ class DoctorChecksTest {
     @Test
     void aDualStackNodeChecksTheIpv6PairAndIpv6Forwarding() {
         NetworkConfig dual = config("vxlan").withIpv6(V6);
-        SubnetEnv env = new SubnetEnv(NETWORK, OWN, 1450, false, V6.network(), io.flanneld.schema.Ip6Net.parse("2001:2:19:1::/64"));
-        DoctorSnapshot ok = withConfigAndEnv(healthy(), dual, env,
-                new ForwardingState(Optional.of(true), RULES, Optional.empty(), Optional.of(true)));
+        // FLANNEL_MTU on a dual-stack vxlan node is flannel-v6.1's, eth0's 1500 − 70 (the smaller device's), and cni0 has it.
+        SubnetEnv env = new SubnetEnv(NETWORK, OWN, 1430, false, V6.network(), io.flanneld.schema.Ip6Net.parse("2001:2:19:1::/64"));
+        DoctorSnapshot h = healthy();
+        List<LinkWithAddresses> links = new ArrayList<>(h.kernel().links());
+        links.set(2, link(CNI0, "cni0", 1430, "bridge", "198.19.1.1/24"));
+        DoctorSnapshot dualNode = withKernel(h, new DoctorSnapshot.Kernel(links, h.kernel().routes(), h.kernel().rpFilter(), h.kernel().routesBack()));
+        DoctorSnapshot ok = withConfigAndEnv(dualNode, dual, env,
+                new ForwardingState(Optional.of(true), RULES, Optional.empty(), Optional.of(true), RULES6, Optional.empty()));
         List<Check> checks = DoctorReport.checks(ok);
-        assertEquals(List.of("daemon", "etcd", "lease", "subnet.env", "ip_forward", "ip6_forward", "forward rules", "rp_filter", "device",
-                "data path", "cni0"), checks.stream().map(Check::name).toList(), DoctorReport.text(checks));
+        assertEquals(List.of("daemon", "etcd", "lease", "subnet.env", "ip_forward", "ip6_forward", "forward rules", "forward rules v6",
+                "rp_filter", "device", "data path", "cni0"), checks.stream().map(Check::name).toList(), DoctorReport.text(checks));
         assertTrue(checks.stream().allMatch(c -> c.status() == Check.Status.OK), DoctorReport.text(checks));
+        assertTrue(DoctorReport.text(checks).contains("ok   forward rules v6: FORWARD policy DROP; FLANNEL-FWD accepts from and to 2001:2:19::/48"),
+                DoctorReport.text(checks));
 
-        Check off = only(withConfigAndEnv(healthy(), dual, env,
-                new ForwardingState(Optional.of(true), RULES, Optional.empty(), Optional.of(false))), "ip6_forward");
+        // ip6tables' FORWARD drops and its FLANNEL-FWD jump is gone: IPv6 pod traffic is dropped, IPv4's is not.
+        Check dropped6 = only(withConfigAndEnv(dualNode, dual, env, new ForwardingState(Optional.of(true), RULES, Optional.empty(),
+                Optional.of(true), List.of("-P FORWARD DROP", "-N FLANNEL-FWD", RULES6.get(3), RULES6.get(4)), Optional.empty())), "forward rules v6");
+        assertEquals("FORWARD policy DROP and no FLANNEL-FWD jump: forwarded IPv6 pod traffic is dropped (ip6tables -S FORWARD: -P FORWARD DROP)",
+                dropped6.summary());
+        assertEquals("restart flanneld-java without --iptables-forward-rules=false, or ip6tables -A FORWARD -s 2001:2:19::/48 -j ACCEPT; "
+                + "ip6tables -A FORWARD -d 2001:2:19::/48 -j ACCEPT", dropped6.fix().orElseThrow());
+        Check unreadable = DoctorReport.checks(withConfigAndEnv(dualNode, dual, env, new ForwardingState(Optional.of(true), RULES, Optional.empty(),
+                Optional.of(true), List.of(), Optional.of("ip6tables: command not found")))).stream()
+                .filter(c -> c.name().equals("forward rules v6")).findFirst().orElseThrow();
+        assertEquals(Check.Status.WARN, unreadable.status());
+        assertEquals("ip6tables cannot be read: ip6tables: command not found", unreadable.summary());
+        assertEquals(Check.Status.OK, DoctorReport.checks(withConfigAndEnv(dualNode, dual, env, new ForwardingState(Optional.of(true), RULES,
+                Optional.empty(), Optional.of(true), List.of("-P FORWARD ACCEPT"), Optional.empty()))).stream()
+                .filter(c -> c.name().equals("forward rules v6")).findFirst().orElseThrow().status(), "a FORWARD policy of ACCEPT needs no rules");
+
+        Check off = only(withConfigAndEnv(dualNode, dual, env,
+                new ForwardingState(Optional.of(true), RULES, Optional.empty(), Optional.of(false), RULES6, Optional.empty())), "ip6_forward");
         assertTrue(off.summary().contains("net.ipv6.conf.all.forwarding = 0"), off.summary());
 
         SubnetEnv noV6 = new SubnetEnv(NETWORK, OWN, 1450, false);
-        Check stale = only(withConfigAndEnv(healthy(), dual, noV6,
-                new ForwardingState(Optional.of(true), RULES, Optional.empty(), Optional.of(true))), "subnet.env");
+        Check stale = only(withConfigAndEnv(dualNode, dual, noV6,
+                new ForwardingState(Optional.of(true), RULES, Optional.empty(), Optional.of(true), RULES6, Optional.empty())), "subnet.env");
         assertTrue(stale.summary().contains("FLANNEL_IPV6_NETWORK is null but the config's IPv6Network is 2001:2:19::/48"), stale.summary());
     }
 

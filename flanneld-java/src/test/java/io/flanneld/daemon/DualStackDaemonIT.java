@@ -11,6 +11,7 @@ import io.flanneld.testkit.Wait;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
@@ -101,6 +102,14 @@ class DualStackDaemonIT {
         return sb.toString();
     }
 
+    /** doctor on a host with its daemon's flags; printed, for a failing test's reader. */
+    private Cmd.Result doctor(NetnsFabric.Host host, Daemons.Running d) {
+        Cmd.Result r = host.exec(Duration.ofSeconds(90), "java", "-jar", Daemons.JAR.toString(), "doctor", "--etcd-endpoints", etcd.endpoint(),
+                "--subnet-file", d.subnetFile().toString(), "--iface", "eth0", "--healthz-ip", "127.0.0.1", "--healthz-port", "8471");
+        System.out.println("---- doctor (exit " + r.exitCode() + ")\n" + r.stdout() + r.stderr());
+        return r;
+    }
+
     /** The routes via a gateway in a listing (the peers' routes; not the kernel's own routes on the device). */
     private static long lines(NetnsFabric.Host h, String... cmd) {
         return h.exec(cmd).stdout().lines().filter(l -> l.contains(" via ")).count();
@@ -158,6 +167,29 @@ class DualStackDaemonIT {
         Pods.assertAllReachEachOtherOverBothFamilies(all);
 
         NetnsFabric.Host h1Host = fabric.host("h1");
+        // doctor on a dual-stack node: IPv6 forwarding and ip6tables' forward rules are checked beside IPv4's.
+        Cmd.Result healthy = doctor(h1Host, daemons.get("h1"));
+        assertEquals(0, healthy.exitCode(), "every check ok on a healthy dual-stack node: " + healthy.stdout() + healthy.stderr());
+        assertTrue(healthy.stdout().contains("ok   ip6_forward: net.ipv6.conf.all.forwarding = 1")
+                && healthy.stdout().contains("ok   forward rules v6: FORWARD policy ACCEPT; FLANNEL-FWD accepts from and to 2001:2:19::/48"),
+                healthy.stdout() + healthy.stderr());
+        // ip6tables' FORWARD set to DROP and the jump to FLANNEL-FWD deleted (the periodic check that would put it
+        // back is 10 minutes away; iptables sends no notification): doctor names it.
+        h1Host.exec("ip6tables", "-P", "FORWARD", "DROP").check();
+        h1Host.exec("ip6tables", "-D", "FORWARD", "-m", "comment", "--comment", "flanneld forward", "-j", "FLANNEL-FWD").check();
+        try {
+            Cmd.Result broken = doctor(h1Host, daemons.get("h1"));
+            assertEquals(1, broken.exitCode(), broken.stdout() + broken.stderr());
+            assertEquals(List.of("FAIL forward rules v6"), broken.stdout().lines().filter(l -> l.startsWith("FAIL "))
+                    .map(l -> l.substring(0, l.indexOf(':'))).toList(), broken.stdout());
+            assertTrue(broken.stdout().contains("FAIL forward rules v6: FORWARD policy DROP and no FLANNEL-FWD jump: forwarded IPv6 pod traffic "
+                    + "is dropped (ip6tables -S FORWARD: -P FORWARD DROP)"), broken.stdout());
+            assertTrue(broken.stdout().contains("ok   forward rules: "), "IPv4's rules are fine: " + broken.stdout());
+        } finally {
+            h1Host.exec("ip6tables", "-P", "FORWARD", "ACCEPT").check();
+            h1Host.exec("ip6tables", "-I", "FORWARD", "1", "-m", "comment", "--comment", "flanneld forward", "-j", "FLANNEL-FWD").check();
+        }
+
         String metrics = Daemons.httpGet(h1Host, 8471, "/metrics");
         assertTrue(metrics.contains("flannel_lease_subnet{family=\"ipv6\",subnet=\"" + group(V6_SUBNET, daemons.get("h1").subnetEnv()) + "/64\"} 1.0"),
                 metrics);
