@@ -66,7 +66,7 @@ class VxlanInspectionTest {
         assertEquals(List.of(), f.deviceProblems());
         assertEquals(List.of(), f.missing());
         assertEquals(List.of(), f.stale());
-        assertEquals(List.of(Ip4Net.parse("198.19.2.0/24"), Ip4Net.parse("198.19.3.0/24")), f.peers(), "the local lease is no peer");
+        assertEquals(List.of("198.19.2.0/24", "198.19.3.0/24"), f.peers(), "the local lease is no peer");
         assertEquals("flannel.1: VNI 1, port 8472, local 198.18.0.1 on eth0, MAC 02:00:00:00:00:01, MTU 1450", f.deviceSummary());
     }
 
@@ -103,7 +103,7 @@ class VxlanInspectionTest {
         VxlanInspection.Findings f = VxlanInspection.diagnose(broken, CONFIG, IFACE, LOCAL, List.of(PEER2, PEER3));
         assertEquals(2, f.missing().size(), f.missing().toString());
         VxlanInspection.Missing arp = f.missing().get(0);
-        assertEquals(Ip4Net.parse("198.19.2.0/24"), arp.peer());
+        assertEquals("198.19.2.0/24", arp.peer());
         assertEquals("198.19.2.0 lladdr 02:00:00:00:00:02 dev flannel.1", arp.entry().text());
         assertEquals("ip neigh replace 198.19.2.0 lladdr 02:00:00:00:00:02 dev flannel.1 nud permanent", arp.entry().command());
         assertEquals(Optional.of("lladdr 02:00:00:00:00:77"), arp.found());
@@ -145,5 +145,85 @@ class VxlanInspectionTest {
         assertEquals(List.of(), f.peers());
         assertEquals(1, f.skipped().size());
         assertTrue(f.skipped().get(0).contains("198.19.4.0/24") && f.skipped().get(0).contains("udp"), f.skipped().toString());
+    }
+
+    // ---- IPv6: flannel-v6.1 and the peers' IPv6 halves.
+
+    private static final int VTEP6 = 6;
+    private static final NetworkConfig DUAL = CONFIG.withIpv6(new io.flanneld.schema.Ipv6Config(
+            io.flanneld.schema.Ip6Net.parse("2001:2:19::/48"), 64, io.flanneld.schema.Ip6.parse("2001:2:19:1::"),
+            io.flanneld.schema.Ip6.parse("2001:2:19:ffff::")));
+    private static final ExternalInterface IFACE6 = new ExternalInterface("eth0", ETH0, Ip4.parse("198.18.0.1"), Ip4.parse("198.18.0.1"), 1500,
+            io.flanneld.schema.Ip6.parse("2001:2::1"), io.flanneld.schema.Ip6.parse("2001:2::1"));
+
+    private static Lease dual(int n) {
+        MacAddress mac = MacAddress.parse("02:00:00:00:00:0" + n);
+        MacAddress mac6 = MacAddress.parse("02:00:00:00:06:0" + n);
+        LeaseAttrs attrs = new LeaseAttrs(Ip4.parse("198.18.0." + n), "vxlan", new VtepData(1, mac).toJson())
+                .withIpv6(io.flanneld.schema.Ip6.parse("2001:2::" + n), new VtepData(1, mac6).toJson());
+        return new Lease(Ip4Net.parse("198.19." + n + ".0/24"), attrs, 9, 1, "198.19." + n + ".0-24&2001:2:19:" + n + "::-64",
+                io.flanneld.schema.Ip6Net.parse("2001:2:19:" + n + "::/64"));
+    }
+
+    /** flannel-v6.1 and its entries as the backend makes them for {@code programmed}. */
+    private static VxlanInspection.KernelView6 view6(List<Lease> programmed) {
+        Link device = new Link(VTEP6, "flannel-v6.1", Link.IFF_UP, 1430, Optional.of(MacAddress.parse("02:00:00:00:06:01")), Optional.of("vxlan"),
+                Optional.of(new VxlanAttributes(1, OptionalInt.empty(), ETH0, 8472, false, Optional.of(io.flanneld.schema.Ip6.parse("2001:2::1")))));
+        List<PeerEntries<io.flanneld.schema.Ip6, io.flanneld.schema.Ip6Net, io.flanneld.net.Route6>> e = programmed.stream()
+                .map(l -> PeerEntries.fromLease(Family.IPV6, l, null)).toList();
+        return new VxlanInspection.KernelView6(Optional.of(device),
+                List.of(new io.flanneld.net.LinkAddress6(VTEP6, io.flanneld.schema.Ip6.parse("2001:2:19:1::"), 128, 0, 0x80)),
+                e.stream().map(p -> io.flanneld.net.Neighbour6.permanent(VTEP6, p.gateway(), p.vtepMac())).toList(),
+                e.stream().map(p -> new io.flanneld.net.FdbEntry6(VTEP6, p.vtepMac(), p.publicIp(), Neighbour.NUD_PERMANENT)).toList(),
+                e.stream().map(p -> p.route(VTEP6, ETH0)).toList(),
+                List.of(new io.flanneld.net.LinkAddress6(ETH0, io.flanneld.schema.Ip6.parse("2001:2::1"), 64, 0, 0x80)));
+    }
+
+    private static VxlanInspection.KernelView dualView(VxlanInspection.KernelView6 v6) {
+        VxlanInspection.KernelView v4 = view(device(1450, MacAddress.parse("02:00:00:00:00:01"), Link.IFF_UP), List.of(dual(2), dual(3)), List.of());
+        return new VxlanInspection.KernelView(v4.device(), v4.deviceAddresses(), v4.neighbours(), v4.fdb(), v4.routes(), v4.underlayAddresses(),
+                Map.of(ETH0, "eth0", VTEP, "flannel.1", VTEP6, "flannel-v6.1"), Optional.of(v6));
+    }
+
+    @Test
+    void theIpv6DeviceAndThePeersIpv6EntriesAreComparedLikeIpv4s() {
+        List<Lease> leases = List.of(dual(1), dual(2), dual(3));
+        VxlanInspection.Findings ok = VxlanInspection.diagnose6(dualView(view6(List.of(dual(2), dual(3)))), DUAL, IFACE6, dual(1), leases)
+                .orElseThrow();
+        assertEquals(List.of(), ok.deviceProblems());
+        assertEquals(List.of(), ok.missing());
+        assertEquals(List.of(), ok.stale());
+        assertEquals(List.of("2001:2:19:2::/64", "2001:2:19:3::/64"), ok.peers());
+        assertEquals("flannel-v6.1: VNI 1, port 8472, local 2001:2::1 on eth0, MAC 02:00:00:00:06:01, MTU 1430", ok.deviceSummary());
+        assertEquals(List.of(), VxlanInspection.diagnose(dualView(view6(List.of(dual(2), dual(3)))), DUAL, IFACE6, dual(1), leases).missing(),
+                "and IPv4's half is whole too");
+
+        // Peer 3's NDP entry and route gone, a route of a vanished IPv6 peer left behind.
+        VxlanInspection.KernelView6 full = view6(List.of(dual(2), dual(3)));
+        io.flanneld.net.Route6 vanished = PeerEntries.fromLease(Family.IPV6, dual(4), null).route(VTEP6, ETH0);
+        List<io.flanneld.net.Route6> routes = new java.util.ArrayList<>(full.routes().subList(0, 1));
+        routes.add(vanished);
+        VxlanInspection.KernelView6 broken = new VxlanInspection.KernelView6(full.device(), full.deviceAddresses(), full.neighbours().subList(0, 1),
+                full.fdb(), routes, full.underlayAddresses());
+        VxlanInspection.Findings f = VxlanInspection.diagnose6(dualView(broken), DUAL, IFACE6, dual(1), leases).orElseThrow();
+        assertEquals(List.of("ndp", "route"), f.missing().stream().map(m -> m.entry().kind()).toList(), f.missing().toString());
+        assertEquals("2001:2:19:3::/64", f.missing().get(0).peer());
+        assertEquals("2001:2::3", f.missing().get(0).publicIp());
+        assertEquals("ip -6 neigh replace 2001:2:19:3:: lladdr 02:00:00:00:06:03 dev flannel-v6.1 nud permanent", f.missing().get(0).entry().command());
+        assertEquals("ip -6 route replace 2001:2:19:3::/64 via 2001:2:19:3:: dev flannel-v6.1 onlink", f.missing().get(1).entry().command());
+        assertEquals(1, f.stale().size(), f.stale().toString());
+        assertTrue(f.stale().get(0).command().startsWith("ip -6 route del 2001:2:19:4::/64 via 2001:2:19:4:: dev flannel-v6.1"), f.stale().get(0).command());
+
+        // The IPv6 device's MAC against BackendV6Data, its MTU against eth0's 1500 − 70.
+        Link wrong = new Link(VTEP6, "flannel-v6.1", Link.IFF_UP, 1450, Optional.of(MacAddress.parse("02:00:00:00:00:01")), Optional.of("vxlan"),
+                full.device().get().vxlan());
+        List<String> problems = VxlanInspection.diagnose6(dualView(new VxlanInspection.KernelView6(Optional.of(wrong), full.deviceAddresses(),
+                full.neighbours(), full.fdb(), full.routes(), full.underlayAddresses())), DUAL, IFACE6, dual(1), leases).orElseThrow().deviceProblems();
+        assertEquals(2, problems.size(), problems.toString());
+        assertTrue(problems.get(0).startsWith("flannel-v6.1 has MAC 02:00:00:00:00:01 but the lease's VtepMAC is 02:00:00:00:06:01"), problems.get(0));
+        assertEquals("flannel-v6.1 has MTU 1450 instead of 1430 (eth0's 1500 − 70)", problems.get(1));
+
+        assertEquals(Optional.empty(), VxlanInspection.diagnose6(view(device(1450, OWN_MAC, Link.IFF_UP), List.of(), List.of()), CONFIG, IFACE, LOCAL,
+                List.of()), "nothing to say about IPv6 on a node that carries none");
     }
 }

@@ -60,16 +60,25 @@ final class DataPathChecks {
             out.add(no.orElse(Check.warn("data path", "not compared: the kernel's VXLAN state could not be read", null)));
             return;
         }
-        VxlanInspection.Findings found = VxlanInspection.diagnose(s.vxlan().get(), config, s.underlay().iface().get(), f.ownLease().get(), f.peers());
+        ExternalInterface iface = s.underlay().iface().get();
+        if (config.enableIpv4()) {
+            report(VxlanInspection.diagnose(s.vxlan().get(), config, iface, f.ownLease().get(), f.peers()), "", "route, ARP and FDB", s, out);
+        }
+        VxlanInspection.diagnose6(s.vxlan().get(), config, iface, f.ownLease().get(), f.peers())
+                .ifPresent(found -> report(found, " v6", "IPv6 route, NDP and FDB", s, out));
+    }
+
+    /** One family's device and entries as checks: {@code device}, {@code data path} and {@code peers}, with a suffix for IPv6. */
+    private static void report(VxlanInspection.Findings found, String suffix, String what, DoctorSnapshot s, List<Check> out) {
         if (found.deviceProblems().isEmpty()) {
-            out.add(Check.ok("device", found.deviceSummary()));
+            out.add(Check.ok("device" + suffix, found.deviceSummary()));
         } else {
-            out.add(Check.fail("device", String.join("; ", found.deviceProblems()), DaemonChecks.restart(s) + ": at start it re-creates "
+            out.add(Check.fail("device" + suffix, String.join("; ", found.deviceProblems()), DaemonChecks.restart(s) + ": at start it re-creates "
                     + found.device() + " if its settings differ, sets its MTU, address and up state, and publishes its MAC as the lease's VtepMAC"));
         }
         int n = found.peers().size();
         if (found.missing().isEmpty() && found.stale().isEmpty()) {
-            out.add(Check.ok("data path", "route, ARP and FDB entries for all " + n + " other lease(s) in etcd; nothing stale"));
+            out.add(Check.ok("data path" + suffix, what + " entries for all " + n + " other lease(s) in etcd; nothing stale"));
         } else {
             List<String> details = new ArrayList<>();
             for (VxlanInspection.Missing m : found.missing()) {
@@ -80,11 +89,11 @@ final class DataPathChecks {
                 details.add("stale, no lease accounts for it: " + e.kind() + " " + e.text() + "  → " + e.command());
             }
             int missing = found.missing().size();
-            out.add(Check.fail("data path", missing + " entr" + (missing == 1 ? "y" : "ies") + " missing and " + found.stale().size()
+            out.add(Check.fail("data path" + suffix, missing + " entr" + (missing == 1 ? "y" : "ies") + " missing and " + found.stale().size()
                     + " stale, against " + n + " other lease(s) in etcd", entryFix(s)).withDetails(details));
         }
         if (!found.skipped().isEmpty()) {
-            out.add(Check.warn("peers", found.skipped().size() + " lease(s) this vxlan node cannot program, so their pods are out of reach",
+            out.add(Check.warn("peers" + suffix, found.skipped().size() + " lease(s) this vxlan node cannot program, so their pods are out of reach",
                     "run one backend type across the cluster (Backend.Type in the network config)").withDetails(found.skipped()));
         }
     }
@@ -218,8 +227,8 @@ final class DataPathChecks {
         });
     }
 
-    /** Peers to probe: every other lease, at most {@code max}, in address order. */
+    /** Peers to probe: every other lease with an IPv4 subnet (the probe pings its .0), at most {@code max}, in address order. */
     static List<Lease> probeTargets(NodeFacts f, int max) {
-        return f.peers().stream().sorted(java.util.Comparator.comparing(Lease::subnet)).limit(max).toList();
+        return f.peers().stream().filter(p -> p.subnet() != null).sorted(java.util.Comparator.comparing(Lease::subnet)).limit(max).toList();
     }
 }

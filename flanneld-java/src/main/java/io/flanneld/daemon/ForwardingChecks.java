@@ -156,6 +156,9 @@ final class ForwardingChecks {
         List<String> dropped = new ArrayList<>();
         String worst = null;
         for (Lease peer : f.peers()) {
+            if (peer.subnet() == null) {
+                continue; // IPv4's reverse-path filter says nothing about an IPv6-only peer
+            }
             String arrival = l2 != null && l2.onSameSubnet(peer.attrs().publicIp()) ? iface.get().name() : device.get();
             int effective = Math.max(all, rp.getOrDefault(arrival, 0));
             if (effective == 0) {

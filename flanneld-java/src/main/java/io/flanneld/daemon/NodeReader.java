@@ -59,7 +59,9 @@ final class NodeReader {
             DoctorSnapshot.Underlay underlay = underlay(nl, links, o, facts);
             Map<Ip4Net, DoctorSnapshot.RouteBack> back = new LinkedHashMap<>();
             for (Lease peer : facts.peers()) {
-                back.put(peer.subnet(), routeBack(nl, peer.subnet()));
+                if (peer.subnet() != null) { // an IPv6-only peer has no IPv4 subnet to route back to
+                    back.put(peer.subnet(), routeBack(nl, peer.subnet()));
+                }
             }
             Map<String, Integer> rp = new HashMap<>();
             Stream.concat(Stream.of("all"), links.stream().map(l -> l.link().name()))
@@ -143,7 +145,24 @@ final class NodeReader {
      * The daemon's interface: by the interface flags when given (the daemon's own choice), else the interface holding
      * the lease's PublicIP, else the default route's.
      */
+    /**
+     * The interface as the daemon chose it, with its IPv6 half when this node's lease publishes a PublicIPv6 that the
+     * interface holds (the daemon's own choice, which doctor compares flannel-v6.&lt;VNI&gt; against).
+     */
     private static DoctorSnapshot.Underlay underlay(Rtnetlink nl, List<LinkWithAddresses> links, Options o, NodeFacts facts) {
+        DoctorSnapshot.Underlay chosen = underlay4(nl, links, o, facts);
+        io.flanneld.schema.Ip6 v6 = facts.ownLease().map(l -> l.attrs().publicIpv6()).orElse(null);
+        if (chosen.iface().isEmpty() || v6 == null || chosen.iface().get().hasIpv6()) {
+            return chosen;
+        }
+        ExternalInterface i = chosen.iface().get();
+        boolean holds = links.stream().filter(l -> l.link().index() == i.index())
+                .anyMatch(l -> l.ipv6Addresses().stream().anyMatch(a -> a.address().equals(v6)));
+        return holds ? new DoctorSnapshot.Underlay(Optional.of(new ExternalInterface(i.name(), i.index(), i.address(), i.publicIp(), i.mtu(), v6, v6)),
+                chosen.how()) : chosen;
+    }
+
+    private static DoctorSnapshot.Underlay underlay4(Rtnetlink nl, List<LinkWithAddresses> links, Options o, NodeFacts facts) {
         DaemonOptions.InterfaceChoice choice = o.iface();
         boolean flags = !choice.names().isEmpty() || !choice.regexes().isEmpty() || choice.canReach().isPresent();
         try {

@@ -170,6 +170,9 @@ class DualStackDaemonIT {
         // doctor on a dual-stack node: IPv6 forwarding and ip6tables' forward rules are checked beside IPv4's.
         Cmd.Result healthy = doctor(h1Host, daemons.get("h1"));
         assertEquals(0, healthy.exitCode(), "every check ok on a healthy dual-stack node: " + healthy.stdout() + healthy.stderr());
+        assertTrue(healthy.stdout().contains("ok   device v6: flannel-v6.1: VNI 1, port 8472, local 2001:2::1 on eth0")
+                && healthy.stdout().contains("ok   data path v6: IPv6 route, NDP and FDB entries for all 2 other lease(s) in etcd; nothing stale"),
+                healthy.stdout());
         assertTrue(healthy.stdout().contains("ok   ip6_forward: net.ipv6.conf.all.forwarding = 1")
                 && healthy.stdout().contains("ok   forward rules v6: FORWARD policy ACCEPT; FLANNEL-FWD accepts from and to 2001:2:19::/48"),
                 healthy.stdout() + healthy.stderr());
@@ -235,6 +238,14 @@ class DualStackDaemonIT {
         Daemons.Running h1 = daemons.get("h1");
         String env = h1.subnetEnv();
         h1.kill();
+        // While it is dead, someone deletes h2's IPv6 route on h1: doctor names it with the command that puts it back.
+        String h2v6 = group(V6_SUBNET, daemons.get("h2").subnetEnv());
+        h1Host.exec("ip", "-6", "route", "del", h2v6 + "/64", "dev", "flannel-v6.1").check();
+        Cmd.Result dead = doctor(h1Host, h1);
+        assertTrue(dead.stdout().contains("FAIL data path v6: 1 entry missing and 0 stale, against 2 other lease(s) in etcd"), dead.stdout());
+        assertTrue(dead.stdout().contains("missing for " + h2v6 + "/64 (2001:2::2): route " + h2v6 + "/64 via " + h2v6 + " dev flannel-v6.1 onlink"
+                + "  → ip -6 route replace " + h2v6 + "/64 via " + h2v6 + " dev flannel-v6.1 onlink"), dead.stdout());
+        assertTrue(dead.stdout().contains("ok   data path: route, ARP and FDB entries for all 2 other lease(s)"), "IPv4's half is whole: " + dead.stdout());
         Daemons.Running h1Again = daemon("h1");
         h1Again.awaitLog("backend vxlan started");
         assertEquals(env, h1Again.subnetEnv(), "both subnets kept across the restart");
@@ -271,6 +282,11 @@ class DualStackDaemonIT {
         } catch (AssertionError e) {
             throw new AssertionError(e.getMessage() + "\n" + state(daemons), e);
         }
+
+        // doctor on an IPv6-only node reads it without failing (it does not yet find the node's IPv6-only lease).
+        Cmd.Result doctor = doctor(fabric.host("h1"), daemons.get("h1"));
+        assertTrue(doctor.stdout().contains("ok   forward rules v6: ") && !doctor.stderr().contains("cannot read this node"),
+                doctor.stdout() + doctor.stderr());
 
         Daemons.Running h2 = daemons.get("h2");
         String env = h2.subnetEnv();
