@@ -89,12 +89,17 @@ final class DaemonChecks {
                     "flanneld-java put-config --file config.json (e.g. {\"Network\":\"10.244.0.0/16\",\"Backend\":{\"Type\":\"vxlan\"}})");
         }
         NetworkConfig c = e.config().get();
-        int leases = e.leases().map(l -> l.leases().size()).orElse(0);
-        return Check.ok("etcd", e.endpoints() + ": Network " + c.network() + ", backend " + c.backend().type() + ", " + leases + " lease(s)");
+        long leases = e.leases().map(l -> l.allLeases().count()).orElse(0L);
+        String network = c.enableIpv4() ? "Network " + c.network() + (c.enableIpv6() ? ", IPv6Network " + c.ipv6().network() : "")
+                : "IPv6Network " + c.ipv6().network() + " (IPv6 only)";
+        return Check.ok("etcd", e.endpoints() + ": " + network + ", backend " + c.backend().type() + ", " + leases + " lease(s)");
     }
 
     static Check lease(DoctorSnapshot s, NodeFacts f) {
         String fix = restart(s) + ": it re-creates its key with subnet.env's subnet";
+        if (f.ownSubnet().isEmpty() && f.ownSubnet6().isPresent()) {
+            return lease6(s, f, fix);
+        }
         if (f.ownSubnet().isEmpty()) {
             return Check.fail("lease", "this node holds no lease: there is no " + s.files().subnetFile()
                     + " and no lease in etcd carries an address of this node as its PublicIP", restart(s));
@@ -122,6 +127,26 @@ final class DaemonChecks {
                     "etcdctl del the older key once no pod uses its subnet");
         }
         return Check.ok("lease", own + " held for " + holder + " (this node), " + expiry);
+    }
+
+    /** An IPv6-only node's lease: its key {@code 0.0.0.0-0&<v6 subnet>}, held for one of its IPv6 addresses. */
+    private static Check lease6(DoctorSnapshot s, NodeFacts f, String fix) {
+        io.flanneld.schema.Ip6Net own = f.ownSubnet6().get();
+        if (f.ownLease().isEmpty()) {
+            return Check.fail("lease", "etcd holds no key for " + own + " (" + s.files().subnetFile().getFileName() + "'s IPv6 subnet)", fix);
+        }
+        Lease lease = f.ownLease().get();
+        String holder = String.valueOf(lease.attrs().publicIpv6());
+        if (!f.localAddresses6().contains(lease.attrs().publicIpv6())) {
+            return Check.warn("lease", own + " is held for PublicIPv6 " + holder + ", which is not an address of this node",
+                    "if another node took this subnet, " + restart(s) + " on this one");
+        }
+        if (!lease.isReservation() && s.etcd().ownTtlSeconds().isEmpty()) {
+            return Check.fail("lease", own + " for " + holder + ": its etcd lease " + Long.toHexString(lease.etcdLeaseId())
+                    + " has expired", restart(s));
+        }
+        String expiry = lease.isReservation() ? "a reservation" : "expires in " + LeasesCommand.human(s.etcd().ownTtlSeconds().get());
+        return Check.ok("lease", own + " held for " + holder + " (this node, IPv6 only), " + expiry);
     }
 
     static Check subnetEnv(DoctorSnapshot s, NodeFacts f) {

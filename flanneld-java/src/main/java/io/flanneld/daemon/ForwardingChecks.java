@@ -39,7 +39,9 @@ final class ForwardingChecks {
         }
         f.config().filter(NetworkConfig::enableIpv4).ifPresent(c -> out.add(forwardRules(s, c.network(), c.enableNFTables())));
         f.config().filter(c -> c.enableIpv6() && !c.enableNFTables()).ifPresent(c -> out.add(forwardRules6(s, c.ipv6().network())));
-        rpFilter(s, f).ifPresent(out::add);
+        if (f.config().map(NetworkConfig::enableIpv4).orElse(true)) {
+            rpFilter(s, f).ifPresent(out::add); // net.ipv4.conf.*.rp_filter: IPv4's alone
+        }
         return out;
     }
 

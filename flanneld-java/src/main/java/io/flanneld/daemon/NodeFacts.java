@@ -7,6 +7,8 @@ import io.flanneld.net.LinkAddress;
 import io.flanneld.net.LinkWithAddresses;
 import io.flanneld.schema.BackendConfig;
 import io.flanneld.schema.Ip4Net;
+import io.flanneld.schema.Ip6;
+import io.flanneld.schema.Ip6Net;
 import io.flanneld.schema.Lease;
 import io.flanneld.schema.NetworkConfig;
 import io.flanneld.udp.UdpBackend;
@@ -21,22 +23,34 @@ import java.util.stream.Collectors;
  * Who this node is in etcd's eyes, worked out from what {@code doctor} read: its subnet (subnet.env's, else the lease
  * carrying one of its addresses as PublicIP), its lease, the leases that carry its addresses, and its peers, chosen by
  * the daemon's own rule ({@link LeaseWatcher#peersOf}: other hosts' leases inside the Network that overlap nothing).
+ * An IPv6-only node has no IPv4 subnet: its {@code ownSubnet6} (subnet.env's IPv6 subnet, else the lease carrying one
+ * of its IPv6 addresses as PublicIPv6) finds its lease, and its peers are the other hosts' IPv6 subnets.
  */
 record NodeFacts(Optional<NetworkConfig> config, Optional<Ip4Net> ownSubnet, Optional<Lease> ownLease, List<Lease> leasesOfThisNode,
-                 List<Lease> peers, Set<Integer> localAddresses) {
+                 List<Lease> peers, Set<Integer> localAddresses, Optional<Ip6Net> ownSubnet6, Set<Ip6> localAddresses6) {
     /** A subnet no lease can hold, for {@link LeaseWatcher#peersOf} when this node holds none. */
     private static final Ip4Net NONE = new Ip4Net(0, 32);
 
     static NodeFacts of(Optional<SubnetEnv> env, DoctorSnapshot.Etcd etcd, List<LinkWithAddresses> links) {
         Set<Integer> local = links.stream().flatMap(l -> l.addresses().stream()).map(LinkAddress::address)
                 .collect(Collectors.toUnmodifiableSet());
-        List<Lease> all = etcd.leases().map(LeaseSnapshot::leases).orElse(List.of());
-        List<Lease> mine = all.stream().filter(l -> local.contains(l.attrs().publicIp())).toList();
-        Optional<Ip4Net> own = env.map(SubnetEnv::subnet).or(() -> mine.stream().map(Lease::subnet).findFirst());
-        Optional<Lease> ownLease = own.flatMap(s -> all.stream().filter(l -> l.subnet().equals(s)).findFirst());
+        Set<Ip6> local6 = links.stream().flatMap(l -> l.ipv6Addresses().stream()).map(io.flanneld.net.LinkAddress6::address)
+                .collect(Collectors.toUnmodifiableSet());
+        List<Lease> all = etcd.leases().map(s -> s.allLeases().toList()).orElse(List.of());
+        List<Lease> mine = all.stream().filter(l -> local.contains(l.attrs().publicIp())
+                || (l.attrs().publicIpv6() != null && local6.contains(l.attrs().publicIpv6()))).toList();
+        Optional<Ip4Net> own = env.map(SubnetEnv::subnet).or(() -> mine.stream().map(Lease::subnet).filter(java.util.Objects::nonNull).findFirst());
+        Optional<Ip6Net> own6 = env.map(SubnetEnv::ipv6Subnet)
+                .or(() -> mine.stream().map(Lease::ipv6Subnet).filter(java.util.Objects::nonNull).findFirst());
+        Optional<Lease> ownLease = own.isPresent()
+                ? own.flatMap(s -> all.stream().filter(l -> s.equals(l.subnet())).findFirst())
+                : own6.flatMap(s -> all.stream().filter(l -> l.subnet() == null && s.equals(l.ipv6Subnet())).findFirst());
+        boolean ipv4 = etcd.config().map(NetworkConfig::enableIpv4).orElse(true);
         List<Lease> peers = etcd.config().isPresent() && etcd.leases().isPresent()
-                ? LeaseWatcher.peersOf(etcd.leases().get(), etcd.config().get(), own.orElse(NONE)) : List.of();
-        return new NodeFacts(etcd.config(), own, ownLease, mine, peers, local);
+                ? (ipv4 ? LeaseWatcher.peersOf(etcd.leases().get(), etcd.config().get(), own.orElse(NONE))
+                        : LeaseWatcher.peersOf(etcd.leases().get(), etcd.config().get(), NONE, own6.orElse(null), null))
+                : List.of();
+        return new NodeFacts(etcd.config(), own, ownLease, mine, peers, local, own6, local6);
     }
 
     static NodeFacts of(DoctorSnapshot s) {

@@ -32,9 +32,31 @@ final class PodSideChecks {
             return out;
         }
         for (LinkWithAddresses b : bridges) {
-            out.add(bridge(b, f.ownSubnet(), env));
+            out.add(f.ownSubnet().isEmpty() && f.ownSubnet6().isPresent() ? bridge6(b, f.ownSubnet6().get(), env) : bridge(b, f.ownSubnet(), env));
         }
         return out;
+    }
+
+    /** On an IPv6-only node: the bridge's global IPv6 addresses inside the node's IPv6 subnet, and its MTU. */
+    static Check bridge6(LinkWithAddresses bridge, io.flanneld.schema.Ip6Net own, Optional<SubnetEnv> env) {
+        String name = bridge.link().name();
+        List<io.flanneld.net.LinkAddress6> global = bridge.ipv6Addresses().stream()
+                .filter(a -> a.scope() == io.flanneld.net.LinkAddress6.SCOPE_UNIVERSE).toList();
+        String has = global.isEmpty() ? "no global IPv6 address"
+                : global.stream().map(a -> a.address() + "/" + a.prefixLength()).collect(Collectors.joining(", "));
+        List<io.flanneld.net.LinkAddress6> outside = global.stream().filter(a -> !own.contains(a.address())).toList();
+        if (!outside.isEmpty()) {
+            return Check.fail(name, name + " has " + has + ", outside this node's IPv6 subnet " + own
+                            + ": left from an earlier subnet of this node, so new pods get addresses no other node routes here",
+                    "ip link delete " + name + " (the bridge plugin re-creates it at the next pod), then recreate the pods");
+        }
+        int mtu = env.map(SubnetEnv::mtu).orElse(0);
+        if (mtu > 0 && bridge.link().mtu() > mtu) {
+            return Check.fail(name, name + " has MTU " + bridge.link().mtu() + ", above FLANNEL_MTU " + mtu + ": pods send packets the overlay "
+                    + "cannot carry, so small pings pass and large transfers stall", "ip link set " + name + " mtu " + mtu
+                    + " and the same MTU on the pods' interfaces");
+        }
+        return Check.ok(name, name + " " + has + ", MTU " + bridge.link().mtu() + (mtu > 0 ? " (FLANNEL_MTU " + mtu + ")" : ""));
     }
 
     static Check bridge(LinkWithAddresses bridge, Optional<Ip4Net> subnet, Optional<SubnetEnv> env) {

@@ -283,10 +283,12 @@ class DualStackDaemonIT {
             throw new AssertionError(e.getMessage() + "\n" + state(daemons), e);
         }
 
-        // doctor on an IPv6-only node reads it without failing (it does not yet find the node's IPv6-only lease).
+        // doctor on an IPv6-only node: its lease, flannel-v6.1 and its entries, nothing about IPv4 or flannel.1.
         Cmd.Result doctor = doctor(fabric.host("h1"), daemons.get("h1"));
-        assertTrue(doctor.stdout().contains("ok   forward rules v6: ") && !doctor.stderr().contains("cannot read this node"),
-                doctor.stdout() + doctor.stderr());
+        assertEquals(0, doctor.exitCode(), doctor.stdout() + doctor.stderr());
+        assertTrue(doctor.stdout().contains("ok   data path v6: IPv6 route, NDP and FDB entries for all 2 other lease(s) in etcd")
+                && doctor.stdout().contains("(this node, IPv6 only)") && doctor.stdout().contains("IPv6Network 2001:2:19::/48 (IPv6 only)")
+                && !doctor.stdout().contains("flannel.1") && !doctor.stdout().contains("ip_forward:"), doctor.stdout());
 
         Daemons.Running h2 = daemons.get("h2");
         String env = h2.subnetEnv();
