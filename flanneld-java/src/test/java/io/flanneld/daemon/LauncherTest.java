@@ -59,6 +59,8 @@ class LauncherTest {
         Files.writeString(java, "#!/bin/sh\n"
                 + "if [ \"$1\" = -Xshare:dump ]; then\n"
                 + "  printf '%s\\n' \"$@\" > \"$(dirname \"$0\")/../dump.args\"\n"
+                + "  echo dump >> \"$(dirname \"$0\")/../dumps\"\n"
+                + "  [ -f \"$(dirname \"$0\")/../dump.slow\" ] && sleep 1\n"
                 + "  [ -f \"$(dirname \"$0\")/../dump.fails\" ] && exit 1\n"
                 + "  for a in \"$@\"; do case \"$a\" in -XX:SharedArchiveFile=*) echo archived > \"${a#*=}\";; esac; done\n"
                 + "  exit 0\n"
@@ -86,10 +88,11 @@ class LauncherTest {
         return args.stream().filter(a -> a.startsWith(prefix)).findFirst().map(a -> a.substring(prefix.length())).orElse(null);
     }
 
-    /** Waits (bounded) for the background dump to have ended: its archive there, or its list removed after a failure. */
+    /** Waits (bounded) for the background dump to have ended: its archive there, or its list removed after a failure, and its lock gone. */
     private static void awaitDump(Path archive, Path list) throws InterruptedException {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (!Files.exists(archive) && Files.exists(list) && System.nanoTime() < deadline) {
+        Path lock = Path.of(list + ".dumping");
+        while (((!Files.exists(archive) && Files.exists(list)) || Files.exists(lock)) && System.nanoTime() < deadline) {
             Thread.sleep(20);
         }
     }
@@ -137,6 +140,21 @@ class LauncherTest {
             assertEquals(List.of(), files.toList(), "no partial archive left");
         }
         assertEquals(list, flag(run(), "-XX:DumpLoadedClassList="), "recorded again");
+    }
+
+    @Test
+    void startsWhileADumpRunsStartNoSecondDump() throws Exception {
+        String list = flag(run(), "-XX:DumpLoadedClassList=");
+        Files.writeString(Path.of(list), "java/lang/Object id: 0\n");
+        Files.writeString(home.resolve("dump.slow"), "");
+        run();
+        run();
+        run();
+        Path archive = Path.of(list.replace(".classlist", ".jsa"));
+        awaitDump(archive, Path.of(list));
+        assertTrue(Files.exists(archive));
+        assertEquals(List.of("dump"), Files.readAllLines(home.resolve("dumps")), "one dump for three starts during it");
+        assertFalse(Files.exists(Path.of(list + ".dumping")), "the lock goes with the dump");
     }
 
     @Test
