@@ -86,8 +86,14 @@ record DoctorSnapshot(Files files, List<DaemonProcess> daemons, Optional<Healthz
     record RouteBack(int address, Optional<RouteLookup> route, Optional<String> error) {
     }
 
-    /** {@code nft list chain ip flannel-ipv4 forward} when the config enables nftables: empty when there is none. */
-    record NftForward(Optional<String> chain, Optional<String> error) {
+    /**
+     * {@code nft list chain ip flannel-ipv4 forward} when the config enables nftables: empty when there is none; and
+     * {@code nft list chain ip6 flannel-ipv6 forward} ({@code chain6}) when it enables IPv6 too.
+     */
+    record NftForward(Optional<String> chain, Optional<String> error, Optional<String> chain6) {
+        NftForward(Optional<String> chain, Optional<String> error) {
+            this(chain, error, Optional.empty());
+        }
     }
 
     /**

@@ -38,7 +38,8 @@ final class ForwardingChecks {
             out.add(ip6Forward(s));
         }
         f.config().filter(NetworkConfig::enableIpv4).ifPresent(c -> out.add(forwardRules(s, c.network(), c.enableNFTables())));
-        f.config().filter(c -> c.enableIpv6() && !c.enableNFTables()).ifPresent(c -> out.add(forwardRules6(s, c.ipv6().network())));
+        f.config().filter(NetworkConfig::enableIpv6).ifPresent(c -> out.add(c.enableNFTables()
+                ? nftForward6(s, c.ipv6().network()) : forwardRules6(s, c.ipv6().network())));
         if (f.config().map(NetworkConfig::enableIpv4).orElse(true)) {
             rpFilter(s, f).ifPresent(out::add); // net.ipv4.conf.*.rp_filter: IPv4's alone
         }
@@ -97,6 +98,34 @@ final class ForwardingChecks {
         String byHand = "ip6tables -A FORWARD -s " + network + " -j ACCEPT; ip6tables -A FORWARD -d " + network + " -j ACCEPT";
         return iptablesForward("forward rules v6", "forwarded IPv6 pod traffic", fw.policy6().orElse("unknown"), fw.jumpInPlace6(),
                 fw.chainAccepts6(network), network.toString(), "ip6tables -S FORWARD: " + quote(fw.forwardChain6()), byHand);
+    }
+
+    /**
+     * With EnableNFTables and EnableIPv6: the daemon's chain in table ip6 flannel-ipv6, and ip6tables' FORWARD policy,
+     * which it cannot overrule.
+     */
+    static Check nftForward6(DoctorSnapshot s, Ip6Net network) {
+        String where = "nft list chain ip6 " + NfTablesScript.TABLE6 + " forward";
+        if (s.nft().flatMap(DoctorSnapshot.NftForward::error).isPresent()) {
+            return Check.warn("forward rules v6", "nftables cannot be read: " + s.nft().get().error().get(), "run doctor as root, with nft installed");
+        }
+        Optional<String> chain = s.nft().flatMap(DoctorSnapshot.NftForward::chain6);
+        boolean accepts = chain.map(c -> c.contains("ip6 saddr " + network + " accept") && c.contains("ip6 daddr " + network + " accept"))
+                .orElse(false);
+        if (!accepts) {
+            return Check.fail("forward rules v6", "EnableNFTables is on but table ip6 " + NfTablesScript.TABLE6 + " has no forward chain accepting "
+                    + network + " (" + where + ": " + chain.map(c -> "no such rules").orElse("no such chain") + ")",
+                    "restart flanneld-java without --iptables-forward-rules=false");
+        }
+        ForwardingState fw = s.forwarding();
+        String policy = fw.policy6().orElse("unknown");
+        if (fw.ip6tablesError().isEmpty() && !policy.equals("ACCEPT") && !(fw.jumpInPlace6() && fw.chainAccepts6(network))) {
+            return Check.fail("forward rules v6", "table ip6 " + NfTablesScript.TABLE6 + " accepts " + network + ", but ip6tables' FORWARD policy "
+                    + policy + " drops it anyway (a packet must pass every forward hook) (ip6tables -S FORWARD: " + quote(fw.forwardChain6()) + ")",
+                    "ip6tables -A FORWARD -s " + network + " -j ACCEPT; ip6tables -A FORWARD -d " + network + " -j ACCEPT");
+        }
+        return Check.ok("forward rules v6", "table ip6 " + NfTablesScript.TABLE6 + " chain forward accepts from and to " + network
+                + "; ip6tables FORWARD policy " + policy);
     }
 
     /** One family's FORWARD policy against the daemon's FLANNEL-FWD jump and ACCEPT rules for its Network. */

@@ -69,7 +69,7 @@ final class NodeReader {
             DoctorSnapshot.Kernel kernel = new DoctorSnapshot.Kernel(links, nl.routes().list(), rp, back);
             Optional<VxlanInspection.KernelView> vxlan = facts.backend().filter(BackendConfig.VXLAN::equals)
                     .flatMap(b -> underlay.iface()).map(i -> VxlanInspection.read(nl, facts.config().get(), i));
-            Optional<DoctorSnapshot.NftForward> nft = facts.config().filter(NetworkConfig::enableNFTables).map(c -> nftForward());
+            Optional<DoctorSnapshot.NftForward> nft = facts.config().filter(NetworkConfig::enableNFTables).map(c -> nftForward(c.enableIpv6()));
             Optional<DoctorSnapshot.Healthz> healthz = o.healthzPort() > 0 ? Optional.of(HealthzClient.read(o.healthzIp(), o.healthzPort()))
                     : Optional.empty();
             Optional<List<DoctorSnapshot.Probe>> probes = o.probe()
@@ -197,10 +197,11 @@ final class NodeReader {
         }
     }
 
-    private static DoctorSnapshot.NftForward nftForward() {
+    private static DoctorSnapshot.NftForward nftForward(boolean ipv6) {
         try {
-            return new DoctorSnapshot.NftForward(NfTables.local().list("chain", NfTablesScript.FAMILY, NfTablesScript.TABLE, "forward"),
-                    Optional.empty());
+            NfTables nft = NfTables.local();
+            return new DoctorSnapshot.NftForward(nft.list("chain", NfTablesScript.FAMILY, NfTablesScript.TABLE, "forward"), Optional.empty(),
+                    ipv6 ? nft.list("chain", NfTablesScript.FAMILY6, NfTablesScript.TABLE6, "forward") : Optional.empty());
         } catch (NfTablesException | RuntimeException e) {
             return new DoctorSnapshot.NftForward(Optional.empty(), Optional.of(e.getMessage()));
         }

@@ -398,6 +398,39 @@ class DoctorChecksTest {
     }
 
     @Test
+    void withNftablesAndIpv6TheIp6TableMustAcceptAndIp6tablesMustNotDropWhatItAccepts() {
+        DoctorSnapshot h = healthy();
+        NetworkConfig nft = new NetworkConfig(NETWORK, 24, Ip4.parse("198.19.1.0"), Ip4.parse("198.19.255.0"), BackendConfig.ofType("vxlan"), true)
+                .withIpv6(V6);
+        SubnetEnv env = new SubnetEnv(NETWORK, OWN, 1430, false, V6.network(), io.flanneld.schema.Ip6Net.parse("2001:2:19:1::/64"));
+        String chain = "table ip flannel-ipv4 {\n\tchain forward {\n\t\tip saddr 198.19.0.0/16 accept\n\t\tip daddr 198.19.0.0/16 accept\n\t}\n}\n";
+        // As `nft list chain ip6 flannel-ipv6 forward` prints the daemon's chain.
+        String chain6 = "table ip6 flannel-ipv6 {\n\tchain forward {\n\t\ttype filter hook forward priority filter + 1; policy accept;\n"
+                + "\t\tip6 saddr 2001:2:19::/48 accept\n\t\tip6 daddr 2001:2:19::/48 accept\n\t}\n}\n";
+        ForwardingState accept = new ForwardingState(Optional.of(true), List.of("-P FORWARD ACCEPT"), Optional.empty(), Optional.of(true),
+                List.of("-P FORWARD ACCEPT"), Optional.empty());
+        ForwardingState drop6 = new ForwardingState(Optional.of(true), List.of("-P FORWARD ACCEPT"), Optional.empty(), Optional.of(true),
+                List.of("-P FORWARD DROP"), Optional.empty());
+        java.util.function.BiFunction<ForwardingState, Optional<String>, Check> check = (fw, c6) -> {
+            DoctorSnapshot base = withConfigAndEnv(h, nft, env, fw);
+            DoctorSnapshot s = new DoctorSnapshot(base.files(), base.daemons(), base.healthz(), base.etcd(), base.kernel(), base.forwarding(),
+                    Optional.of(new DoctorSnapshot.NftForward(Optional.of(chain), Optional.empty(), c6)), base.underlay(), base.vxlan(), base.probes());
+            return DoctorReport.checks(s).stream().filter(c -> c.name().equals("forward rules v6")).findFirst().orElseThrow();
+        };
+        Check ok = check.apply(accept, Optional.of(chain6));
+        assertEquals(Check.Status.OK, ok.status(), ok.summary());
+        assertEquals("table ip6 flannel-ipv6 chain forward accepts from and to 2001:2:19::/48; ip6tables FORWARD policy ACCEPT", ok.summary());
+        Check dropped = check.apply(drop6, Optional.of(chain6));
+        assertEquals(Check.Status.FAIL, dropped.status());
+        assertTrue(dropped.summary().startsWith("table ip6 flannel-ipv6 accepts 2001:2:19::/48, but ip6tables' FORWARD policy DROP drops it anyway"),
+                dropped.summary());
+        Check none = check.apply(accept, Optional.empty());
+        assertEquals(Check.Status.FAIL, none.status());
+        assertTrue(none.summary().startsWith("EnableNFTables is on but table ip6 flannel-ipv6 has no forward chain accepting 2001:2:19::/48"),
+                none.summary());
+    }
+
+    @Test
     void theTextHasOneLinePerCheckDetailsBelowAndACount() {
         Check fail = Check.fail("data path", "1 missing", "start flanneld-java").withDetails(List.of("missing for x"));
         String text = DoctorReport.text(List.of(Check.ok("daemon", "running"), fail));
