@@ -164,18 +164,9 @@ public final class VxlanInspection {
         Function<Integer, String> linkName = i -> view.linkNames().getOrDefault(i, "#" + i);
 
         List<String> problems = new ArrayList<>();
-        String summary;
-        if (view.device().isEmpty()) {
-            summary = name + " does not exist";
-            problems.add(summary);
-        } else {
-            Link link = view.device().get();
-            summary = describeDevice(link, linkName);
-            VxlanDevice.mismatches(link, want).forEach(m -> problems.add(name + " " + m));
-            deviceProblems(link, want, iface, VxlanBackend.ENCAP_OVERHEAD, local.attrs().backendData(), local.subnet() + "",
-                    Ip4.format(local.subnet().address()) + "/32",
-                    view.deviceAddresses().stream().map(a -> Ip4.format(a.address()) + "/" + a.prefixLength()).toList(), problems);
-        }
+        String summary = inspectDevice(view.device(), want, linkName, iface, VxlanBackend.ENCAP_OVERHEAD, local.attrs().backendData(),
+                String.valueOf(local.subnet()), local.subnet() == null ? "" : Ip4.format(local.subnet().address()) + "/32",
+                view.deviceAddresses().stream().map(a -> Ip4.format(a.address()) + "/" + a.prefixLength()).toList(), problems);
         Family.Underlay<Integer> directRouting = config.backend().directRouting() ? Family.V4.underlay(UnderlayNetworks.of(
                 view.underlayAddresses().stream().map(LinkAddress::network).toList())) : null;
         return compare(Family.IPV4, name, summary, problems, view.device(), view.neighbours().stream().map(Family.V4::neigh).toList(),
@@ -199,19 +190,10 @@ public final class VxlanInspection {
                 iface.address6(), iface.index(), iface.mtu() - VxlanBackend.ENCAP_OVERHEAD_V6);
         Function<Integer, String> linkName = i -> view.linkNames().getOrDefault(i, "#" + i);
         List<String> problems = new ArrayList<>();
-        String summary;
-        if (v6.device().isEmpty()) {
-            summary = name + " does not exist";
-            problems.add(summary);
-        } else {
-            Link link = v6.device().get();
-            summary = describeDevice(link, linkName);
-            VxlanDevice.mismatches(link, want).forEach(m -> problems.add(name + " " + m));
-            deviceProblems(link, want, iface, VxlanBackend.ENCAP_OVERHEAD_V6, local.attrs().backendV6Data(), local.ipv6Subnet() + "",
-                    local.ipv6Subnet().address() + "/128",
-                    v6.deviceAddresses().stream().filter(a -> a.scope() == LinkAddress6.SCOPE_UNIVERSE)
-                            .map(a -> a.address() + "/" + a.prefixLength()).toList(), problems);
-        }
+        String summary = inspectDevice(v6.device(), want, linkName, iface, VxlanBackend.ENCAP_OVERHEAD_V6, local.attrs().backendV6Data(),
+                String.valueOf(local.ipv6Subnet()), local.ipv6Subnet().address() + "/128",
+                v6.deviceAddresses().stream().filter(a -> a.scope() == LinkAddress6.SCOPE_UNIVERSE)
+                        .map(a -> a.address() + "/" + a.prefixLength()).toList(), problems);
         Family.Underlay<Ip6> directRouting = null;
         if (config.backend().directRouting()) {
             List<Ip6Net> networks = v6.underlayAddresses().stream().filter(a -> a.scope() == LinkAddress6.SCOPE_UNIVERSE)
@@ -278,12 +260,20 @@ public final class VxlanInspection {
     }
 
     /**
-     * MAC against the lease's VtepMAC (BackendData's, or BackendV6Data's for the IPv6 device), MTU, the device's own
-     * address (the only one of its family it may carry) and up state; the VXLAN settings are {@link VxlanDevice#mismatches}'.
+     * The device's summary for an {@code ok} line, adding to {@code problems} each way it differs from what the backend
+     * makes: its VXLAN settings ({@link VxlanDevice#mismatches}), MAC against the lease's VtepMAC (BackendData's, or
+     * BackendV6Data's for the IPv6 device), MTU, its own address (the only one of its family it may carry), up state.
      */
-    private static void deviceProblems(Link link, VxlanDevice.Config want, ExternalInterface iface, int overhead, String backendData,
-                                       String localSubnet, String own, List<String> addresses, List<String> problems) {
-        String name = link.name();
+    private static String inspectDevice(Optional<Link> device, VxlanDevice.Config want, Function<Integer, String> linkName,
+                                        ExternalInterface iface, int overhead, String backendData, String localSubnet, String own,
+                                        List<String> addresses, List<String> problems) {
+        String name = want.name();
+        if (device.isEmpty()) {
+            problems.add(name + " does not exist");
+            return name + " does not exist";
+        }
+        Link link = device.get();
+        VxlanDevice.mismatches(link, want).forEach(m -> problems.add(name + " " + m));
         try {
             MacAddress leaseMac = VtepData.parse(backendData).vtepMac();
             if (!link.mac().equals(Optional.of(leaseMac))) {
@@ -305,6 +295,7 @@ public final class VxlanInspection {
         if (!link.isUp()) {
             problems.add(name + " is down");
         }
+        return describeDevice(link, linkName);
     }
 
     /** Entries as {@code ip} and {@code bridge} print them, with the command that adds or deletes each. */
