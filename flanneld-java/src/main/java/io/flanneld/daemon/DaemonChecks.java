@@ -117,11 +117,11 @@ final class DaemonChecks {
             return Check.warn("lease", own + " is held for PublicIP " + holder + ", which is not an address of this node "
                     + "(right only behind NAT, with --public-ip)", "if another node took this subnet, " + restart(s) + " on this one");
         }
-        if (!lease.isReservation() && s.etcd().ownTtlSeconds().isEmpty()) {
+        if (expired(s, lease)) {
             return Check.fail("lease", own + " for " + holder + ": its etcd lease " + Long.toHexString(lease.etcdLeaseId())
                     + " has expired", restart(s));
         }
-        String expiry = lease.isReservation() ? "a reservation" : "expires in " + LeasesCommand.human(s.etcd().ownTtlSeconds().get());
+        String expiry = expiry(s, lease);
         if (!others.isEmpty()) {
             return Check.warn("lease", own + " held for " + holder + " (this node), " + expiry + "; etcd also holds " + others,
                     "etcdctl del the older key once no pod uses its subnet");
@@ -141,12 +141,21 @@ final class DaemonChecks {
             return Check.warn("lease", own + " is held for PublicIPv6 " + holder + ", which is not an address of this node",
                     "if another node took this subnet, " + restart(s) + " on this one");
         }
-        if (!lease.isReservation() && s.etcd().ownTtlSeconds().isEmpty()) {
+        if (expired(s, lease)) {
             return Check.fail("lease", own + " for " + holder + ": its etcd lease " + Long.toHexString(lease.etcdLeaseId())
                     + " has expired", restart(s));
         }
-        String expiry = lease.isReservation() ? "a reservation" : "expires in " + LeasesCommand.human(s.etcd().ownTtlSeconds().get());
-        return Check.ok("lease", own + " held for " + holder + " (this node, IPv6 only), " + expiry);
+        return Check.ok("lease", own + " held for " + holder + " (this node, IPv6 only), " + expiry(s, lease));
+    }
+
+    /** A lease bound to an etcd lease that etcd no longer has (a reservation has none). */
+    private static boolean expired(DoctorSnapshot s, Lease lease) {
+        return !lease.isReservation() && s.etcd().ownTtlSeconds().isEmpty();
+    }
+
+    /** "a reservation" or "expires in 23h59m". */
+    private static String expiry(DoctorSnapshot s, Lease lease) {
+        return lease.isReservation() ? "a reservation" : "expires in " + LeasesCommand.human(s.etcd().ownTtlSeconds().get());
     }
 
     static Check subnetEnv(DoctorSnapshot s, NodeFacts f) {

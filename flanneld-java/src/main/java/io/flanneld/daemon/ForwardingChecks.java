@@ -105,27 +105,12 @@ final class ForwardingChecks {
      * which it cannot overrule.
      */
     static Check nftForward6(DoctorSnapshot s, Ip6Net network) {
-        String where = "nft list chain ip6 " + NfTablesScript.TABLE6 + " forward";
-        if (s.nft().flatMap(DoctorSnapshot.NftForward::error).isPresent()) {
-            return Check.warn("forward rules v6", "nftables cannot be read: " + s.nft().get().error().get(), "run doctor as root, with nft installed");
-        }
-        Optional<String> chain = s.nft().flatMap(DoctorSnapshot.NftForward::chain6);
-        boolean accepts = chain.map(c -> c.contains("ip6 saddr " + network + " accept") && c.contains("ip6 daddr " + network + " accept"))
-                .orElse(false);
-        if (!accepts) {
-            return Check.fail("forward rules v6", "EnableNFTables is on but table ip6 " + NfTablesScript.TABLE6 + " has no forward chain accepting "
-                    + network + " (" + where + ": " + chain.map(c -> "no such rules").orElse("no such chain") + ")",
-                    "restart flanneld-java without --iptables-forward-rules=false");
-        }
         ForwardingState fw = s.forwarding();
         String policy = fw.policy6().orElse("unknown");
-        if (fw.ip6tablesError().isEmpty() && !policy.equals("ACCEPT") && !(fw.jumpInPlace6() && fw.chainAccepts6(network))) {
-            return Check.fail("forward rules v6", "table ip6 " + NfTablesScript.TABLE6 + " accepts " + network + ", but ip6tables' FORWARD policy "
-                    + policy + " drops it anyway (a packet must pass every forward hook) (ip6tables -S FORWARD: " + quote(fw.forwardChain6()) + ")",
-                    "ip6tables -A FORWARD -s " + network + " -j ACCEPT; ip6tables -A FORWARD -d " + network + " -j ACCEPT");
-        }
-        return Check.ok("forward rules v6", "table ip6 " + NfTablesScript.TABLE6 + " chain forward accepts from and to " + network
-                + "; ip6tables FORWARD policy " + policy);
+        boolean drops = fw.ip6tablesError().isEmpty() && !policy.equals("ACCEPT") && !(fw.jumpInPlace6() && fw.chainAccepts6(network));
+        return nftTable(s, "forward rules v6", NfTablesScript.FAMILY6, NfTablesScript.TABLE6, s.nft().flatMap(DoctorSnapshot.NftForward::chain6),
+                network.toString(), "ip6tables", policy, drops, "ip6tables -S FORWARD: " + quote(fw.forwardChain6()),
+                "ip6tables -A FORWARD -s " + network + " -j ACCEPT; ip6tables -A FORWARD -d " + network + " -j ACCEPT");
     }
 
     /** One family's FORWARD policy against the daemon's FLANNEL-FWD jump and ACCEPT rules for its Network. */
@@ -147,24 +132,32 @@ final class ForwardingChecks {
 
     /** With EnableNFTables: the daemon's chain in table ip flannel-ipv4, and iptables' FORWARD policy, which it cannot overrule. */
     private static Check nftForward(DoctorSnapshot s, Ip4Net network, String policy, boolean iptablesDrops, String listing, String byHand) {
-        String where = "nft list chain ip " + NfTablesScript.TABLE + " forward";
-        Optional<String> chain = s.nft().flatMap(DoctorSnapshot.NftForward::chain);
-        boolean accepts = chain.map(c -> c.contains("ip saddr " + network + " accept") && c.contains("ip daddr " + network + " accept"))
-                .orElse(false);
+        return nftTable(s, "forward rules", NfTablesScript.FAMILY, NfTablesScript.TABLE, s.nft().flatMap(DoctorSnapshot.NftForward::chain),
+                network.toString(), "iptables", policy, iptablesDrops, listing, byHand);
+    }
+
+    /**
+     * One family's nftables forward chain ({@code <family> saddr/daddr <network> accept}, as {@code nft list} prints the
+     * daemon's rules) and the FORWARD policy of the family's iptables, which the chain cannot overrule.
+     */
+    private static Check nftTable(DoctorSnapshot s, String name, String family, String table, Optional<String> chain, String network,
+                                  String binary, String policy, boolean iptablesDrops, String listing, String byHand) {
         if (s.nft().flatMap(DoctorSnapshot.NftForward::error).isPresent()) {
-            return Check.warn("forward rules", "nftables cannot be read: " + s.nft().get().error().get(), "run doctor as root, with nft installed");
+            return Check.warn(name, "nftables cannot be read: " + s.nft().get().error().get(), "run doctor as root, with nft installed");
         }
+        boolean accepts = chain.map(c -> c.contains(family + " saddr " + network + " accept") && c.contains(family + " daddr " + network + " accept"))
+                .orElse(false);
         if (!accepts) {
-            return Check.fail("forward rules", "EnableNFTables is on but table ip " + NfTablesScript.TABLE + " has no forward chain accepting "
-                    + network + " (" + where + ": " + chain.map(c -> "no such rules").orElse("no such chain") + ")",
+            return Check.fail(name, "EnableNFTables is on but table " + family + " " + table + " has no forward chain accepting " + network
+                    + " (nft list chain " + family + " " + table + " forward: " + chain.map(c -> "no such rules").orElse("no such chain") + ")",
                     "restart flanneld-java without --iptables-forward-rules=false");
         }
         if (iptablesDrops) {
-            return Check.fail("forward rules", "table ip " + NfTablesScript.TABLE + " accepts " + network + ", but iptables' FORWARD policy "
+            return Check.fail(name, "table " + family + " " + table + " accepts " + network + ", but " + binary + "' FORWARD policy "
                     + policy + " drops it anyway (a packet must pass every forward hook) (" + listing + ")", byHand);
         }
-        return Check.ok("forward rules", "table ip " + NfTablesScript.TABLE + " chain forward accepts from and to " + network
-                + "; iptables FORWARD policy " + policy);
+        return Check.ok(name, "table " + family + " " + table + " chain forward accepts from and to " + network + "; " + binary
+                + " FORWARD policy " + policy);
     }
 
     /**

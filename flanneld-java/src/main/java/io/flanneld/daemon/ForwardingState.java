@@ -34,25 +34,24 @@ record ForwardingState(Optional<Boolean> ipForward, List<String> filterTable, Op
         this(ipForward, filterTable, iptablesError, Optional.empty());
     }
 
-    /** Reads the sysctls and the filter tables of iptables and ip6tables. */
-    static ForwardingState read(Iptables iptables) {
+    /** Reads the sysctls and iptables' filter table, and ip6tables' when {@code ipv6} (a node whose config enables IPv6). */
+    static ForwardingState read(Iptables iptables, boolean ipv6) {
         Optional<Boolean> on = Forwarding.ipv4Enabled();
         Optional<Boolean> on6 = Forwarding.ipv6Enabled();
-        List<String> table = List.of();
-        Optional<String> error = Optional.empty();
-        try {
-            table = iptables.list(ForwardRules.TABLE, null);
-        } catch (IptablesException e) {
-            error = Optional.of(e.getMessage());
+        Listing v4 = Listing.of(iptables);
+        Listing v6 = ipv6 ? Listing.of(iptables.ipv6()) : new Listing(List.of(), Optional.of("not read"));
+        return new ForwardingState(on, v4.table(), v4.error(), on6, v6.table(), v6.error());
+    }
+
+    /** One {@code iptables -t filter -S} (or ip6tables'), or why it could not be read. */
+    private record Listing(List<String> table, Optional<String> error) {
+        static Listing of(Iptables iptables) {
+            try {
+                return new Listing(iptables.list(ForwardRules.TABLE, null), Optional.empty());
+            } catch (IptablesException e) {
+                return new Listing(List.of(), Optional.of(e.getMessage()));
+            }
         }
-        List<String> table6 = List.of();
-        Optional<String> error6 = Optional.empty();
-        try {
-            table6 = iptables.ipv6().list(ForwardRules.TABLE, null);
-        } catch (IptablesException e) {
-            error6 = Optional.of(e.getMessage());
-        }
-        return new ForwardingState(on, table, error, on6, table6, error6);
     }
 
     /** FORWARD's policy ({@code ACCEPT}, {@code DROP}), if iptables could be read. */

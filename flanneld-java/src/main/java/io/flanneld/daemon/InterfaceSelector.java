@@ -241,13 +241,11 @@ public final class InterfaceSelector {
      */
     private static Optional<Match6> byRegex6(List<LinkWithAddresses> links, String regex, Families families,
                                              Optional<Ip6> public6, List<String> misses) {
-        Pattern pattern;
-        try {
-            pattern = Pattern.compile(regex);
-        } catch (PatternSyntaxException e) {
-            misses.add("--iface-regex " + regex + ": not a regular expression: " + e.getDescription());
+        Optional<Pattern> compiled = compile(regex, misses);
+        if (compiled.isEmpty()) {
             return Optional.empty();
         }
+        Pattern pattern = compiled.get();
         for (LinkWithAddresses link : links) {
             Optional<Integer> v4 = usableAddresses(link).stream().filter(a -> pattern.matcher(Ip4.format(a)).find()).findFirst();
             Optional<Ip6> v6 = usableIpv6Addresses(link).stream().filter(a -> pattern.matcher(a.toString()).find()).findFirst();
@@ -473,19 +471,27 @@ public final class InterfaceSelector {
         return address.map(a -> new Match(named.get(), a));
     }
 
+    /** The {@code --iface-regex} pattern, or empty with the reason added to {@code misses}. */
+    private static Optional<Pattern> compile(String regex, List<String> misses) {
+        try {
+            return Optional.of(Pattern.compile(regex));
+        } catch (PatternSyntaxException e) {
+            misses.add("--iface-regex " + regex + ": not a regular expression: " + e.getDescription());
+            return Optional.empty();
+        }
+    }
+
     /**
      * Addresses first, on every interface, then names, as flannel's LookupExtIface does. Like flannel, the first
      * interface whose name matches is taken or the regex fails: a later interface whose name also matches is not
      * tried.
      */
     private static Optional<Match> byRegex(List<LinkWithAddresses> links, String regex, List<String> misses) {
-        Pattern pattern;
-        try {
-            pattern = Pattern.compile(regex);
-        } catch (PatternSyntaxException e) {
-            misses.add("--iface-regex " + regex + ": not a regular expression: " + e.getDescription());
+        Optional<Pattern> compiled = compile(regex, misses);
+        if (compiled.isEmpty()) {
             return Optional.empty();
         }
+        Pattern pattern = compiled.get();
         for (LinkWithAddresses link : links) {
             for (int address : usableAddresses(link)) {
                 if (pattern.matcher(Ip4.format(address)).find()) {

@@ -75,7 +75,7 @@ final class NodeReader {
             Optional<List<DoctorSnapshot.Probe>> probes = o.probe()
                     ? Optional.of(PeerProbe.probe(DataPathChecks.probeTargets(facts, o.probeMax()))) : Optional.empty();
             return new DoctorSnapshot(files, DaemonProcesses.inThisNetworkNamespace(), healthz, etcd, kernel,
-                    ForwardingState.read(Iptables.local()), nft, underlay, vxlan, probes);
+                    ForwardingState.read(Iptables.local(), facts.config().map(NetworkConfig::enableIpv6).orElse(false)), nft, underlay, vxlan, probes);
         }
     }
 
@@ -143,11 +143,8 @@ final class NodeReader {
 
     /**
      * The daemon's interface: by the interface flags when given (the daemon's own choice), else the interface holding
-     * the lease's PublicIP, else the default route's.
-     */
-    /**
-     * The interface as the daemon chose it, with its IPv6 half when this node's lease publishes a PublicIPv6 that the
-     * interface holds (the daemon's own choice, which doctor compares flannel-v6.&lt;VNI&gt; against).
+     * the lease's PublicIP, else the default route's; with its IPv6 half when this node's lease publishes a PublicIPv6
+     * that the interface holds (what doctor compares flannel-v6.&lt;VNI&gt; against).
      */
     private static DoctorSnapshot.Underlay underlay(Rtnetlink nl, List<LinkWithAddresses> links, Options o, NodeFacts facts) {
         DoctorSnapshot.Underlay chosen = underlay4(nl, links, o, facts);

@@ -98,7 +98,7 @@ final class StatusCommand implements Callable<Integer> {
 
     /** What {@link ForwardingState#describe()} says of this node (package-private for tests). */
     static String forwarding(Iptables iptables) {
-        return ForwardingState.read(iptables).describe();
+        return ForwardingState.read(iptables, false).describe();
     }
 
     private static String device(String backendType, SubnetEnv env) {
